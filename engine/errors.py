@@ -1,0 +1,58 @@
+"""Engine error types. Each carries a message a person can read in the UI."""
+
+from __future__ import annotations
+
+
+class ConferoError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    default_message = "Something went wrong."
+
+    def __init__(self, user_message: str | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        super().__init__(self.user_message)
+
+
+class InvalidHomeserverAddress(ConferoError):
+    default_message = "That is not a server address. Try something like example.org."
+
+
+class HomeserverUnreachable(ConferoError):
+    default_message = "The server cannot be reached. Check the address and your connection."
+
+
+class InvalidUserId(ConferoError):
+    default_message = "That is not a valid user ID. It looks like @name:example.org."
+
+
+class UnknownUser(ConferoError):
+    default_message = "There is no such user on the server."
+
+
+class LoginFailed(ConferoError):
+    default_message = "The user name or password is wrong."
+
+
+class SessionExpired(ConferoError):
+    default_message = "Your sign-in has expired. Please sign in again."
+
+
+class NotSignedIn(ConferoError):
+    default_message = "You are not signed in."
+
+
+class MessageTooLarge(ConferoError):
+    default_message = "The message is too long to send."
+
+
+class ServerRefused(ConferoError):
+    """The server understood the request and said no (M_FORBIDDEN and friends)."""
+
+    default_message = "The server refused the request."
+
+
+class CredentialStoreUnavailable(ConferoError):
+    default_message = (
+        "Confero cannot remember your sign-in on this system: no password store "
+        "(keyring) is available. You will be asked to sign in next time."
+    )

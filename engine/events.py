@@ -1,0 +1,116 @@
+"""Typed engine events and the small bus that carries them to observers.
+
+Events are immutable; observers (the UI bridge, tests, bots) subscribe with a
+plain callable. The bus never awaits observers, so a slow one cannot stall sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.models import ConnectionState, ConversationInfo, Message, Presence
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationAdded:
+    conversation: ConversationInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChanged:
+    conversation: ConversationInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRemoved:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdded:
+    """A message appended at the end of a transcript (live or local echo)."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesPrepended:
+    """Older history loaded at the top of a transcript, oldest first."""
+
+    room_id: str
+    messages: tuple[Message, ...]
+    reached_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChanged:
+    """A message changed state (Sending → Sent, Failed) or got its server copy."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    user_id: str
+    presence: Presence
+    status_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPresenceChanged:
+    presence: Presence
+    status_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TypingChanged:
+    room_id: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStateChanged:
+    state: ConnectionState
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOut:
+    reason: str = ""
+
+
+EngineEvent = (
+    ConversationAdded
+    | ConversationChanged
+    | ConversationRemoved
+    | MessageAdded
+    | MessagesPrepended
+    | MessageChanged
+    | PresenceChanged
+    | OwnPresenceChanged
+    | TypingChanged
+    | ConnectionStateChanged
+    | SignedOut
+)
+
+Observer = Callable[[EngineEvent], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._observers: list[Observer] = []
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def publish(self, event: EngineEvent) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not break the engine
+                log.exception("observer failed on %s", type(event).__name__)

@@ -1,0 +1,101 @@
+"""The engine's domain model: immutable snapshots the UI renders."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ConversationState(enum.Enum):
+    """Conversation life cycle, as in the source documents (seed 002)."""
+
+    IDLE = "Idle"
+    ESTABLISHING = "Establishing"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    TERMINATING = "Terminating"
+    TERMINATED = "Terminated"
+
+
+class ConversationKind(enum.Enum):
+    DIRECT = "direct"
+    CONFERENCE = "conference"
+    GROUP = "group"
+
+
+class Presence(enum.Enum):
+    """What the presence selector offers, mapped to Matrix presence in the engine."""
+
+    AVAILABLE = "Available"
+    BUSY = "Busy"
+    AWAY = "Away"
+    OFFLINE = "Appear offline"
+    UNKNOWN = "Unknown"
+
+
+class ConnectionState(enum.Enum):
+    DISCONNECTED = "Disconnected"
+    CONNECTING = "Connecting"
+    CONNECTED = "Connected"
+    RECONNECTING = "Reconnecting"
+
+
+class MessageState(enum.Enum):
+    SENDING = "Sending"
+    SENT = "Sent"
+    FAILED = "Failed"
+    RECEIVED = "Received"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInfo:
+    room_id: str
+    kind: ConversationKind
+    display_name: str
+    state: ConversationState
+    last_activity_ts: int
+    unread_count: int = 0
+    peer_user_id: str | None = None
+    peer_presence: Presence = Presence.UNKNOWN
+    encrypted: bool = False
+    invited: bool = False
+    member_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One line of a transcript.
+
+    ``key`` is stable for the life of the message: the transaction ID for our
+    own messages (so a local echo and its server copy are one row) and the
+    event ID for everyone else's.
+    """
+
+    key: str
+    room_id: str
+    sender: str
+    sender_name: str
+    body: str
+    timestamp_ms: int
+    state: MessageState
+    html: str | None = None
+    event_id: str | None = None
+    encrypted: bool = False
+    notice: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    user_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    homeserver_url: str
+    user_id: str
+    device_id: str
+    remembered: bool
+    remember_problem: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,42 @@
+"""Non-secret settings kept as JSON in the data directory.
+
+Secrets never go here: access tokens live only in the OS keyring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    last_mode: str = ""  # "local" or "remote": which sign-in to restore at start
+    last_address: str = ""
+    last_user: str = ""
+    lobby_timeout_s: int = 15 * 60
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Settings:
+        path = data_dir / "settings.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError):
+            log.warning("settings file unreadable, using defaults")
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def save(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / "settings.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)

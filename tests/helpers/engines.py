@@ -1,0 +1,48 @@
+"""Signed-in engines for tests: real accounts on the real Synapse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.engine import Engine
+from engine.events import EngineEvent
+from tests.helpers.users import TestUser
+
+
+async def signed_in_engine(user: TestUser, data_dir: Path, *, start: bool = True) -> Engine:
+    engine = Engine(data_dir)
+    await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
+    if start:
+        await engine.start()
+    return engine
+
+
+async def wait_for_event(
+    engine: Engine,
+    predicate: Callable[[EngineEvent], bool],
+    timeout: float = 15.0,
+) -> EngineEvent:
+    """Wait until the engine publishes an event matching ``predicate``."""
+    future: asyncio.Future[EngineEvent] = asyncio.get_running_loop().create_future()
+
+    def observe(event: EngineEvent) -> None:
+        if not future.done() and predicate(event):
+            future.set_result(event)
+
+    unsubscribe = engine.bus.subscribe(observe)
+    try:
+        return await asyncio.wait_for(future, timeout)
+    finally:
+        unsubscribe()
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``predicate`` until it holds; fail with a clear error otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout:.0f} s")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,1 @@
+"""Confero's Qt user interface: windows, widgets and item models over the engine."""
