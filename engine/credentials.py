@@ -12,6 +12,8 @@ import logging
 from dataclasses import asdict, dataclass
 
 import keyring
+from keyring.backend import KeyringBackend
+from keyring.backends.fail import Keyring as FailKeyring
 from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 
 from engine.errors import CredentialStoreUnavailable
@@ -33,28 +35,32 @@ class StoredSession:
 
 
 class CredentialStore:
-    def __init__(self, service: str = SERVICE) -> None:
-        self._service = service
+    """Sign-ins kept in the OS keyring (or in ``backend``, for tests and embedding)."""
 
-    @staticmethod
-    def available() -> bool:
+    def __init__(self, service: str = SERVICE, backend: KeyringBackend | None = None) -> None:
+        self._service = service
+        self._backend = backend
+
+    def _keyring(self) -> KeyringBackend:
+        return self._backend or keyring.get_keyring()
+
+    def available(self) -> bool:
         try:
-            backend = keyring.get_keyring()
-        except Exception:
+            backend = self._keyring()
+            return not isinstance(backend, FailKeyring) and float(backend.priority) > 0
+        except Exception:  # a broken backend is as good as none
             return False
-        priority = getattr(backend, "priority", 0)
-        return not (isinstance(priority, (int, float)) and priority <= 0)
 
     def save(self, slot: str, session: StoredSession) -> None:
         try:
-            keyring.set_password(self._service, slot, json.dumps(asdict(session)))
+            self._keyring().set_password(self._service, slot, json.dumps(asdict(session)))
         except (NoKeyringError, KeyringError, RuntimeError) as exc:
             log.info("keyring unavailable: %s", type(exc).__name__)
             raise CredentialStoreUnavailable() from exc
 
     def load(self, slot: str) -> StoredSession | None:
         try:
-            raw = keyring.get_password(self._service, slot)
+            raw = self._keyring().get_password(self._service, slot)
         except (NoKeyringError, KeyringError, RuntimeError):
             return None
         if not raw:
@@ -67,4 +73,4 @@ class CredentialStore:
 
     def delete(self, slot: str) -> None:
         with contextlib.suppress(PasswordDeleteError, NoKeyringError, KeyringError, RuntimeError):
-            keyring.delete_password(self._service, slot)
+            self._keyring().delete_password(self._service, slot)
