@@ -278,7 +278,9 @@ class Engine:
         failures = 0
         while True:
             try:
-                await self._sync_once(client, timeout_ms=SYNC_TIMEOUT_MS)
+                # Right after a failure, ask for an immediate answer so the
+                # user sees "connected" as soon as the server is back.
+                await self._sync_once(client, timeout_ms=0 if failures else SYNC_TIMEOUT_MS)
                 failures = 0
             except SessionExpired:
                 self._credentials.delete(self._slot)

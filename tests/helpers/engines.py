@@ -19,23 +19,37 @@ async def signed_in_engine(user: TestUser, data_dir: Path, *, start: bool = True
     return engine
 
 
-async def wait_for_event(
+def expect_event(
     engine: Engine,
     predicate: Callable[[EngineEvent], bool],
     timeout: float = 15.0,
-) -> EngineEvent:
-    """Wait until the engine publishes an event matching ``predicate``."""
-    future: asyncio.Future[EngineEvent] = asyncio.get_running_loop().create_future()
+) -> asyncio.Future[EngineEvent]:
+    """Start watching now for an event matching ``predicate``; await the result later.
+
+    Subscribing before the action that causes the event means it cannot be missed.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[EngineEvent] = loop.create_future()
 
     def observe(event: EngineEvent) -> None:
         if not future.done() and predicate(event):
             future.set_result(event)
 
     unsubscribe = engine.bus.subscribe(observe)
-    try:
-        return await asyncio.wait_for(future, timeout)
-    finally:
-        unsubscribe()
+    handle = loop.call_later(
+        timeout,
+        lambda: future.done() or future.set_exception(TimeoutError(f"no event in {timeout} s")),
+    )
+    future.add_done_callback(lambda _: (unsubscribe(), handle.cancel()))
+    return future
+
+
+async def wait_for_event(
+    engine: Engine,
+    predicate: Callable[[EngineEvent], bool],
+    timeout: float = 15.0,
+) -> EngineEvent:
+    return await expect_event(engine, predicate, timeout)
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> None:

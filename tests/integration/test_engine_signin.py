@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import pytest
@@ -156,7 +157,7 @@ async def test_not_a_matrix_server(tmp_path, store):
 async def test_bare_domain_uses_well_known(make_user, tmp_path, store):
     """A server that only publishes .well-known points the client at the real homeserver."""
     user = make_user("ivy")
-    body = ('{"m.homeserver": {"base_url": "%s"}}' % user.homeserver_url).encode()
+    body = json.dumps({"m.homeserver": {"base_url": user.homeserver_url}}).encode()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readline()
