@@ -73,6 +73,7 @@ def clean_name(name: str) -> str:
         ch
         for ch in name
         if ch == _ZERO_WIDTH_JOINER
+        or ch.isspace()  # line breaks become spaces below, not glue
         or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
     )
     single_line = " ".join(visible.split())
