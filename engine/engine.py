@@ -49,6 +49,13 @@ from engine.errors import (
     UnknownUser,
 )
 from engine.ids import parse_user_id, validate_localpart
+from engine.matrix_events import (
+    CONFERENCE_STATE,
+    direct_inviter,
+    message_from_event,
+    refusal_text,
+    split_body,
+)
 from engine.models import (
     ConnectionState,
     ConversationInfo,
@@ -61,23 +68,17 @@ from engine.models import (
     UserSummary,
 )
 from engine.outbox import Outbox, OutboxEntry, new_transaction_id
-from engine.sanitize import clean_name, clean_text, sanitize_html
+from engine.sanitize import clean_name
 from engine.timeline import Appended, Changed, Timeline, TimelineChange
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CONFERENCE_STATE = "org.confero.conference"
-ENCRYPTED_PLACEHOLDER = "encrypted: Confero cannot read this yet"
 DEVICE_NAME = "Confero desktop"
 SYNC_TIMEOUT_MS = 30_000
-# A Matrix event may not exceed 64 KiB as a whole; longer text is sent as
-# several consecutive messages rather than refused or lost.
-MAX_BODY_BYTES = 30_000
 _BACKOFF_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0)
 _CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
-_TEXT_MSGTYPES = {"m.text", "m.notice", "m.emote"}
 
 
 def _now_ms() -> int:
@@ -330,7 +331,7 @@ class Engine:
             if source.get("type") == "m.direct":
                 self._apply_direct_map(source.get("content") or {})
         for room_id, invite in response.rooms.invite.items():
-            inviter = _direct_inviter(invite.invite_state, client.user_id)
+            inviter = direct_inviter(invite.invite_state, client.user_id)
             if inviter and room_id not in self._accepting:
                 self._accepting.add(room_id)
                 self._spawn(self._accept_direct_invite(room_id, inviter))
@@ -348,7 +349,7 @@ class Engine:
                 self._note_state(room_id, event.source)
                 self._apply_timeline_event(room, timeline, event.source)
             self._apply_ephemeral(room, info.ephemeral)
-            self._refresh_conversation(room, info)
+            self._refresh_conversation(room)
             if waiter := self._room_seen.get(room_id):
                 waiter.set()
         for room_id in response.rooms.leave:
@@ -392,39 +393,9 @@ class Engine:
         self._publish_timeline_change(change)
 
     def _message_from_event(self, room: MatrixRoom, source: dict) -> Message | None:
-        event_type = source.get("type")
-        content = source.get("content") or {}
-        sender = source.get("sender") or ""
-        event_id = source.get("event_id")
-        if not event_id or not isinstance(content, dict):
-            return None
-        common = {
-            "key": event_id,
-            "room_id": room.room_id,
-            "sender": sender,
-            "sender_name": clean_name(room.user_name(sender) or sender) or sender,
-            "timestamp_ms": int(source.get("origin_server_ts") or _now_ms()),
-            "event_id": event_id,
-            "state": MessageState.SENT if sender == room.own_user_id else MessageState.RECEIVED,
-        }
-        if event_type == "m.room.encrypted":
-            return Message(**common, body=ENCRYPTED_PLACEHOLDER, encrypted=True)
-        if event_type != "m.room.message" or content.get("msgtype") not in _TEXT_MSGTYPES:
-            return None
-        body = content.get("body")
-        if not isinstance(body, str):
-            return None
-        html = None
-        if content.get("format") == "org.matrix.custom.html" and isinstance(
-            content.get("formatted_body"), str
-        ):
-            html = sanitize_html(content["formatted_body"]) or None
-        msgtype = content.get("msgtype")
-        text = clean_text(body)
-        if msgtype == "m.emote":
-            text = f"* {common['sender_name']} {text}"
-            html = None
-        return Message(**common, body=text, html=html, notice=msgtype == "m.notice")
+        return message_from_event(
+            source, room.room_id, room.own_user_id, lambda user: room.user_name(user) or user
+        )
 
     def _apply_ephemeral(self, room: MatrixRoom, events: list) -> None:
         for event in events:
@@ -455,7 +426,7 @@ class Engine:
             if info.peer_user_id == user_id and info.peer_presence != presence:
                 self._publish_conversation(replace(info, peer_presence=presence))
 
-    def _refresh_conversation(self, room: MatrixRoom, info: Any = None) -> None:
+    def _refresh_conversation(self, room: MatrixRoom) -> None:
         kind = self._kind_of(room)
         peer = self._peer_of(room) if kind == ConversationKind.DIRECT else None
         if kind == ConversationKind.DIRECT and peer:
@@ -465,7 +436,7 @@ class Engine:
         timeline = self._timelines.get(room.room_id)
         last_ts = 0
         if timeline and len(timeline):
-            last_ts = timeline.messages()[-1].timestamp_ms
+            last_ts = timeline.last().timestamp_ms
         previous = self._conversations.get(room.room_id)
         if previous and previous.last_activity_ts > last_ts:
             last_ts = previous.last_activity_ts
@@ -539,7 +510,7 @@ class Engine:
             raise ServerRefused("The message is empty.")
         echoes: list[Message] = []
         timeline = self._timelines.setdefault(room_id, Timeline(room_id))
-        for part in _split_body(text):
+        for part in split_body(text):
             entry = OutboxEntry(
                 txn_id=new_transaction_id(),
                 room_id=room_id,
@@ -590,7 +561,7 @@ class Engine:
         http_status = getattr(status, "status", 0) or 0
         if http_status >= 500 or response.status_code == "M_LIMIT_EXCEEDED":
             return False
-        reason = _refusal_text(response)
+        reason = refusal_text(response)
         outbox.mark_failed(entry.txn_id, reason)
         self._publish_timeline_change(timeline.set_state(entry.txn_id, MessageState.FAILED, reason))
         return True
@@ -647,7 +618,7 @@ class Engine:
                 )
             )
             if not isinstance(response, RoomMessagesResponse):
-                raise ServerRefused(_refusal_text(response))
+                raise ServerRefused(refusal_text(response))
             for event in response.chunk:
                 message = self._message_from_event(room, getattr(event, "source", {}) or {})
                 if message is not None:
@@ -673,7 +644,7 @@ class Engine:
         state, status = presence_map.to_matrix(presence, status_message)
         response = await self._call(client.set_presence(state, status))
         if isinstance(response, ErrorResponse):
-            raise ServerRefused(_refusal_text(response))
+            raise ServerRefused(refusal_text(response))
         self._own_presence, self._own_status = presence, status
         self._presence[client.user_id] = (presence, status)
         self.bus.publish(ev.OwnPresenceChanged(presence, status))
@@ -736,14 +707,14 @@ class Engine:
                 or "not" in (profile.message or "").lower()
             ):
                 raise UnknownUser(f"There is no user {peer} on the server.")
-            raise ServerRefused(_refusal_text(profile))
+            raise ServerRefused(refusal_text(profile))
         response = await self._call(
             client.room_create(
                 is_direct=True, invite=[peer], preset=RoomPreset.trusted_private_chat
             )
         )
         if not isinstance(response, RoomCreateResponse):
-            raise ServerRefused(_refusal_text(response))
+            raise ServerRefused(refusal_text(response))
         room_id = response.room_id
         self._direct_peers[room_id] = peer
         await self._store_direct_room(peer, room_id)
@@ -790,52 +761,3 @@ class Engine:
             raise HomeserverUnreachable(
                 "The server cannot be reached right now. Try again when you are back online."
             ) from exc
-
-
-def _split_body(text: str) -> list[str]:
-    """Split text into parts that each fit one event, preferring line breaks."""
-    parts: list[str] = []
-    remaining = text
-    while len(remaining.encode("utf-8")) > MAX_BODY_BYTES:
-        cut = MAX_BODY_BYTES
-        # walk back from the byte limit to a character boundary, then a break
-        head = remaining.encode("utf-8")[:cut].decode("utf-8", errors="ignore")
-        for separator in ("\n", " "):
-            index = head.rfind(separator)
-            if index > len(head) // 2:
-                head = head[: index + 1]
-                break
-        parts.append(head)
-        remaining = remaining[len(head) :]
-    if remaining:
-        parts.append(remaining)
-    return parts
-
-
-def _refusal_text(response: Any) -> str:
-    message = getattr(response, "message", "") or "unknown error"
-    code = getattr(response, "status_code", "") or ""
-    if code == "M_TOO_LARGE":
-        return "The server refused the message: it is too large."
-    if code == "M_FORBIDDEN":
-        return f"Not allowed: {message}"
-    return f"The server refused: {message}"
-
-
-def _direct_inviter(invite_state: list, own_user_id: str) -> str | None:
-    """The inviter, if this invite is to a two-party chat (is_direct, no conference)."""
-    inviter = None
-    for event in invite_state:
-        source = getattr(event, "source", None) or {}
-        if source.get("type") == CONFERENCE_STATE:
-            return None
-        # nio moves "content" out of the source dict for invite-state events.
-        content = getattr(event, "content", None) or source.get("content") or {}
-        if (
-            source.get("type") == "m.room.member"
-            and source.get("state_key") == own_user_id
-            and content.get("membership") == "invite"
-            and content.get("is_direct") is True
-        ):
-            inviter = source.get("sender")
-    return inviter

@@ -47,6 +47,9 @@ class Timeline:
     def has_event(self, event_id: str) -> bool:
         return event_id in self._key_by_event_id
 
+    def last(self) -> Message:
+        return self._messages[-1]
+
     def last_event_id(self) -> str | None:
         for message in reversed(self._messages):
             if message.event_id:

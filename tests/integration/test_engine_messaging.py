@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from engine import events as ev
-from engine.engine import ENCRYPTED_PLACEHOLDER, MAX_BODY_BYTES, Engine
+from engine.engine import Engine
 from engine.errors import InvalidUserId, ServerRefused, UnknownUser
+from engine.matrix_events import ENCRYPTED_PLACEHOLDER, MAX_BODY_BYTES
 from engine.models import ConversationKind, MessageState, Presence
 from tests.helpers.engines import eventually, signed_in_engine, wait_for_event
 from tests.helpers.users import TestUser
