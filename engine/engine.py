@@ -26,6 +26,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MessageDirection,
+    ProfileGetDisplayNameResponse,
     RoomCreateResponse,
     RoomMessagesResponse,
     RoomPreset,
@@ -39,6 +40,7 @@ from engine import presence as presence_map
 from engine.credentials import CredentialStore, StoredSession
 from engine.discovery import discover_homeserver
 from engine.errors import (
+    ConferoError,
     CredentialStoreUnavailable,
     HomeserverUnreachable,
     InvalidUserId,
@@ -99,6 +101,7 @@ class Engine:
         self._presence: dict[str, tuple[Presence, str]] = {}
         self._direct_peers: dict[str, str] = {}  # room_id -> peer user_id, from m.direct
         self._own_presence = Presence.AVAILABLE
+        self._own_display_name = ""
         self._own_status = ""
         self._connection = ConnectionState.DISCONNECTED
         self._sync_task: asyncio.Task[None] | None = None
@@ -124,6 +127,11 @@ class Engine:
         return self._connection
 
     @property
+    def own_display_name(self) -> str:
+        """The signed-in user's display name (their user ID if they have none)."""
+        return self._own_display_name or (self.user_id or "")
+
+    @property
     def own_presence(self) -> Presence:
         return self._own_presence
 
@@ -141,6 +149,8 @@ class Engine:
         return self._typing.get(room_id, ())
 
     def display_name(self, user_id: str) -> str:
+        if user_id == self.user_id and self._own_display_name:
+            return self._own_display_name
         if self._client:
             for room in self._client.rooms.values():
                 if user_id in room.users:
@@ -267,6 +277,9 @@ class Engine:
         self._restore_outbox_echoes()
         self._set_connection(ConnectionState.CONNECTING)
         try:
+            profile = await client.get_displayname()
+            if isinstance(profile, ProfileGetDisplayNameResponse) and profile.displayname:
+                self._own_display_name = clean_name(profile.displayname)
             await self._sync_once(client, timeout_ms=0)
         except _CONNECTION_ERRORS as exc:
             log.info("first sync failed (%s); will keep trying", type(exc).__name__)
@@ -642,10 +655,17 @@ class Engine:
     async def set_presence(self, presence: Presence, status_message: str | None = None) -> None:
         client = self._require_client()
         state, status = presence_map.to_matrix(presence, status_message)
-        response = await self._call(client.set_presence(state, status))
-        if isinstance(response, ErrorResponse):
-            raise ServerRefused(refusal_text(response))
+        previous = self._own_presence, self._own_status
+        # Take the new choice at once: a sync running meanwhile sends our
+        # presence too, and must not put the old one back on the server.
         self._own_presence, self._own_status = presence, status
+        try:
+            response = await self._call(client.set_presence(state, status))
+            if isinstance(response, ErrorResponse):
+                raise ServerRefused(refusal_text(response))
+        except ConferoError:
+            self._own_presence, self._own_status = previous
+            raise
         self._presence[client.user_id] = (presence, status)
         self.bus.publish(ev.OwnPresenceChanged(presence, status))
 

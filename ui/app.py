@@ -1,0 +1,143 @@
+"""Confero's entry point (``confero``): command line, QApplication, the qasync loop.
+
+Start-up speed matters, so this module imports only the standard library at
+import time. Qt comes next, the first window is shown, and only then does the
+event loop start and the engine (matrix-nio, Synapse) get imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+# Taken as early as possible: the fallback origin of the start-up timings.
+_IMPORT_PERF = time.perf_counter()
+_IMPORT_WALL = time.time()
+
+if TYPE_CHECKING:
+    from ui.controller import AppController
+
+log = logging.getLogger("confero")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="confero",
+        description="Chat and meet with colleagues over the open Matrix protocol.",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="use this computer as the meeting server (skips the welcome screen)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        help="keep Confero's data (settings, local server) in PATH instead of the default",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more details to standard error"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run Confero; returns the process exit status."""
+    args, qt_args = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        from ui.version import version
+
+        print(f"Confero {version()}")
+        return 0
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return _run_gui(args, qt_args)
+
+
+def _run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+    from ui.startup_timing import StartupTimer
+
+    timer = StartupTimer.from_environment(_IMPORT_PERF, _IMPORT_WALL)
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Confero")
+    app.setOrganizationName("Confero")
+    app.setDesktopFileName("confero")
+    # Closing a window asks the controller to quit, so the server stops cleanly first.
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply(app)
+
+    from engine.paths import default_data_dir
+    from ui.controller import AppController
+
+    data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
+    controller = AppController(data_dir, local=args.local, timer=timer)
+    controller.show_first_window()
+    app.processEvents()
+    timer.mark("first_window_shown")
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            loop.run_until_complete(_run(controller))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _run(controller: AppController) -> None:
+    """Start up, wait for the quit request, then shut down cleanly."""
+    import asyncio
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    quit_event = asyncio.Event()
+    controller.quit_requested.connect(quit_event.set)
+    loop = asyncio.get_running_loop()
+
+    def on_signal(*_args: object) -> None:
+        loop.call_soon_threadsafe(quit_event.set)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    # Python runs signal handlers only when it gets control; wake it regularly.
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
+
+    startup = asyncio.ensure_future(controller.start())
+    startup.add_done_callback(_log_failure)
+    await quit_event.wait()
+    if not startup.done():
+        startup.cancel()
+    wake.stop()
+    await controller.shutdown()
+
+
+def _log_failure(task: object) -> None:
+    import asyncio
+
+    assert isinstance(task, asyncio.Future)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("start-up failed", exc_info=task.exception())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

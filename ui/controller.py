@@ -1,0 +1,485 @@
+"""Start-up orchestration: which window to show, signing in and out.
+
+The controller owns the session's objects (engine, bridge, embedded server,
+main window) and moves between the welcome window and the main window. All
+protocol work is the engine's; this module only decides what to call when.
+
+Importing it is cheap on purpose: asyncio, qasync, the main window, matrix-nio
+and Synapse are imported only after the first window is on screen. Slots hand
+their work to ``_spawn``, which keeps the tasks so shutdown can cancel them and
+turns any unexpected error into a message instead of a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.errors import ConferoError, InvalidUserId, SessionExpired
+from engine.ids import validate_localpart
+from engine.models import SessionInfo
+from engine.settings import Settings
+from ui.banner import BannerKind
+from ui.startup_timing import StartupTimer
+from ui.tasks import TaskGroup
+from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
+
+if TYPE_CHECKING:
+    from engine.credentials import CredentialStore
+    from engine.engine import Engine
+    from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+    from ui.bridge import EngineBridge
+    from ui.main_window import MainWindow
+    from ui.welcome import LocalAccountPage, SignInPage
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+REMOTE = "remote"
+UNEXPECTED_ERROR = "Something went wrong. Please try again."
+
+
+class AppController(QObject):
+    """Moves the app between welcome, sign-in and the signed-in main window."""
+
+    #: The app should exit (Ctrl+Q or a window closed); call ``shutdown()`` next.
+    quit_requested = Signal()
+    #: Signed in and first sync done; the main window is on screen (MainWindow).
+    signed_in = Signal(object)
+    #: The session ended and the welcome window is back.
+    signed_out = Signal()
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        local: bool = False,
+        homeserver_profile: HomeserverProfile | None = None,
+        credentials: CredentialStore | None = None,
+        timer: StartupTimer | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._data_dir = Path(data_dir)
+        self._local_requested = local
+        self._homeserver_profile = homeserver_profile
+        self._credentials = credentials
+        self._timer = timer or StartupTimer(0.0, enabled=False)
+        self._settings = Settings.load(self._data_dir)
+        self._retry: Callable[[], Awaitable[None]] | None = None
+        self._signing_out = False
+        self._shutting_down = False
+        self._session_mode: str | None = None
+        self._tasks = TaskGroup()
+
+        self.engine: Engine | None = None
+        self.bridge: EngineBridge | None = None
+        self.homeserver: EmbeddedHomeserver | None = None
+        self.main_window: MainWindow | None = None
+        self.welcome = WelcomeWindow()
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        w = self.welcome
+        w.local_chosen.connect(self._on_local_chosen)
+        w.sign_in_requested.connect(self._on_sign_in_requested)
+        w.local_account_requested.connect(self._on_local_account_requested)
+        w.local_sign_in_requested.connect(self._on_local_sign_in_requested)
+        w.local_back_requested.connect(self._on_local_back_requested)
+        w.banner_action_triggered.connect(self._on_banner_action_triggered)
+        w.quit_requested.connect(self.quit_requested)
+
+    # -- start-up ------------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def show_first_window(self) -> WelcomeWindow:
+        """Show the welcome window at once, on the page start-up will most likely need."""
+        if self._local_requested or self._settings.last_mode == LOCAL:
+            self.welcome.show_busy("Starting the meeting server on this computer…")
+        elif self._settings.last_mode == REMOTE:
+            self.welcome.show_busy("Signing in…")
+        else:
+            self.welcome.show_choice()
+        self.welcome.show()
+        return self.welcome
+
+    async def start(self) -> None:
+        """Restore the remembered session, or leave the person on the welcome window."""
+        if not self.welcome.isVisible():
+            self.show_first_window()
+        await self._guarded(self._restore_or_welcome())
+
+    async def _restore_or_welcome(self) -> None:
+        if self._local_requested or self._settings.last_mode == LOCAL:
+            await self._enter_local_mode(restore=True)
+        elif self._settings.last_mode == REMOTE:
+            await self._restore_remote()
+        else:
+            self.welcome.show_choice()
+
+    async def _restore_remote(self) -> None:
+        self.welcome.clear_notice()
+        self.welcome.show_busy("Signing in…")
+        address, user = self._settings.last_address, self._settings.last_user
+        engine = self._new_engine()
+        try:
+            info = await engine.restore(REMOTE)
+        except SessionExpired as exc:
+            await self._discard_engine()
+            self.welcome.show_sign_in(address, user, error=exc.user_message)
+            return
+        except ConferoError as exc:
+            await self._discard_engine()
+            self.welcome.show_sign_in(address, user)
+            self._offer_retry(exc.user_message, self._restore_remote)
+            return
+        except Exception:
+            log.exception("restoring the remote session failed")
+            await self._discard_engine()
+            self.welcome.show_sign_in(address, user, error=UNEXPECTED_ERROR)
+            return
+        if info is None:
+            await self._discard_engine()
+            self.welcome.show_sign_in(address, user)
+            return
+        if not await self._enter_session(info, REMOTE):
+            self.welcome.show_sign_in(address, user)
+
+    async def _enter_local_mode(self, *, restore: bool) -> None:
+        """Start the embedded server, then restore the local session or ask for an account."""
+        from engine.homeserver import HomeserverError
+
+        self.welcome.clear_notice()
+        self.welcome.show_busy("Starting the meeting server on this computer…")
+        try:
+            homeserver = await self._ensure_homeserver()
+        except HomeserverError as exc:
+            log.warning("embedded homeserver did not start: %s", exc)
+            self.welcome.show_choice()
+            self._offer_retry(exc.user_message, lambda: self._enter_local_mode(restore=restore))
+            return
+        if self._shutting_down:
+            return
+        notice = ""
+        if restore:
+            self.welcome.show_busy("Signing in…")
+            engine = self._new_engine()
+            try:
+                info = await engine.restore(LOCAL, homeserver_url=homeserver.base_url)
+            except ConferoError as exc:
+                info, notice = None, exc.user_message
+            except Exception:
+                log.exception("restoring the local session failed")
+                info = None
+            if info is not None and await self._enter_session(info, LOCAL):
+                return
+            await self._discard_engine()
+        known_user = self._settings.last_user if self._settings.last_mode == LOCAL else ""
+        mode = LocalAccountMode.SIGN_IN if known_user else LocalAccountMode.CREATE
+        self.welcome.show_local_account(mode, user=known_user, notice=notice)
+
+    async def _ensure_homeserver(self) -> EmbeddedHomeserver:
+        from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+
+        if self.homeserver is None:
+            profile = self._homeserver_profile or HomeserverProfile.DESKTOP
+            self.homeserver = EmbeddedHomeserver(self._data_dir / "homeserver", profile=profile)
+        if not self.homeserver.is_running:
+            await self.homeserver.start()
+        return self.homeserver
+
+    # -- welcome window slots ----------------------------------------------------
+
+    def _on_local_chosen(self) -> None:
+        self.welcome.clear_notice()
+        self.welcome.show_busy("Starting the meeting server on this computer…")
+        self._spawn(self._enter_local_mode(restore=True))
+
+    def _on_sign_in_requested(self, address: str, user: str, password: str, remember: bool) -> None:
+        page = self.welcome.sign_in_page
+        page.set_busy(True, "Signing in…")  # at once, before the task gets to run
+        self._spawn(self._sign_in(page, REMOTE, address, user, password, remember))
+
+    def _on_local_account_requested(
+        self, display_name: str, user: str, password: str, remember: bool
+    ) -> None:
+        self.welcome.local_page.set_busy(True, "Creating your account…")
+        self._spawn(self._create_local_account(display_name, user, password, remember))
+
+    def _on_local_sign_in_requested(self, user: str, password: str, remember: bool) -> None:
+        page = self.welcome.local_page
+        if self.homeserver is None or not self.homeserver.is_running:
+            page.show_error("The meeting server on this computer is not running.")
+            return
+        url = self.homeserver.base_url
+        page.set_busy(True, "Signing in…")
+        self._spawn(self._sign_in(page, LOCAL, url, user, password, remember))
+
+    def _on_local_back_requested(self) -> None:
+        self.welcome.local_page.clear_error()
+        self.welcome.show_choice()
+
+    def _on_banner_action_triggered(self) -> None:
+        retry, self._retry = self._retry, None
+        self.welcome.clear_notice()
+        if retry is not None:
+            self._spawn(retry())
+
+    async def _create_local_account(
+        self, display_name: str, user: str, password: str, remember: bool
+    ) -> None:
+        from engine.homeserver import HomeserverError, UserExistsError
+
+        page = self.welcome.local_page
+        try:
+            localpart = validate_localpart(user)
+        except InvalidUserId as exc:
+            page.show_error(exc)
+            return
+        page.set_busy(True, "Creating your account…")
+        try:
+            homeserver = await self._ensure_homeserver()
+            await homeserver.register_user(localpart, password, displayname=display_name or None)
+        except UserExistsError as exc:
+            page.offer_sign_in(f"{exc.user_message} If it is yours, enter its password to sign in.")
+            return
+        except HomeserverError as exc:
+            page.show_error(exc.user_message)
+            return
+        await self._sign_in(page, LOCAL, homeserver.base_url, localpart, password, remember)
+
+    async def _sign_in(
+        self,
+        page: SignInPage | LocalAccountPage,
+        slot: str,
+        address: str,
+        user: str,
+        password: str,
+        remember: bool,
+    ) -> None:
+        page.set_busy(True, "Signing in…")
+        engine = self._new_engine()
+        try:
+            info = await engine.login(address, user, password, remember=remember, slot=slot)
+        except ConferoError as exc:
+            await self._discard_engine()
+            page.show_error(exc)
+            return
+        self._remember_choice(slot, address if slot == REMOTE else "", user)
+        page.set_busy(True, "Loading your conversations…")
+        entered = await self._enter_session(info, slot)
+        page.set_busy(False)
+        if not entered and not self._shutting_down:
+            page.show_error("Signed in, but your conversations could not be loaded. Try again.")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a slot's work as a task that shutdown can cancel."""
+        self._tasks.spawn(self._guarded(work))
+
+    async def wait_idle(self) -> None:
+        """Wait until the work started by the windows' signals has finished."""
+        await self._tasks.wait_idle()
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        """Run a slot's work; an unexpected error becomes a message, never a crash."""
+        try:
+            await work
+        except Exception:
+            log.exception("unexpected error")
+            if self.main_window is not None:  # signed in: keep the session, say so
+                self.main_window.setEnabled(True)
+                self.main_window.show_notice(UNEXPECTED_ERROR, BannerKind.ERROR)
+                return
+            await self._discard_engine()
+            forms: dict[WelcomePage, SignInPage | LocalAccountPage] = {
+                WelcomePage.SIGN_IN: self.welcome.sign_in_page,
+                WelcomePage.LOCAL_ACCOUNT: self.welcome.local_page,
+            }
+            form = forms.get(self.welcome.current_page())
+            if form is not None:
+                form.show_error(UNEXPECTED_ERROR)
+            else:
+                self.welcome.show_choice()
+                self.welcome.show_notice(UNEXPECTED_ERROR, BannerKind.ERROR)
+
+    # -- the session -------------------------------------------------------------
+
+    def _new_engine(self) -> Engine:
+        from engine.engine import Engine
+
+        if self.engine is None:
+            self.engine = Engine(self._data_dir, self._credentials)
+        return self.engine
+
+    async def _discard_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                await engine.close()
+
+    async def _enter_session(self, info: SessionInfo, slot: str) -> bool:
+        """Sync once, then swap the welcome window for the main window."""
+        from ui.bridge import EngineBridge
+        from ui.main_window import MainWindow
+
+        engine = self.engine
+        if engine is None or self._shutting_down:
+            return False
+        bridge = EngineBridge(engine.bus, self)
+        main = MainWindow(engine, bridge, homeserver=self.homeserver if slot == LOCAL else None)
+        try:
+            await engine.start()
+        except Exception as exc:
+            log.warning("first sync failed: %r", exc)
+            bridge.detach()
+            bridge.deleteLater()
+            main.deleteLater()
+            await self._discard_engine()
+            return False
+        if self._shutting_down:
+            bridge.detach()
+            main.deleteLater()
+            return False
+        self.bridge = bridge
+        self.main_window = main
+        self._session_mode = slot
+        main.sign_out_requested.connect(self._on_sign_out_requested)
+        main.quit_requested.connect(self.quit_requested)
+        bridge.signed_out.connect(self._on_signed_out)
+        main.show_session(info)
+        if self.welcome.isVisible():
+            main.move(self.welcome.pos())
+        main.show()
+        main.raise_()
+        main.activateWindow()
+        self.welcome.hide()
+        self.welcome.reset_forms()
+        self.welcome.clear_notice()
+        self._timer.mark("signed_in_synced")
+        self.signed_in.emit(main)
+        return True
+
+    def _on_sign_out_requested(self) -> None:
+        self._spawn(self.sign_out())
+
+    async def sign_out(self) -> None:
+        """Sign out on the server, forget the remembered session, show the welcome window."""
+        engine = self.engine
+        if engine is None or self._signing_out:
+            return
+        self._signing_out = True
+        try:
+            if self.main_window is not None:
+                self.main_window.setEnabled(False)
+                self.main_window.statusBar().showMessage("Signing out…")
+            try:
+                await engine.logout()
+            except Exception as exc:
+                log.warning("logout failed: %r", exc)
+            self._remember_choice("", None, None)
+            await self._end_session()
+            self._show_welcome_again()
+        finally:
+            self._signing_out = False
+
+    def _on_signed_out(self, reason: str) -> None:
+        if not self._signing_out and not self._shutting_down:
+            self._spawn(self._session_ended(reason))
+
+    async def _session_ended(self, reason: str) -> None:
+        """The server ended the session (token revoked, account deactivated)."""
+        mode = self._session_mode
+        await self._end_session()
+        self._show_welcome_again(reason, mode)
+
+    def _show_welcome_again(self, reason: str = "", mode: str | None = None) -> None:
+        w = self.welcome
+        if mode == LOCAL:
+            w.show_local_account(LocalAccountMode.SIGN_IN, user=self._settings.last_user)
+        elif mode == REMOTE:
+            w.show_sign_in(self._settings.last_address, self._settings.last_user)
+        else:
+            w.show_choice()
+        if reason:
+            w.show_notice(reason, BannerKind.WARNING)
+        w.show()
+        w.raise_()
+        w.activateWindow()
+        self.signed_out.emit()
+
+    async def _end_session(self) -> None:
+        main, self.main_window = self.main_window, None
+        bridge, self.bridge = self.bridge, None
+        engine, self.engine = self.engine, None
+        self._session_mode = None
+        if bridge is not None:
+            bridge.detach()
+        if main is not None:
+            if self.welcome.isHidden():
+                self.welcome.move(main.pos())
+            main.close_quietly()
+            main.deleteLater()
+        if bridge is not None:
+            bridge.deleteLater()
+        if engine is not None:
+            try:
+                await engine.close()
+            except Exception as exc:
+                log.warning("closing the engine failed: %r", exc)
+
+    # -- shutting down -------------------------------------------------------------
+
+    def request_quit(self) -> None:
+        self.quit_requested.emit()
+
+    async def shutdown(self) -> None:
+        """Close the session (staying signed in) and stop the embedded server."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        import asyncio
+
+        current = asyncio.current_task()
+        pending = [t for t in self._tasks.pending() if t is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        await self._end_session()
+        self.welcome.hide()
+        homeserver, self.homeserver = self.homeserver, None
+        if homeserver is not None:
+            try:
+                await homeserver.stop()
+            except Exception as exc:
+                log.warning("stopping the meeting server failed: %r", exc)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _offer_retry(self, text: str, retry: Callable[[], Awaitable[None]]) -> None:
+        self._retry = retry
+        self.welcome.show_notice(text, BannerKind.ERROR, action_text="Try again")
+
+    def _remember_choice(self, mode: str, address: str | None, user: str | None) -> None:
+        settings = self._settings
+        settings.last_mode = mode
+        if address:
+            settings.last_address = address
+        if user:
+            settings.last_user = user
+        try:
+            settings.save(self._data_dir)
+        except OSError as exc:
+            log.warning("settings could not be saved: %s", exc)

@@ -1,0 +1,364 @@
+"""The main window: who you are, your presence, and your conversations."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import ConferoError
+from engine.models import ConnectionState, Presence, SessionInfo
+from ui import theme
+from ui.banner import Banner, BannerKind
+from ui.bridge import EngineBridge
+from ui.conversation_delegate import ConversationDelegate
+from ui.conversation_list_model import ConversationListModel, ConversationRole
+from ui.dialogs import AddColleagueDialog, NewConversationDialog
+from ui.tasks import TaskGroup
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from engine.homeserver import EmbeddedHomeserver
+
+log = logging.getLogger(__name__)
+
+#: What the presence selector offers, in order.
+PRESENCE_CHOICES: tuple[Presence, ...] = (
+    Presence.AVAILABLE,
+    Presence.BUSY,
+    Presence.AWAY,
+    Presence.OFFLINE,
+)
+
+_RECONNECTING_TEXT = "Connection lost: reconnecting…"
+
+
+class MainWindow(QMainWindow):
+    """Conversation list, presence selector and the app's menus."""
+
+    #: "Sign out" was chosen.
+    sign_out_requested = Signal()
+    #: "Quit" was chosen or the window was closed.
+    quit_requested = Signal()
+    #: A conversation window was opened (room ID).
+    conversation_opened = Signal(str)
+
+    def __init__(
+        self,
+        engine: Engine,
+        bridge: EngineBridge,
+        *,
+        homeserver: EmbeddedHomeserver | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._bridge = bridge
+        self._homeserver = homeserver
+        self._quiet_close = False
+        self._tasks = TaskGroup()
+        self.setWindowTitle("Confero")
+        self.setWindowIcon(theme.app_icon())
+        self.setObjectName("mainWindow")
+        self.resize(420, 640)
+        self.setMinimumSize(320, 420)
+
+        self.model = ConversationListModel(bridge, self)
+        self._build_header()
+        self._build_list()
+        self._build_actions()
+        self._build_menus()
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 10, 10, 6)
+        layout.setSpacing(8)
+        self.connection_banner = Banner(central)
+        self.notice_banner = Banner(central)
+        layout.addWidget(self.connection_banner)
+        layout.addWidget(self.notice_banner)
+        layout.addWidget(self._header)
+        layout.addWidget(self.list_view, 1)
+        layout.addWidget(self.empty_label, 1)
+        self.setCentralWidget(central)
+
+        self.server_label = QLabel(self)
+        self.server_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self.server_label, 1)
+
+        self.setTabOrder(self.presence_combo, self.new_button)
+        self.setTabOrder(self.new_button, self.list_view)
+        self._connect_signals()
+        self._update_identity()
+        self._update_empty_state()
+        if engine.connection is ConnectionState.RECONNECTING:
+            self._on_connection_state_changed(engine.connection, "")
+
+    # -- construction ------------------------------------------------------------
+
+    def _build_header(self) -> None:
+        self._header = QWidget(self)
+        self.name_label = QLabel(self._header)
+        self.name_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.name_label.setAccessibleName("Your name")
+        theme.scale_font(self.name_label, 1.15, bold=True)
+        self.user_label = QLabel(self._header)
+        self.user_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.user_label.setAccessibleName("Your Matrix ID")
+        self.user_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.presence_combo = QComboBox(self._header)
+        self.presence_combo.setAccessibleName("Your presence")
+        self.presence_combo.setToolTip("How you appear to others")
+        self.presence_combo.view().setAccessibleName("Presence choices")
+        for presence in PRESENCE_CHOICES:
+            self.presence_combo.addItem(theme.presence_dot(presence), presence.value, presence)
+
+        self.new_button = QPushButton(theme.icon("new-conversation"), "New conversation", self)
+        self.new_button.setAccessibleName("New conversation")
+        self.new_button.setToolTip("Start a conversation with someone (Ctrl+N)")
+
+        who = QVBoxLayout()
+        who.setSpacing(0)
+        who.addWidget(self.name_label)
+        who.addWidget(self.user_label)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addLayout(who, 1)
+        top.addWidget(self.presence_combo, 0, Qt.AlignmentFlag.AlignVCenter)
+        column = QVBoxLayout(self._header)
+        column.setContentsMargins(2, 0, 2, 0)
+        column.addLayout(top)
+        column.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def _build_list(self) -> None:
+        self.list_view = QListView(self)
+        self.list_view.setObjectName("conversationList")
+        self.list_view.setModel(self.model)
+        self.list_view.setItemDelegate(ConversationDelegate(self.list_view))
+        self.list_view.setAccessibleName("Conversations")
+        self.list_view.setToolTip("")
+        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+        self.empty_label = QLabel(
+            "No conversations yet.\nPress Ctrl+N to start one.", self
+        )
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAccessibleName("No conversations yet")
+
+    def _build_actions(self) -> None:
+        self.new_conversation_action = QAction(
+            theme.icon("new-conversation"), "&New conversation…", self
+        )
+        self.new_conversation_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_conversation_action.setToolTip("Start a conversation with someone (Ctrl+N)")
+        self.add_colleague_action = QAction("&Add a colleague's account…", self)
+        self.add_colleague_action.setToolTip(
+            "Create an account for a colleague on this computer's meeting server"
+        )
+        self.add_colleague_action.setVisible(self._homeserver is not None)
+        self.sign_out_action = QAction("&Sign out", self)
+        self.sign_out_action.setToolTip("Sign out and forget this sign-in on this computer")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcuts(theme.quit_shortcuts())
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.about_action = QAction("&About Confero", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        for action in (self.new_conversation_action, self.quit_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&Confero")
+        menu.addAction(self.new_conversation_action)
+        menu.addAction(self.add_colleague_action)
+        menu.addSeparator()
+        menu.addAction(self.sign_out_action)
+        menu.addAction(self.quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _connect_signals(self) -> None:
+        self.new_button.clicked.connect(self.new_conversation_action.trigger)
+        self.new_conversation_action.triggered.connect(self._on_new_conversation_triggered)
+        self.add_colleague_action.triggered.connect(self._on_add_colleague_triggered)
+        self.sign_out_action.triggered.connect(self.sign_out_requested)
+        self.quit_action.triggered.connect(self.quit_requested)
+        self.about_action.triggered.connect(self._on_about_triggered)
+        self.presence_combo.activated.connect(self._on_presence_chosen)
+        self.list_view.activated.connect(self._on_conversation_activated)
+        self.model.rowsInserted.connect(self._update_empty_state)
+        self.model.rowsRemoved.connect(self._update_empty_state)
+        self.model.modelReset.connect(self._update_empty_state)
+        self._bridge.connection_state_changed.connect(self._on_connection_state_changed)
+        self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
+        self._bridge.conversation_added.connect(self._on_conversation_added)
+
+    # -- public API --------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def show_session(self, info: SessionInfo) -> None:
+        """Fill in the identity and show the keyring problem, if there is one."""
+        self._update_identity(info)
+        self.model.sync_with(self._engine.conversations())
+        self._on_own_presence_changed(self._engine.own_presence, "")
+        if info.remember_problem:
+            self.show_notice(info.remember_problem, BannerKind.WARNING)
+
+    def show_notice(self, text: str, kind: BannerKind = BannerKind.INFO) -> None:
+        self.notice_banner.show_message(text, kind)
+
+    def open_conversation(self, room_id: str) -> None:
+        """Open (or raise) the conversation window of ``room_id``."""
+        from ui.conversation_window import open_conversation_window
+
+        open_conversation_window(self._engine, self._bridge, room_id, self)
+        self.conversation_opened.emit(room_id)
+
+    def start_new_conversation(self) -> NewConversationDialog:
+        dialog = NewConversationDialog(self._engine, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.conversation_started.connect(self._on_conversation_started)
+        dialog.open()
+        return dialog
+
+    def add_colleague(self) -> AddColleagueDialog | None:
+        if self._homeserver is None:
+            return None
+        dialog = AddColleagueDialog(self._homeserver, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def close_quietly(self) -> None:
+        """Close without asking the app to quit (used when signing out)."""
+        from ui.conversation_window import close_conversation_windows
+
+        self._quiet_close = True
+        self._tasks.cancel_all()
+        close_conversation_windows(self._engine)
+        for child in self.findChildren(QWidget):
+            if child.isWindow() and child.isVisible():
+                child.close()
+        self.close()
+
+    # -- slots -------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._tasks.cancel_all()
+        event.accept()
+        if not self._quiet_close:
+            self.quit_requested.emit()
+
+    def _on_new_conversation_triggered(self) -> None:
+        self.start_new_conversation()
+
+    def _on_add_colleague_triggered(self) -> None:
+        self.add_colleague()
+
+    def _on_about_triggered(self) -> None:
+        from ui.version import version
+
+        box = QMessageBox(self)
+        box.setWindowTitle("About Confero")
+        box.setIconPixmap(theme.app_icon().pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(
+            f"Confero {version()}\n\n"
+            "A conference client on the open Matrix protocol."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _on_conversation_started(self, room_id: str) -> None:
+        index = self.model.index_of(room_id)
+        if index.isValid():
+            self.list_view.setCurrentIndex(index)
+        self.open_conversation(room_id)
+
+    def _on_conversation_activated(self, index: QModelIndex) -> None:
+        room_id = index.data(ConversationRole.ROOM_ID)
+        if room_id:
+            self.open_conversation(str(room_id))
+
+    def _on_conversation_added(self, _info: object) -> None:
+        if not self.name_label.text():
+            self._update_identity()  # our display name is known once we share a room
+        if not self.list_view.currentIndex().isValid() and self.model.rowCount():
+            # Keyboard focus on the first row, without selecting (highlighting) it.
+            self.list_view.selectionModel().setCurrentIndex(
+                self.model.index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+
+    def _on_presence_chosen(self, row: int) -> None:
+        presence = self.presence_combo.itemData(row)
+        if isinstance(presence, Presence):
+            self._tasks.spawn(self._set_presence(presence))
+
+    async def _set_presence(self, presence: Presence) -> None:
+        try:
+            await self._engine.set_presence(presence)
+        except ConferoError as exc:
+            self.show_notice(
+                f"Your presence could not be changed: {exc.user_message}", BannerKind.ERROR
+            )
+            self._on_own_presence_changed(self._engine.own_presence, "")
+        except Exception:
+            log.exception("setting presence failed")
+            self.show_notice("Your presence could not be changed.", BannerKind.ERROR)
+            self._on_own_presence_changed(self._engine.own_presence, "")
+
+    def _on_own_presence_changed(self, presence: Presence, _status: str) -> None:
+        row = self.presence_combo.findData(presence)
+        if row >= 0 and row != self.presence_combo.currentIndex():
+            self.presence_combo.setCurrentIndex(row)
+
+    def _on_connection_state_changed(self, state: ConnectionState, detail: str) -> None:
+        if state in (ConnectionState.RECONNECTING, ConnectionState.DISCONNECTED):
+            if self._quiet_close:
+                return
+            self.connection_banner.show_message(
+                _RECONNECTING_TEXT, BannerKind.ERROR, dismissable=False
+            )
+        elif state is ConnectionState.CONNECTED:
+            self.connection_banner.clear()
+
+    def _update_identity(self, info: SessionInfo | None = None) -> None:
+        user_id = self._engine.user_id or (info.user_id if info else "")
+        name = self._engine.display_name(user_id) if user_id else ""
+        self.name_label.setText(name if name != user_id else "")
+        self.name_label.setVisible(bool(name) and name != user_id)
+        self.user_label.setText(user_id)
+        self.setWindowTitle("Confero")
+        if self._homeserver is not None:
+            self.server_label.setText("Meeting server on this computer")
+        else:
+            self.server_label.setText(f"Server: {self._engine.homeserver_url or ''}")
+        self.server_label.setToolTip(self._engine.homeserver_url or "")
+
+    def _update_empty_state(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty_label.setVisible(empty)
+        self.list_view.setVisible(not empty)
