@@ -49,9 +49,7 @@ class ConversationDelegate(QStyledItemDelegate):
             if opt.state & QStyle.StateFlag.State_Enabled
             else QPalette.ColorGroup.Disabled
         )
-        text_role = (
-            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        )
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         text_colour = opt.palette.color(group, text_role)
         dim_colour = QColor(text_colour)
         dim_colour.setAlphaF(0.7)
@@ -102,8 +100,10 @@ class ConversationDelegate(QStyledItemDelegate):
         name_font = bold if unread else QFont(opt.font)
         name_metrics = QFontMetrics(name_font)
         line_h = name_metrics.height()
-        top = rect.center().y() - (line_h * 2 + 2) // 2 if subtitle else (
-            rect.center().y() - line_h // 2
+        top = (
+            rect.center().y() - (line_h * 2 + 2) // 2
+            if subtitle
+            else (rect.center().y() - line_h // 2)
         )
         painter.setFont(name_font)
         painter.setPen(text_colour)

@@ -274,9 +274,7 @@ class AddColleagueDialog(QDialog):
         self.success_label.setTextFormat(Qt.TextFormat.PlainText)
         self.success_label.setWordWrap(True)
         self.success_label.setAccessibleName("Result")
-        self.success_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-        )
+        self.success_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.success_label.hide()
         self.busy = BusyIndicator(self)
 

@@ -157,9 +157,7 @@ class MainWindow(QMainWindow):
         self.list_view.setUniformItemSizes(True)
         self.list_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
 
-        self.empty_label = QLabel(
-            "No conversations yet.\nPress Ctrl+N to start one.", self
-        )
+        self.empty_label = QLabel("No conversations yet.\nPress Ctrl+N to start one.", self)
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
@@ -285,10 +283,7 @@ class MainWindow(QMainWindow):
         box.setWindowTitle("About Confero")
         box.setIconPixmap(theme.app_icon().pixmap(64, 64))
         box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(
-            f"Confero {version()}\n\n"
-            "A conference client on the open Matrix protocol."
-        )
+        box.setText(f"Confero {version()}\n\nA conference client on the open Matrix protocol.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

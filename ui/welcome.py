@@ -517,7 +517,8 @@ class LocalAccountPage(_FormPage):
             self._complain("Enter a user name.", self.user_edit)
         elif not password:
             self._complain(
-                "Choose a password." if self._mode is LocalAccountMode.CREATE
+                "Choose a password."
+                if self._mode is LocalAccountMode.CREATE
                 else "Enter your password.",
                 self.password_edit,
             )

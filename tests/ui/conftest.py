@@ -79,9 +79,7 @@ async def fail_on_task_errors() -> AsyncIterator[list[dict[str, Any]]]:
     finally:
         loop.set_exception_handler(previous)
     if errors:
-        details = "; ".join(
-            f"{c.get('message')}: {c.get('exception')!r}" for c in errors
-        )
+        details = "; ".join(f"{c.get('message')}: {c.get('exception')!r}" for c in errors)
         pytest.fail(f"unhandled error in an asyncio task: {details}")
 
 

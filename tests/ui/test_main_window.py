@@ -153,9 +153,11 @@ async def test_presence_selector_reaches_the_other_client_and_back(
         seen_by_bob = asyncio.ensure_future(
             wait_for_event(
                 bob,
-                lambda e: isinstance(e, ev.PresenceChanged)
-                and e.user_id == alice.user_id
-                and e.presence is Presence.BUSY,
+                lambda e: (
+                    isinstance(e, ev.PresenceChanged)
+                    and e.user_id == alice.user_id
+                    and e.presence is Presence.BUSY
+                ),
                 timeout=30,
             )
         )
