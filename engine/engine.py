@@ -37,6 +37,17 @@ from nio import (
 
 from engine import events as ev
 from engine import presence as presence_map
+from engine.conference_models import (
+    AccessLevel,
+    ConferenceDetails,
+    ConferenceSession,
+    JoinMode,
+    Participant,
+    Permissions,
+    PresenterPolicy,
+    Role,
+)
+from engine.conferences import Conferences
 from engine.credentials import CredentialStore, StoredSession
 from engine.discovery import discover_homeserver
 from engine.errors import (
@@ -52,7 +63,6 @@ from engine.errors import (
 )
 from engine.ids import parse_user_id, validate_localpart
 from engine.matrix_events import (
-    CONFERENCE_STATE,
     direct_inviter,
     message_from_event,
     refusal_text,
@@ -108,7 +118,7 @@ class Engine:
         self._sender_task: asyncio.Task[None] | None = None
         self._outbox_kick = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
-        self._conference_rooms: set[str] = set()
+        self._conferences = Conferences(self)
         self._accepting: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -134,6 +144,10 @@ class Engine:
     @property
     def own_presence(self) -> Presence:
         return self._own_presence
+
+    @property
+    def own_status(self) -> str:
+        return self._own_status
 
     def conversations(self) -> list[ConversationInfo]:
         return sorted(self._conversations.values(), key=lambda c: -c.last_activity_ts)
@@ -344,6 +358,8 @@ class Engine:
             if source.get("type") == "m.direct":
                 self._apply_direct_map(source.get("content") or {})
         for room_id, invite in response.rooms.invite.items():
+            if self._conferences.apply_invite(room_id):
+                continue
             inviter = direct_inviter(invite.invite_state, client.user_id)
             if inviter and room_id not in self._accepting:
                 self._accepting.add(room_id)
@@ -357,24 +373,23 @@ class Engine:
                 # The first page we see of a room is where history loading starts.
                 timeline.prev_batch = info.timeline.prev_batch
             for event in info.state:
-                self._note_state(room_id, getattr(event, "source", None) or {})
+                self._conferences.apply_state_event(room_id, _raw(event))
             for event in info.timeline.events:
-                self._note_state(room_id, event.source)
+                self._conferences.apply_state_event(room_id, _raw(event))
                 self._apply_timeline_event(room, timeline, event.source)
             self._apply_ephemeral(room, info.ephemeral)
             self._refresh_conversation(room)
             if waiter := self._room_seen.get(room_id):
                 waiter.set()
-        for room_id in response.rooms.leave:
+        for room_id, info in response.rooms.leave.items():
+            self._conferences.apply_left_room(
+                room_id, [_raw(e) for e in (*info.state, *info.timeline.events)]
+            )
             if room_id in self._conversations:
                 info = self._conversations[room_id]
                 self._publish_conversation(replace(info, state=ConversationState.TERMINATED))
         for event in response.presence_events:
             self._apply_presence(event.user_id, event.presence, event.status_msg or "")
-
-    def _note_state(self, room_id: str, source: dict) -> None:
-        if source.get("type") == CONFERENCE_STATE and "state_key" in source:
-            self._conference_rooms.add(room_id)
 
     def _apply_direct_map(self, content: dict[str, Any]) -> None:
         for peer, rooms in content.items():
@@ -435,6 +450,7 @@ class Engine:
             self.bus.publish(ev.OwnPresenceChanged(presence, status))
             return
         self.bus.publish(ev.PresenceChanged(user_id, presence, status))
+        self._conferences.apply_presence(user_id, presence)
         for info in list(self._conversations.values()):
             if info.peer_user_id == user_id and info.peer_presence != presence:
                 self._publish_conversation(replace(info, peer_presence=presence))
@@ -471,7 +487,7 @@ class Engine:
         self._publish_conversation(conversation)
 
     def _kind_of(self, room: MatrixRoom) -> ConversationKind:
-        if room.room_id in self._conference_rooms:
+        if self._conferences.is_conference(room.room_id):
             return ConversationKind.CONFERENCE
         if room.room_id in self._direct_peers:
             return ConversationKind.DIRECT
@@ -645,6 +661,77 @@ class Engine:
         self.bus.publish(ev.MessagesPrepended(room_id, tuple(added), timeline.reached_start))
         return timeline.reached_start
 
+    # -------------------------------------------------------------- meetings
+    # The meeting logic lives in engine/conferences.py; these are its doors.
+
+    def conference(self, room_id: str) -> ConferenceDetails | None:
+        return self._conferences.details(room_id)
+
+    def conference_session(self, room_id: str) -> ConferenceSession | None:
+        return self._conferences.session(room_id)
+
+    def participants(self, room_id: str) -> list[Participant]:
+        return self._conferences.participants(room_id)
+
+    def permissions(self, room_id: str, user_id: str) -> Permissions:
+        return self._conferences.permissions(room_id, user_id)
+
+    async def meet_now(self, subject: str = "") -> str:
+        """Create a meeting with a fresh conference ID, joined as its Leader."""
+        return await self._conferences.meet_now(subject)
+
+    async def join_conference(
+        self,
+        reference: str,
+        *,
+        mode: JoinMode = JoinMode.DEFAULT,
+        lobby_timeout_s: float | None = None,
+    ) -> str:
+        """Join by link, URI, alias, room ID or digits; returns once in or in the lobby."""
+        return await self._conferences.join(reference, mode=mode, lobby_timeout_s=lobby_timeout_s)
+
+    async def cancel_lobby(self, room_id: str) -> None:
+        await self._conferences.cancel_lobby(room_id)
+
+    async def leave_conference(self, room_id: str) -> None:
+        await self._conferences.leave(room_id)
+
+    async def rejoin_conference(self, room_id: str) -> None:
+        await self._conferences.rejoin(room_id)
+
+    async def load_participants(self, room_id: str) -> None:
+        await self._conferences.load_participants(room_id)
+
+    async def admit(self, room_id: str, user_id: str) -> None:
+        await self._conferences.admit(room_id, user_id)
+
+    async def deny(self, room_id: str, user_id: str) -> None:
+        await self._conferences.deny(room_id, user_id)
+
+    async def admit_all(self, room_id: str) -> int:
+        return await self._conferences.admit_all(room_id)
+
+    async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
+        await self._conferences.set_role(room_id, user_id, role)
+
+    async def remove_participant(self, room_id: str, user_id: str) -> None:
+        await self._conferences.remove(room_id, user_id)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self._conferences.invite(room_id, user_id)
+
+    async def set_meeting_options(
+        self,
+        room_id: str,
+        *,
+        subject: str | None = None,
+        access_level: AccessLevel | None = None,
+        presenter_policy: PresenterPolicy | None = None,
+    ) -> None:
+        await self._conferences.set_options(
+            room_id, subject=subject, access_level=access_level, presenter_policy=presenter_policy
+        )
+
     # ------------------------------------------------------- other actions
 
     async def set_typing(self, room_id: str, typing: bool) -> None:
@@ -685,18 +772,12 @@ class Engine:
         term = term.strip()
         if not term:
             return []
-        body = json.dumps({"search_term": term[:200], "limit": limit})
-        headers = {
-            "Authorization": f"Bearer {client.access_token}",
-            "Content-Type": "application/json",
-        }
-        try:
-            response = await client.send(
-                "POST", "/_matrix/client/v3/user_directory/search", body, headers
-            )
-            data = await response.json(content_type=None)
-        except (*_CONNECTION_ERRORS, ValueError) as exc:
-            raise HomeserverUnreachable() from exc
+        del client
+        data = await self._api(
+            "POST",
+            "/_matrix/client/v3/user_directory/search",
+            {"search_term": term[:200], "limit": limit},
+        )
         results = data.get("results", []) if isinstance(data, dict) else []
         found = []
         for item in results:
@@ -761,13 +842,25 @@ class Engine:
         if room_id not in mapping.setdefault(peer, []):
             mapping[peer].append(room_id)
         path = f"/_matrix/client/v3/user/{quote(client.user_id)}/account_data/m.direct"
+        with contextlib.suppress(HomeserverUnreachable):
+            await self._api("PUT", path, mapping)
+
+    async def _api(
+        self, method: str, path: str, body: Any = None, *, token: str | None = None
+    ) -> Any:
+        """A raw client-server API call for what matrix-nio does not cover."""
+        client = self._require_client()
         headers = {
-            "Authorization": f"Bearer {client.access_token}",
+            "Authorization": f"Bearer {token or client.access_token}",
             "Content-Type": "application/json",
         }
-        with contextlib.suppress(*_CONNECTION_ERRORS):
-            response = await client.send("PUT", path, json.dumps(mapping), headers)
-            response.release()
+        data = None if body is None else json.dumps(body)
+        try:
+            response = await client.send(method, path, data, headers)
+            async with response:
+                return await response.json(content_type=None)
+        except (*_CONNECTION_ERRORS, ValueError) as exc:
+            raise HomeserverUnreachable() from exc
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -781,3 +874,11 @@ class Engine:
             raise HomeserverUnreachable(
                 "The server cannot be reached right now. Try again when you are back online."
             ) from exc
+
+
+def _raw(event: Any) -> dict[str, Any]:
+    """The event as the server sent it (nio moves "content" out for some types)."""
+    source = dict(getattr(event, "source", None) or {})
+    if "content" not in source and isinstance(getattr(event, "content", None), dict):
+        source["content"] = event.content
+    return source

@@ -56,3 +56,18 @@ class CredentialStoreUnavailable(ConferoError):
         "Confero cannot remember your sign-in on this system: no password store "
         "(keyring) is available. You will be asked to sign in next time."
     )
+
+
+class InvalidMeetingLink(ConferoError):
+    default_message = (
+        "That is not a meeting link or ID. Paste the whole link "
+        "(https://matrix.to/#/…) or type the 7-digit meeting ID."
+    )
+
+
+class UnknownConference(ConferoError):
+    default_message = "There is no meeting with that link or ID."
+
+
+class MeetingLocked(ConferoError):
+    default_message = "This meeting is locked: only people who were invited can join."

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,54 @@ class SignedOut:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ConferenceChanged:
+    """A meeting's subject, access level, presenter policy or my permissions changed."""
+
+    details: ConferenceDetails
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceSessionChanged:
+    """My own state in a meeting: connecting, in the lobby, connected, left, removed…"""
+
+    session: ConferenceSession
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantsReset:
+    """The full participant list, after loading it from the server."""
+
+    room_id: str
+    participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantAdded:
+    room_id: str
+    participant: Participant
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantChanged:
+    room_id: str
+    participant: Participant
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRemoved:
+    room_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyKnock:
+    """Someone started waiting in the lobby of a meeting I can admit them to."""
+
+    room_id: str
+    participant: Participant
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -95,6 +144,13 @@ EngineEvent = (
     | TypingChanged
     | ConnectionStateChanged
     | SignedOut
+    | ConferenceChanged
+    | ConferenceSessionChanged
+    | ParticipantsReset
+    | ParticipantAdded
+    | ParticipantChanged
+    | ParticipantRemoved
+    | LobbyKnock
 )
 
 Observer = Callable[[EngineEvent], None]

@@ -1,0 +1,112 @@
+"""The conference vocabulary of the source documents (seeds 000 and 002), as data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from engine.models import Presence
+
+PRESENTER_LEVEL = 50
+LEADER_LEVEL = 100
+DEFAULT_LOBBY_TIMEOUT_S = 15 * 60
+
+
+class Role(enum.Enum):
+    LEADER = "Leader"
+    PRESENTER = "Presenter"
+    ATTENDEE = "Attendee"
+
+
+class Membership(enum.Enum):
+    JOINED = "joined"
+    INVITED = "invited"
+    KNOCKING = "knocking"
+    LEFT = "left"
+    BANNED = "banned"
+
+
+class AccessLevel(enum.Enum):
+    """Who gets in, and who waits in the lobby (mapping.md: join rules)."""
+
+    LOCKED = "Locked"
+    INVITED = "Invited"
+    SAME_ENTERPRISE = "SameEnterprise"
+    EVERYONE = "Everyone"
+
+
+class PresenterPolicy(enum.Enum):
+    """ "Who's a presenter?" in the meeting options."""
+
+    EVERYONE = "Everyone"
+    CHOSEN = "People I choose"
+    ONLY_ME = "Only me"
+
+
+class JoinMode(enum.Enum):
+    DEFAULT = "Default"
+    TRUSTED_PARTICIPANT = "TrustedParticipant"
+
+
+class SessionState(enum.Enum):
+    IDLE = "Idle"
+    CONNECTING = "Connecting"
+    IN_LOBBY = "InLobby"
+    CONNECTED = "Connected"
+    LEFT = "Left"
+    REMOVED = "Removed"
+    DENIED = "Denied"
+    LOBBY_TIMED_OUT = "LobbyTimedOut"
+    FAILED = "Failed"
+
+
+def role_for(power_level: int, is_organizer: bool) -> Role:
+    if is_organizer or power_level >= LEADER_LEVEL:
+        return Role.LEADER
+    return Role.PRESENTER if power_level >= PRESENTER_LEVEL else Role.ATTENDEE
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    user_id: str
+    display_name: str
+    membership: Membership
+    power_level: int
+    role: Role
+    is_you: bool
+    presence: Presence = Presence.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceDetails:
+    room_id: str
+    conference_id: str
+    subject: str
+    organizer: str
+    link: str
+    matrix_uri: str
+    alias: str
+    access_level: AccessLevel
+    presenter_policy: PresenterPolicy
+    my_role: Role
+    can_change_options: bool
+    can_admit: bool
+    can_invite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceSession:
+    room_id: str
+    state: SessionState
+    detail: str = ""
+    lobby_since_ms: int | None = None
+    lobby_timeout_s: float = DEFAULT_LOBBY_TIMEOUT_S
+    can_rejoin: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    can_make_presenter: bool
+    can_make_attendee: bool
+    can_remove: bool
+    reason: str = ""

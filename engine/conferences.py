@@ -1,0 +1,710 @@
+"""Meetings: Meet Now, joining (with the lobby), roles, removal, leave and rejoin.
+
+The Matrix realisation follows ../shared/design/mapping.md: a meeting is a room
+carrying ``org.confero.conference`` state; the lobby is a knock; presenters
+admit by inviting and deny by kicking the knock; roles are power levels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from nio import (
+    ErrorResponse,
+    JoinResponse,
+    RoomCreateResponse,
+    RoomKnockResponse,
+    RoomPreset,
+    RoomResolveAliasResponse,
+)
+
+from engine import events as ev
+from engine.conference_models import (
+    DEFAULT_LOBBY_TIMEOUT_S,
+    LEADER_LEVEL,
+    PRESENTER_LEVEL,
+    AccessLevel,
+    ConferenceDetails,
+    ConferenceSession,
+    JoinMode,
+    Membership,
+    Participant,
+    Permissions,
+    PresenterPolicy,
+    Role,
+    SessionState,
+)
+from engine.errors import (
+    ConferoError,
+    InvalidUserId,
+    MeetingLocked,
+    ServerRefused,
+    UnknownConference,
+    UnknownUser,
+)
+from engine.ids import parse_user_id, server_name_of
+from engine.matrix_events import CONFERENCE_STATE, refusal_text
+from engine.meeting_links import (
+    CONFERENCE_ID_DIGITS,
+    MeetingReference,
+    matrix_to_link,
+    matrix_uri,
+    parse_meeting_reference,
+)
+from engine.models import Presence
+from engine.presence import IN_A_CONFERENCE_CALL
+from engine.roster import Roster
+from engine.sanitize import clean_name
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+JOIN_RULE_OF = {
+    AccessLevel.LOCKED: "invite",
+    AccessLevel.INVITED: "knock",
+    AccessLevel.SAME_ENTERPRISE: "knock_restricted",
+    AccessLevel.EVERYONE: "public",
+}
+ACCESS_LEVEL_OF = {rule: level for level, rule in JOIN_RULE_OF.items()}
+MAX_SUBJECT_LENGTH = 200
+_ALIAS_ATTEMPTS = 8
+
+
+def conference_power_levels(organizer: str, policy: PresenterPolicy) -> dict[str, Any]:
+    """Power levels that make the roles mean what the documents say (mapping.md)."""
+    return {
+        "users": {organizer: LEADER_LEVEL},
+        "users_default": PRESENTER_LEVEL if policy == PresenterPolicy.EVERYONE else 0,
+        "invite": PRESENTER_LEVEL,
+        "kick": PRESENTER_LEVEL,
+        "ban": PRESENTER_LEVEL,
+        "redact": PRESENTER_LEVEL,
+        "state_default": PRESENTER_LEVEL,
+        "events_default": 0,
+        "events": {"m.room.power_levels": PRESENTER_LEVEL, "m.room.name": PRESENTER_LEVEL},
+    }
+
+
+class Conferences:
+    """The meeting half of the engine; reached through Engine's methods."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._rosters: dict[str, Roster] = {}
+        self._state: dict[str, dict[str, Any]] = {}  # org.confero.conference content
+        self._join_rules: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self._details: dict[str, ConferenceDetails] = {}
+        self._sessions: dict[str, ConferenceSession] = {}
+        self._knocked: dict[str, float] = {}  # room_id -> lobby timeout in seconds
+        self._lobby_timers: dict[str, asyncio.Task[None]] = {}
+        self._presence_before: tuple[Presence, str] | None = None
+        self._details_waiters: dict[str, asyncio.Event] = {}
+
+    # -------------------------------------------------------------- reading
+
+    def is_conference(self, room_id: str) -> bool:
+        return room_id in self._state
+
+    def details(self, room_id: str) -> ConferenceDetails | None:
+        return self._details.get(room_id)
+
+    def session(self, room_id: str) -> ConferenceSession | None:
+        return self._sessions.get(room_id)
+
+    def participants(self, room_id: str) -> list[Participant]:
+        roster = self._rosters.get(room_id)
+        return roster.participants() if roster else []
+
+    def permissions(self, room_id: str, user_id: str) -> Permissions:
+        roster = self._rosters.get(room_id)
+        if roster is None:
+            return Permissions(False, False, False, "Not in the meeting.")
+        return roster.permissions(user_id)
+
+    # ------------------------------------------------------- sync (inbound)
+
+    def apply_state_event(self, room_id: str, source: dict[str, Any]) -> None:
+        """Feed one state event of a joined room (from sync or /members)."""
+        event_type = source.get("type")
+        content = source.get("content")
+        if "state_key" not in source or not isinstance(content, dict):
+            return
+        roster = self._roster(room_id)
+        changes: list[ev.EngineEvent] = []
+        if event_type == "m.room.member":
+            user_id = source.get("state_key") or ""
+            membership = content.get("membership")
+            name = (
+                content.get("displayname") if isinstance(content.get("displayname"), str) else None
+            )
+            was_knocking = roster.membership_of(user_id) == Membership.KNOCKING
+            changes = roster.apply_member(user_id, str(membership), name)
+            if user_id == roster.own_user_id:
+                self._on_own_membership(room_id, str(membership), source.get("sender") or "")
+            elif membership == "knock" and not was_knocking and self.is_conference(room_id):
+                participant = roster.get(user_id)
+                if participant and roster.can_admit():
+                    changes.append(ev.LobbyKnock(room_id, participant))
+        elif event_type == "m.room.power_levels":
+            changes = roster.apply_power_levels(content)
+        elif event_type == CONFERENCE_STATE:
+            self._state[room_id] = content
+            organizer = content.get("organizer")
+            changes = roster.apply_organizer(organizer if isinstance(organizer, str) else "")
+        elif event_type == "m.room.join_rules":
+            self._join_rules[room_id] = str(content.get("join_rule", "invite"))
+        elif event_type == "m.room.canonical_alias":
+            alias = content.get("alias")
+            self._aliases[room_id] = alias if isinstance(alias, str) else ""
+        elif event_type == "m.room.name":
+            self._names[room_id] = clean_name(str(content.get("name") or ""))
+        else:
+            return
+        if self.is_conference(room_id):
+            for change in changes:
+                self._engine.bus.publish(change)
+            self._refresh_details(room_id)
+
+    def apply_presence(self, user_id: str, presence: Presence) -> None:
+        for room_id, roster in self._rosters.items():
+            for change in roster.apply_presence(user_id, presence):
+                if self.is_conference(room_id):
+                    self._engine.bus.publish(change)
+
+    def apply_invite(self, room_id: str) -> bool:
+        """An invite arrived; True if it admits us from a lobby (and we join)."""
+        if room_id not in self._knocked:
+            return False
+        self._engine._spawn(self._join_after_admission(room_id))
+        return True
+
+    def apply_left_room(self, room_id: str, member_events: list[dict[str, Any]]) -> None:
+        """Our membership ended (we left, were removed, or our knock was denied)."""
+        own = self._engine.user_id
+        members = [e for e in member_events if e.get("type") == "m.room.member"]
+        for source in members:  # others first: the remover's name comes with them
+            if source.get("state_key") != own:
+                self.apply_state_event(room_id, source)
+        for source in members:
+            if source.get("state_key") == own:
+                content = source.get("content") or {}
+                self._on_own_membership(
+                    room_id, str(content.get("membership")), source.get("sender") or ""
+                )
+
+    def _on_own_membership(self, room_id: str, membership: str, sender: str) -> None:
+        current = self._sessions.get(room_id)
+        own = self._engine.user_id
+        if membership == "join":
+            if self.is_conference(room_id) and (
+                current is None or current.state != SessionState.CONNECTED
+            ):
+                self._knocked.pop(room_id, None)
+                self._cancel_lobby_timer(room_id)
+                self._set_session(room_id, SessionState.CONNECTED)
+            return
+        if membership not in ("leave", "ban") or current is None:
+            return
+        if sender and sender != own:
+            remover = self._roster(room_id).name_of(sender) or self._engine.display_name(sender)
+            if current.state == SessionState.IN_LOBBY:
+                self._knocked.pop(room_id, None)
+                self._cancel_lobby_timer(room_id)
+                self._set_session(
+                    room_id,
+                    SessionState.DENIED,
+                    f"{remover} did not let you into the meeting.",
+                    can_rejoin=membership != "ban",
+                )
+            elif current.state == SessionState.CONNECTED:
+                self._set_session(
+                    room_id,
+                    SessionState.REMOVED,
+                    f"{remover} removed you from the meeting.",
+                    can_rejoin=membership != "ban"
+                    and self._join_rules.get(room_id) in ("knock", "public", "knock_restricted"),
+                )
+        elif current.state == SessionState.CONNECTED:
+            self._set_session(room_id, SessionState.LEFT, "You have left the call.")
+
+    # ---------------------------------------------------- actions (outbound)
+
+    async def meet_now(self, subject: str = "") -> str:
+        client = self._engine._require_client()
+        own = client.user_id
+        title = (
+            clean_name(subject)[:MAX_SUBJECT_LENGTH] or f"{self._engine.own_display_name}'s meeting"
+        )
+        policy = PresenterPolicy.EVERYONE
+        for _ in range(_ALIAS_ATTEMPTS):
+            conference_id = str(
+                secrets.randbelow(9 * 10 ** (CONFERENCE_ID_DIGITS - 1))
+                + 10 ** (CONFERENCE_ID_DIGITS - 1)
+            )
+            alias = f"#{conference_id}:{server_name_of(own)}"
+            state = {
+                "conference_id": conference_id,
+                "subject": title,
+                "organizer": own,
+                "created_ts": int(time.time() * 1000),
+                "presenter_policy": policy.value,
+            }
+            response = await self._engine._call(
+                client.room_create(
+                    alias=conference_id,
+                    name=title,
+                    room_version="10",
+                    preset=RoomPreset.private_chat,
+                    initial_state=[
+                        {"type": CONFERENCE_STATE, "state_key": "", "content": state},
+                        {
+                            "type": "m.room.join_rules",
+                            "state_key": "",
+                            "content": {"join_rule": "knock"},
+                        },
+                        {
+                            "type": "m.room.history_visibility",
+                            "state_key": "",
+                            "content": {"history_visibility": "shared"},
+                        },
+                        {
+                            "type": "m.room.guest_access",
+                            "state_key": "",
+                            "content": {"guest_access": "forbidden"},
+                        },
+                    ],
+                    power_level_override=conference_power_levels(own, policy),
+                )
+            )
+            if isinstance(response, RoomCreateResponse):
+                room_id = response.room_id
+                self._state.setdefault(room_id, state)
+                self._aliases.setdefault(room_id, alias)
+                self._set_session(room_id, SessionState.CONNECTED)
+                await self._wait_for_details(room_id)
+                return room_id
+            if response.status_code != "M_ROOM_IN_USE":
+                raise ServerRefused(refusal_text(response))
+        raise ServerRefused("Could not find a free meeting ID. Please try again.")
+
+    async def join(
+        self,
+        reference: str,
+        *,
+        mode: JoinMode = JoinMode.DEFAULT,
+        lobby_timeout_s: float | None = None,
+    ) -> str:
+        client = self._engine._require_client()
+        target = parse_meeting_reference(reference, server_name_of(client.user_id))
+        room_id = await self._resolve(target)
+        if (
+            self._rosters.get(room_id)
+            and self._rosters[room_id].membership_of(client.user_id) == Membership.JOINED
+        ):
+            self._set_session(room_id, SessionState.CONNECTED)
+            return room_id
+        timeout = lobby_timeout_s if lobby_timeout_s is not None else DEFAULT_LOBBY_TIMEOUT_S
+        self._set_session(room_id, SessionState.CONNECTING, lobby_timeout_s=timeout)
+        try:
+            if mode == JoinMode.TRUSTED_PARTICIPANT:
+                await self._trusted_join(room_id)
+            else:
+                await self._default_join(room_id, target, timeout)
+        except ConferoError as exc:
+            self._set_session(room_id, SessionState.FAILED, exc.user_message)
+            raise
+        return room_id
+
+    async def rejoin(self, room_id: str) -> None:
+        session = self._sessions.get(room_id)
+        timeout = session.lobby_timeout_s if session else DEFAULT_LOBBY_TIMEOUT_S
+        await self.join(room_id, lobby_timeout_s=timeout)
+
+    async def cancel_lobby(self, room_id: str) -> None:
+        self._cancel_lobby_timer(room_id)
+        await self._withdraw_knock(room_id)
+        self._set_session(room_id, SessionState.LEFT, "You left the lobby.")
+
+    async def leave(self, room_id: str) -> None:
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_leave(room_id))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+        self._set_session(room_id, SessionState.LEFT, "You have left the call.")
+
+    async def load_participants(self, room_id: str) -> None:
+        """Fetch every member (with lazy loading, sync only brings those who speak)."""
+        data = await self._engine._api("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        roster = self._roster(room_id)
+        for source in data.get("chunk", []) if isinstance(data, dict) else []:
+            if isinstance(source, dict) and source.get("type") == "m.room.member":
+                content = source.get("content") or {}
+                name = (
+                    content.get("displayname")
+                    if isinstance(content.get("displayname"), str)
+                    else None
+                )
+                roster.apply_member(
+                    str(source.get("state_key")), str(content.get("membership")), name
+                )
+        self._engine.bus.publish(ev.ParticipantsReset(room_id, tuple(roster.participants())))
+
+    async def admit(self, room_id: str, user_id: str) -> None:
+        roster = self._roster(room_id)
+        membership = roster.membership_of(user_id)
+        if membership in (Membership.INVITED, Membership.JOINED):
+            return  # another presenter was quicker: the result is what we wanted
+        if membership != Membership.KNOCKING:
+            raise ServerRefused(
+                f"{self._engine.display_name(user_id)} is no longer waiting in the lobby."
+            )
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_invite(room_id, user_id))
+        if isinstance(response, ErrorResponse) and roster.membership_of(user_id) not in (
+            Membership.INVITED,
+            Membership.JOINED,
+        ):
+            if "already" in (response.message or "").lower():
+                return
+            raise ServerRefused(refusal_text(response))
+
+    async def deny(self, room_id: str, user_id: str) -> None:
+        roster = self._roster(room_id)
+        if roster.membership_of(user_id) != Membership.KNOCKING:
+            raise ServerRefused(
+                f"{self._engine.display_name(user_id)} is no longer waiting in the lobby."
+            )
+        await self._kick(room_id, user_id, "Not admitted to the meeting")
+
+    async def admit_all(self, room_id: str) -> int:
+        waiting = self._roster(room_id).knocking()
+        for participant in waiting:
+            with contextlib.suppress(ServerRefused):
+                await self.admit(room_id, participant.user_id)
+        return len(waiting)
+
+    async def remove(self, room_id: str, user_id: str) -> None:
+        allowed = self.permissions(room_id, user_id)
+        if not allowed.can_remove:
+            raise ServerRefused(allowed.reason or "You cannot remove this person.")
+        await self._kick(room_id, user_id, "Removed from the meeting")
+
+    async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
+        if role not in (Role.PRESENTER, Role.ATTENDEE):
+            raise ServerRefused("A meeting has one Leader: its organizer.")
+        content = await self._current_power_levels(room_id)
+        users = dict(content.get("users") or {})
+        users[user_id] = PRESENTER_LEVEL if role == Role.PRESENTER else 0
+        await self._put_state(room_id, "m.room.power_levels", {**content, "users": users})
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        client = self._engine._require_client()
+        target = parse_user_id(user_id)
+        if target == client.user_id:
+            raise InvalidUserId("You are already in this meeting.")
+        profile = await self._engine._call(client.get_profile(target))
+        if isinstance(profile, ErrorResponse):
+            raise UnknownUser(f"There is no user {target} on the server.")
+        response = await self._engine._call(client.room_invite(room_id, target))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+
+    async def set_options(
+        self,
+        room_id: str,
+        *,
+        subject: str | None = None,
+        access_level: AccessLevel | None = None,
+        presenter_policy: PresenterPolicy | None = None,
+    ) -> None:
+        state = dict(self._state.get(room_id) or {})
+        if subject is not None:
+            title = clean_name(subject)[:MAX_SUBJECT_LENGTH]
+            if not title:
+                raise ServerRefused("The meeting needs a subject.")
+            await self._put_state(room_id, "m.room.name", {"name": title})
+            state["subject"] = title
+        if access_level is not None:
+            if access_level == AccessLevel.SAME_ENTERPRISE:
+                raise ServerRefused("“People on this server” is not available yet on this server.")
+            await self._put_state(
+                room_id, "m.room.join_rules", {"join_rule": JOIN_RULE_OF[access_level]}
+            )
+        if presenter_policy is not None:
+            content = await self._current_power_levels(room_id)
+            users = dict(content.get("users") or {})
+            if presenter_policy == PresenterPolicy.ONLY_ME:
+                users = {u: level for u, level in users.items() if level >= LEADER_LEVEL}
+            default = PRESENTER_LEVEL if presenter_policy == PresenterPolicy.EVERYONE else 0
+            await self._put_state(
+                room_id,
+                "m.room.power_levels",
+                {**content, "users": users, "users_default": default},
+            )
+            state["presenter_policy"] = presenter_policy.value
+        if state != self._state.get(room_id):
+            await self._put_state(room_id, CONFERENCE_STATE, state)
+
+    # ------------------------------------------------------------ internals
+
+    def _roster(self, room_id: str) -> Roster:
+        roster = self._rosters.get(room_id)
+        if roster is None:
+            roster = self._rosters[room_id] = Roster(room_id, self._engine.user_id or "")
+        return roster
+
+    async def _resolve(self, target: MeetingReference) -> str:
+        if not target.is_alias:
+            return target.target
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_resolve_alias(target.target))
+        if isinstance(response, RoomResolveAliasResponse):
+            return response.room_id
+        if response.status_code == "M_NOT_FOUND":
+            raise UnknownConference(f"There is no meeting {target.target.lstrip('#')}.")
+        raise ServerRefused(refusal_text(response))
+
+    async def _default_join(self, room_id: str, target: MeetingReference, timeout: float) -> None:
+        client = self._engine._require_client()
+        response = await self._engine._call(client.join(room_id))
+        if isinstance(response, JoinResponse):
+            await self._wait_for_details(room_id)
+            if self.is_conference(room_id):
+                self._set_session(room_id, SessionState.CONNECTED)
+            return
+        if response.status_code == "M_NOT_FOUND" or "no known servers" in (response.message or ""):
+            raise UnknownConference()
+        if response.status_code != "M_FORBIDDEN":
+            raise ServerRefused(refusal_text(response))
+        # Not invited: ask to be let in, which is what the lobby is.
+        knock = await self._engine._call(
+            client.room_knock(room_id, reason="Asking to join the meeting")
+        )
+        if not isinstance(knock, RoomKnockResponse):
+            if knock.status_code == "M_NOT_FOUND":
+                raise UnknownConference()
+            raise MeetingLocked()
+        self._knocked[room_id] = timeout
+        self._set_session(
+            room_id,
+            SessionState.IN_LOBBY,
+            "Waiting in the lobby: someone in the meeting will let you in.",
+            lobby_since_ms=int(time.time() * 1000),
+            lobby_timeout_s=timeout,
+        )
+        self._cancel_lobby_timer(room_id)
+        task = asyncio.ensure_future(self._lobby_timeout(room_id, timeout))
+        self._lobby_timers[room_id] = task
+
+    async def _trusted_join(self, room_id: str) -> None:
+        """Join bypassing the lobby (seed 000's trusted join), with a server-admin token.
+
+        Like Lync's impersonation API: the admin acts briefly as a presenter of
+        the meeting to invite us, so the join needs nobody's approval.
+        """
+        client = self._engine._require_client()
+        room = quote(room_id)
+        state = await self._engine._api("GET", f"/_synapse/admin/v1/rooms/{room}/state")
+        if not isinstance(state, dict) or "state" not in state:
+            raise ServerRefused(
+                "A trusted join needs a server-admin account: "
+                + str((state or {}).get("error", "the server refused it"))
+            )
+        inviter = _local_presenter(state["state"], server_name_of(client.user_id))
+        if inviter is None:
+            raise ServerRefused("No presenter of this meeting is on this server.")
+        puppet = await self._engine._api(
+            "POST",
+            f"/_synapse/admin/v1/users/{quote(inviter)}/login",
+            {"valid_until_ms": int(time.time() * 1000) + 60_000},
+        )
+        token = puppet.get("access_token") if isinstance(puppet, dict) else None
+        if not token:
+            raise ServerRefused("The server refused the trusted join.")
+        await self._engine._api(
+            "POST",
+            f"/_matrix/client/v3/rooms/{room}/invite",
+            {"user_id": client.user_id},
+            token=token,
+        )
+        with contextlib.suppress(ConferoError):
+            await self._engine._api("POST", "/_matrix/client/v3/logout", {}, token=token)
+        response = await self._engine._call(client.join(room_id))
+        if not isinstance(response, JoinResponse):
+            raise ServerRefused(refusal_text(response))
+        await self._wait_for_details(room_id)
+        self._set_session(room_id, SessionState.CONNECTED)
+
+    async def _join_after_admission(self, room_id: str) -> None:
+        client = self._engine._require_client()
+        with contextlib.suppress(ConferoError):
+            response = await self._engine._call(client.join(room_id))
+            if isinstance(response, JoinResponse):
+                self._knocked.pop(room_id, None)
+                self._cancel_lobby_timer(room_id)
+                await self._wait_for_details(room_id)
+                self._set_session(room_id, SessionState.CONNECTED)
+
+    async def _lobby_timeout(self, room_id: str, timeout: float) -> None:
+        await asyncio.sleep(timeout)
+        session = self._sessions.get(room_id)
+        if session is None or session.state != SessionState.IN_LOBBY:
+            return
+        self._lobby_timers.pop(room_id, None)
+        with contextlib.suppress(ConferoError):
+            await self._withdraw_knock(room_id)
+        self._set_session(
+            room_id,
+            SessionState.LOBBY_TIMED_OUT,
+            "Nobody let you in. You can ask again.",
+            lobby_timeout_s=timeout,
+        )
+
+    async def _withdraw_knock(self, room_id: str) -> None:
+        self._knocked.pop(room_id, None)
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_leave(room_id))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+
+    def _cancel_lobby_timer(self, room_id: str) -> None:
+        task = self._lobby_timers.pop(room_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _kick(self, room_id: str, user_id: str, reason: str) -> None:
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_kick(room_id, user_id, reason))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+
+    async def _current_power_levels(self, room_id: str) -> dict[str, Any]:
+        client = self._engine._require_client()
+        response = await self._engine._call(
+            client.room_get_state_event(room_id, "m.room.power_levels")
+        )
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+        return dict(response.content)
+
+    async def _put_state(self, room_id: str, event_type: str, content: dict[str, Any]) -> None:
+        client = self._engine._require_client()
+        response = await self._engine._call(client.room_put_state(room_id, event_type, content))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+
+    def _set_session(
+        self, room_id: str, state: SessionState, detail: str = "", **changes: Any
+    ) -> None:
+        previous = self._sessions.get(room_id)
+        base = previous or ConferenceSession(room_id, state)
+        session = replace(base, state=state, detail=detail, **changes)
+        if state != SessionState.IN_LOBBY:
+            session = replace(session, lobby_since_ms=None)
+        if session == previous:
+            return
+        self._sessions[room_id] = session
+        self._engine.bus.publish(ev.ConferenceSessionChanged(session))
+        self._engine._spawn(self._update_presence())
+
+    async def _update_presence(self) -> None:
+        """Busy, "In a conference call", while in any meeting; the old presence after."""
+        in_call = any(s.state == SessionState.CONNECTED for s in self._sessions.values())
+        engine = self._engine
+        with contextlib.suppress(ConferoError):
+            if in_call and self._presence_before is None:
+                self._presence_before = (engine.own_presence, engine.own_status)
+                await engine.set_presence(Presence.BUSY, IN_A_CONFERENCE_CALL)
+            elif not in_call and self._presence_before is not None:
+                presence, status = self._presence_before
+                self._presence_before = None
+                await engine.set_presence(presence, status or None)
+
+    def _refresh_details(self, room_id: str) -> None:
+        roster = self._roster(room_id)
+        state = self._state.get(room_id) or {}
+        conference_id = str(state.get("conference_id") or "")
+        alias = self._aliases.get(room_id) or ""
+        shared = alias or room_id
+        try:
+            policy = PresenterPolicy(state.get("presenter_policy"))
+        except ValueError:
+            policy = (
+                PresenterPolicy.EVERYONE
+                if roster.levels.users_default >= PRESENTER_LEVEL
+                else PresenterPolicy.CHOSEN
+            )
+        details = ConferenceDetails(
+            room_id=room_id,
+            conference_id=conference_id,
+            subject=self._names.get(room_id)
+            or clean_name(str(state.get("subject") or ""))
+            or "Meeting",
+            organizer=str(state.get("organizer") or ""),
+            link=matrix_to_link(shared),
+            matrix_uri=matrix_uri(alias) if alias else f"matrix:roomid/{room_id.lstrip('!')}",
+            alias=alias,
+            access_level=ACCESS_LEVEL_OF.get(
+                self._join_rules.get(room_id, "invite"), AccessLevel.LOCKED
+            ),
+            presenter_policy=policy,
+            my_role=roster.my_role,
+            can_change_options=roster.can_change("m.room.join_rules"),
+            can_admit=roster.can_admit(),
+            can_invite=roster.can_admit(),
+        )
+        if self._details.get(room_id) != details:
+            self._details[room_id] = details
+            self._engine.bus.publish(ev.ConferenceChanged(details))
+        if (
+            details.conference_id
+            and details.my_role
+            and (waiter := self._details_waiters.get(room_id))
+        ):
+            waiter.set()
+
+    async def _wait_for_details(self, room_id: str, timeout: float = 15.0) -> None:
+        """Wait until sync has brought the meeting's state (a new room arrives in pieces)."""
+        if room_id in self._details and self._roster(room_id).levels.users:
+            return
+        waiter = self._details_waiters.setdefault(room_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except TimeoutError:
+            log.info("meeting %s state not seen in sync yet", room_id)
+        finally:
+            self._details_waiters.pop(room_id, None)
+
+
+def _local_presenter(state: list[Any], server_name: str) -> str | None:
+    """A joined member on our server allowed to invite (from an admin state dump)."""
+    levels: dict[str, Any] = {}
+    joined: list[str] = []
+    for event in state:
+        if not isinstance(event, dict):
+            continue
+        if event.get("type") == "m.room.power_levels":
+            levels = event.get("content") or {}
+        elif (
+            event.get("type") == "m.room.member"
+            and (event.get("content") or {}).get("membership") == "join"
+        ):
+            joined.append(str(event.get("state_key")))
+    invite_level = levels.get("invite", 0)
+    users = levels.get("users") or {}
+    default = levels.get("users_default", 0)
+    candidates = [
+        u for u in joined if u.endswith(f":{server_name}") and users.get(u, default) >= invite_level
+    ]
+    return max(candidates, key=lambda u: users.get(u, default), default=None)
