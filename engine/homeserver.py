@@ -357,7 +357,10 @@ class EmbeddedHomeserver:
         # stdout/stderr catch what Synapse prints before its logging is set up
         # (config errors, startup tracebacks); truncated so it describes this run.
         self._console = open(self._data_dir / _CONSOLE_LOG_FILE, "wb")  # noqa: SIM115
-        cmd = [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config_path)]
+        # Through a small launcher that ends Synapse if we die without stopping
+        # it (killed, crashed): a meeting server must not outlive its app.
+        cmd = [sys.executable, "-m", "engine.synapse_launcher", str(os.getpid())]
+        cmd += ["-c", str(config_path)]
         # Refuse inline secrets: ours are all passed as *_path options.
         cmd.append("--no-secrets-in-config")
         self._proc = subprocess.Popen(
