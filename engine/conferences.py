@@ -76,6 +76,8 @@ JOIN_RULE_OF = {
 }
 ACCESS_LEVEL_OF = {rule: level for level, rule in JOIN_RULE_OF.items()}
 MAX_SUBJECT_LENGTH = 200
+# The space whose members count as "the same enterprise": everyone on the server.
+ORGANISATION_SPACE = "confero-organisation"
 _ALIAS_ATTEMPTS = 8
 
 
@@ -193,15 +195,10 @@ class Conferences:
         """Our membership ended (we left, were removed, or our knock was denied)."""
         own = self._engine.user_id
         members = [e for e in member_events if e.get("type") == "m.room.member"]
-        for source in members:  # others first: the remover's name comes with them
-            if source.get("state_key") != own:
-                self.apply_state_event(room_id, source)
+        # Others first: the remover's name comes with them; then our own leave.
+        members.sort(key=lambda source: source.get("state_key") == own)
         for source in members:
-            if source.get("state_key") == own:
-                content = source.get("content") or {}
-                self._on_own_membership(
-                    room_id, str(content.get("membership")), source.get("sender") or ""
-                )
+            self.apply_state_event(room_id, source)
 
     def _on_own_membership(self, room_id: str, membership: str, sender: str) -> None:
         current = self._sessions.get(room_id)
@@ -341,6 +338,7 @@ class Conferences:
         response = await self._engine._call(client.room_leave(room_id))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
+        self._record_own_leave(room_id)
         self._set_session(room_id, SessionState.LEFT, "You have left the call.")
 
     async def load_participants(self, room_id: str) -> None:
@@ -388,11 +386,12 @@ class Conferences:
         await self._kick(room_id, user_id, "Not admitted to the meeting")
 
     async def admit_all(self, room_id: str) -> int:
-        waiting = self._roster(room_id).knocking()
-        for participant in waiting:
+        admitted = 0
+        for participant in self._roster(room_id).knocking():
             with contextlib.suppress(ServerRefused):
                 await self.admit(room_id, participant.user_id)
-        return len(waiting)
+                admitted += 1
+        return admitted
 
     async def remove(self, room_id: str, user_id: str) -> None:
         allowed = self.permissions(room_id, user_id)
@@ -436,11 +435,11 @@ class Conferences:
             await self._put_state(room_id, "m.room.name", {"name": title})
             state["subject"] = title
         if access_level is not None:
+            rule: dict[str, Any] = {"join_rule": JOIN_RULE_OF[access_level]}
             if access_level == AccessLevel.SAME_ENTERPRISE:
-                raise ServerRefused("“People on this server” is not available yet on this server.")
-            await self._put_state(
-                room_id, "m.room.join_rules", {"join_rule": JOIN_RULE_OF[access_level]}
-            )
+                space_id = await self._organisation_space(create=True)
+                rule["allow"] = [{"type": "m.room_membership", "room_id": space_id}]
+            await self._put_state(room_id, "m.room.join_rules", rule)
         if presenter_policy is not None:
             content = await self._current_power_levels(room_id)
             users = dict(content.get("users") or {})
@@ -455,6 +454,45 @@ class Conferences:
             state["presenter_policy"] = presenter_policy.value
         if state != self._state.get(room_id):
             await self._put_state(room_id, CONFERENCE_STATE, state)
+
+    async def _organisation_space(self, *, create: bool) -> str | None:
+        """The space of everyone on our server (SameEnterprise); we become a member.
+
+        Returns None when it does not exist (and ``create`` is false).
+        """
+        client = self._engine._require_client()
+        server = server_name_of(client.user_id)
+        alias = f"#{ORGANISATION_SPACE}:{server}"
+        response = await self._engine._call(client.room_resolve_alias(alias))
+        if isinstance(response, RoomResolveAliasResponse):
+            space_id = response.room_id
+        elif not create:
+            return None
+        else:
+            created = await self._engine._call(
+                client.room_create(
+                    alias=ORGANISATION_SPACE,
+                    name=f"Everyone at {server}",
+                    space=True,
+                    preset=RoomPreset.public_chat,
+                    federate=False,
+                )
+            )
+            if isinstance(created, RoomCreateResponse):
+                return created.room_id
+            again = await self._engine._call(client.room_resolve_alias(alias))  # a race
+            if not isinstance(again, RoomResolveAliasResponse):
+                raise ServerRefused(refusal_text(created))
+            space_id = again.room_id
+        joined = await self._engine._call(client.join(space_id))
+        if not isinstance(joined, JoinResponse):
+            return None
+        return space_id
+
+    def close(self) -> None:
+        for task in self._lobby_timers.values():
+            task.cancel()
+        self._lobby_timers.clear()
 
     # ------------------------------------------------------------ internals
 
@@ -472,7 +510,9 @@ class Conferences:
         if isinstance(response, RoomResolveAliasResponse):
             return response.room_id
         if response.status_code == "M_NOT_FOUND":
-            raise UnknownConference(f"There is no meeting {target.target.lstrip('#')}.")
+            localpart = target.target[1:].split(":", 1)[0]
+            shown = f"with ID {localpart}" if localpart.isdigit() else target.target
+            raise UnknownConference(f"There is no meeting {shown}.")
         raise ServerRefused(refusal_text(response))
 
     async def _default_join(self, room_id: str, target: MeetingReference, timeout: float) -> None:
@@ -487,6 +527,14 @@ class Conferences:
             raise UnknownConference()
         if response.status_code != "M_FORBIDDEN":
             raise ServerRefused(refusal_text(response))
+        # People of the organisation get in directly where the meeting allows
+        # it (SameEnterprise); membership of its space is what proves that.
+        if await self._organisation_space(create=False):
+            response = await self._engine._call(client.join(room_id))
+            if isinstance(response, JoinResponse):
+                await self._wait_for_details(room_id)
+                self._set_session(room_id, SessionState.CONNECTED)
+                return
         # Not invited: ask to be let in, which is what the lobby is.
         knock = await self._engine._call(
             client.room_knock(room_id, reason="Asking to join the meeting")
@@ -577,6 +625,14 @@ class Conferences:
         response = await self._engine._call(client.room_leave(room_id))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
+        self._record_own_leave(room_id)
+
+    def _record_own_leave(self, room_id: str) -> None:
+        """Our leave is known before sync says so; a rejoin must not think we are in."""
+        roster = self._roster(room_id)
+        for change in roster.apply_member(roster.own_user_id, "leave", None):
+            if self.is_conference(room_id):
+                self._engine.bus.publish(change)
 
     def _cancel_lobby_timer(self, room_id: str) -> None:
         task = self._lobby_timers.pop(room_id, None)

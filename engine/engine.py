@@ -247,7 +247,8 @@ class Engine:
         self.bus.publish(ev.SignedOut("You signed out."))
 
     async def close(self) -> None:
-        for task in (self._sync_task, self._sender_task):
+        self._conferences.close()
+        for task in (self._sync_task, self._sender_task, *self._background):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -445,12 +446,12 @@ class Engine:
         if self._presence.get(user_id) == (presence, status):
             return
         self._presence[user_id] = (presence, status)
+        self._conferences.apply_presence(user_id, presence)
         if user_id == self.user_id:
             self._own_presence, self._own_status = presence, status
             self.bus.publish(ev.OwnPresenceChanged(presence, status))
             return
         self.bus.publish(ev.PresenceChanged(user_id, presence, status))
-        self._conferences.apply_presence(user_id, presence)
         for info in list(self._conversations.values()):
             if info.peer_user_id == user_id and info.peer_presence != presence:
                 self._publish_conversation(replace(info, peer_presence=presence))
@@ -754,6 +755,7 @@ class Engine:
             self._own_presence, self._own_status = previous
             raise
         self._presence[client.user_id] = (presence, status)
+        self._conferences.apply_presence(client.user_id, presence)
         self.bus.publish(ev.OwnPresenceChanged(presence, status))
 
     async def mark_read(self, room_id: str) -> None:

@@ -34,11 +34,11 @@ class MeetingReference:
 
 def parse_meeting_reference(text: str, own_server: str) -> MeetingReference:
     raw = text.strip()
-    if not raw or len(raw) > 2048 or any(ch.isspace() or not ch.isprintable() for ch in raw):
-        raise InvalidMeetingLink()
-    compact = raw.replace("-", "").replace(" ", "")
+    compact = raw.replace("-", "").replace(" ", "")  # "123 4567" as read out on a call
     if _DIGITS_RE.match(compact):
         return MeetingReference(f"#{compact}:{own_server}")
+    if not raw or len(raw) > 2048 or any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise InvalidMeetingLink()
     if raw.startswith(("#", "!")):
         return _checked(raw, ())
     if raw.lower().startswith("matrix:"):

@@ -114,6 +114,10 @@ class Roster:
         """What I may do to ``user_id``; mirrors the server's power-level rules."""
         target = self._participants.get(user_id)
         mine = self.my_level
+        if target is not None and target.membership == Membership.INVITED:
+            # Taking back an invitation is a kick of the invite.
+            may = mine >= self.levels.kick and target.power_level < mine
+            return Permissions(False, False, may, "" if may else "Only presenters can do that.")
         if target is None or target.membership != Membership.JOINED:
             return Permissions(False, False, False, "Not in the meeting.")
         if target.is_you:

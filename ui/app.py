@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="keep Confero's data (settings, local server) in PATH instead of the default",
     )
+    parser.add_argument(
+        "meeting",
+        nargs="?",
+        help="a meeting link or 7-digit meeting ID to join once signed in",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more details to standard error"
@@ -47,9 +52,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Confero's options, and the rest for Qt (``-style fusion``, ``-platform …``).
+
+    argparse would take the value of a Qt option for the meeting argument
+    (``-style fusion`` makes "fusion" a meeting); such values go back to Qt.
+    """
+    args, rest = build_parser().parse_known_args(argv)
+    if args.meeting is None:
+        return args, rest
+    qt_args: list[str] = []
+    candidates: list[str] = []
+    previous = ""
+    for token in argv:
+        if token in rest or token == args.meeting:
+            is_value = previous.startswith("-") and "=" not in previous and previous in rest
+            if token.startswith("-") or is_value:
+                qt_args.append(token)
+            else:
+                candidates.append(token)
+        previous = token
+    args.meeting = candidates[-1] if candidates else None
+    qt_args += candidates[:-1]
+    return args, qt_args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run Confero; returns the process exit status."""
-    args, qt_args = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    args, qt_args = parse_arguments(sys.argv[1:] if argv is None else argv)
     if args.version:
         from ui.version import version
 
@@ -59,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # matrix-nio warns about every error response it validates (an unknown
+        # profile, say); the engine turns those into messages for the user.
+        logging.getLogger("nio").setLevel(logging.ERROR)
     return _run_gui(args, qt_args)
 
 
@@ -84,7 +118,7 @@ def _run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     from ui.controller import AppController
 
     data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
-    controller = AppController(data_dir, local=args.local, timer=timer)
+    controller = AppController(data_dir, local=args.local, timer=timer, meeting=args.meeting)
     controller.show_first_window()
     app.processEvents()
     timer.mark("first_window_shown")

@@ -34,6 +34,20 @@ class EngineBridge(QObject):
     connection_state_changed = Signal(object, str)
     #: The session ended (reason).
     signed_out = Signal(str)
+    #: A meeting's details changed: subject, access level, my role… (ConferenceDetails).
+    conference_changed = Signal(object)
+    #: My session in a meeting changed state: lobby, connected, left… (ConferenceSession).
+    conference_session_changed = Signal(object)
+    #: A meeting's full participant list, after loading: (room_id, tuple[Participant, ...]).
+    participants_reset = Signal(str, object)
+    #: Someone appeared in a meeting's roster: (room_id, Participant).
+    participant_added = Signal(str, object)
+    #: Someone's role, membership, name or presence changed: (room_id, Participant).
+    participant_changed = Signal(str, object)
+    #: Someone left a meeting's roster: (room_id, user_id).
+    participant_removed = Signal(str, str)
+    #: Someone started waiting in a meeting's lobby: (room_id, Participant).
+    lobby_knock = Signal(str, object)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,3 +80,22 @@ class EngineBridge(QObject):
                 self.connection_state_changed.emit(state, detail)
             case ev.SignedOut(reason=reason):
                 self.signed_out.emit(reason)
+            case _:
+                self._on_conference_event(event)
+
+    def _on_conference_event(self, event: ev.EngineEvent) -> None:
+        match event:
+            case ev.ConferenceChanged(details=details):
+                self.conference_changed.emit(details)
+            case ev.ConferenceSessionChanged(session=session):
+                self.conference_session_changed.emit(session)
+            case ev.ParticipantsReset(room_id=room_id, participants=people):
+                self.participants_reset.emit(room_id, tuple(people))
+            case ev.ParticipantAdded(room_id=room_id, participant=p):
+                self.participant_added.emit(room_id, p)
+            case ev.ParticipantChanged(room_id=room_id, participant=p):
+                self.participant_changed.emit(room_id, p)
+            case ev.ParticipantRemoved(room_id=room_id, user_id=user_id):
+                self.participant_removed.emit(room_id, user_id)
+            case ev.LobbyKnock(room_id=room_id, participant=p):
+                self.lobby_knock.emit(room_id, p)

@@ -62,9 +62,12 @@ class AppController(QObject):
         homeserver_profile: HomeserverProfile | None = None,
         credentials: CredentialStore | None = None,
         timer: StartupTimer | None = None,
+        meeting: str | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        #: A meeting link or ID to join once signed in (from the command line).
+        self.pending_meeting = meeting.strip() if meeting and meeting.strip() else None
         self._data_dir = Path(data_dir)
         self._local_requested = local
         self._homeserver_profile = homeserver_profile
@@ -369,6 +372,9 @@ class AppController(QObject):
         self.welcome.clear_notice()
         self._timer.mark("signed_in_synced")
         self.signed_in.emit(main)
+        meeting, self.pending_meeting = self.pending_meeting, None
+        if meeting:
+            main.join_meeting_reference(meeting)
         return True
 
     def _on_sign_out_requested(self) -> None:

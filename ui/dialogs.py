@@ -1,4 +1,8 @@
-"""Dialogs of the main window: start a new conversation, add a colleague's account."""
+"""Dialogs of the main window: start a new conversation, add a colleague's account.
+
+``PersonPickerDialog`` (type a Matrix ID or search the directory) is shared with
+the meeting's Invite dialog.
+"""
 
 from __future__ import annotations
 
@@ -36,24 +40,34 @@ SEARCH_DELAY_MS = 300
 _USER_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class NewConversationDialog(QDialog):
-    """Type a Matrix ID or search the user directory, then start a direct conversation."""
+class PersonPickerDialog(QDialog):
+    """Type a Matrix ID or search the user directory, then do something with that person.
 
-    #: The conversation exists now (room ID); the dialog has closed.
-    conversation_started = Signal(str)
+    Subclasses set the texts and implement ``_act``.
+    """
+
     #: A directory search finished (number of results); for tests and screen readers.
     search_finished = Signal(int)
+
+    TITLE = "Choose someone"
+    INTRO = "Who?"
+    ACTION = "OK"
+    ACTION_TIP = "Go ahead with this person (Enter)"
+    BUSY = "Working…"
+    FAILURE = "That did not work. Please try again."
 
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._engine = engine
         self._search_generation = 0
         self._tasks = TaskGroup()
-        self.setWindowTitle("New conversation")
+        self.setWindowTitle(self.TITLE)
         self.setMinimumWidth(440)
 
-        intro = QLabel("Who do you want to talk to?", self)
+        intro = QLabel(self.INTRO, self)
         intro.setTextFormat(Qt.TextFormat.PlainText)
+        intro.setWordWrap(True)
+        self.intro_label = intro
         self.query_edit = make_line_edit(
             self,
             "Matrix ID or name",
@@ -74,9 +88,9 @@ class NewConversationDialog(QDialog):
         self.busy = BusyIndicator(self)
 
         self.buttons = QDialogButtonBox(self)
-        self.start_button = QPushButton("Start conversation", self)
-        self.start_button.setAccessibleName("Start conversation")
-        self.start_button.setToolTip("Open a conversation with this person (Enter)")
+        self.start_button = QPushButton(self.ACTION, self)
+        self.start_button.setAccessibleName(self.ACTION)
+        self.start_button.setToolTip(self.ACTION_TIP)
         self.start_button.setDefault(True)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setAccessibleName("Cancel")
@@ -194,27 +208,25 @@ class NewConversationDialog(QDialog):
 
     async def _start(self, text: str) -> None:
         try:
-            room_id = await self._engine.start_direct_conversation(text)
+            await self._act(text)
         except (InvalidUserId, UnknownUser) as exc:
             self._show_error(exc.user_message)
-            return
         except ConferoError as exc:
             self._show_error(exc.user_message)
-            return
         except Exception:
-            log.exception("starting a conversation failed")
-            self._show_error("The conversation could not be started.")
-            return
-        self._set_busy(False)
-        self.conversation_started.emit(room_id)
-        self.accept()
+            log.exception("%s failed", type(self).__name__)
+            self._show_error(self.FAILURE)
+
+    async def _act(self, user: str) -> None:
+        """Do the dialog's work for ``user`` (as typed); raise ConferoError to show an error."""
+        raise NotImplementedError
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (self.query_edit, self.results, self.start_button):
             widget.setEnabled(not busy)
         if busy:
             self.error_label.clear_error()
-            self.busy.start("Starting the conversation…")
+            self.busy.start(self.BUSY)
         else:
             self.busy.stop()
 
@@ -223,6 +235,26 @@ class NewConversationDialog(QDialog):
         self.error_label.show_error(text)
         self.query_edit.setFocus()
         self.query_edit.selectAll()
+
+
+class NewConversationDialog(PersonPickerDialog):
+    """Type a Matrix ID or search the user directory, then start a direct conversation."""
+
+    #: The conversation exists now (room ID); the dialog has closed.
+    conversation_started = Signal(str)
+
+    TITLE = "New conversation"
+    INTRO = "Who do you want to talk to?"
+    ACTION = "Start conversation"
+    ACTION_TIP = "Open a conversation with this person (Enter)"
+    BUSY = "Starting the conversation…"
+    FAILURE = "The conversation could not be started."
+
+    async def _act(self, user: str) -> None:
+        room_id = await self._engine.start_direct_conversation(user)
+        self._set_busy(False)
+        self.conversation_started.emit(room_id)
+        self.accept()
 
 
 class AddColleagueDialog(QDialog):

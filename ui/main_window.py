@@ -28,6 +28,8 @@ from ui.bridge import EngineBridge
 from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
+from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
+from ui.lobby_notifier import LobbyNotifier
 from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
@@ -101,7 +103,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.server_label, 1)
 
         self.setTabOrder(self.presence_combo, self.new_button)
-        self.setTabOrder(self.new_button, self.list_view)
+        self.setTabOrder(self.new_button, self.meet_now_button)
+        self.setTabOrder(self.meet_now_button, self.join_button)
+        self.setTabOrder(self.join_button, self.list_view)
+        self.lobby_notifier = LobbyNotifier(engine, bridge, self)
+        #: Lobby wait used by Join a meeting… (None: the engine's default).
+        self.lobby_timeout_s: float | None = None
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
@@ -131,6 +138,12 @@ class MainWindow(QMainWindow):
         self.new_button = QPushButton(theme.icon("new-conversation"), "New conversation", self)
         self.new_button.setAccessibleName("New conversation")
         self.new_button.setToolTip("Start a conversation with someone (Ctrl+N)")
+        self.meet_now_button = QPushButton(theme.icon("conference"), "Meet Now", self)
+        self.meet_now_button.setAccessibleName("Meet Now")
+        self.meet_now_button.setToolTip("Start a meeting now and invite people to it (Ctrl+M)")
+        self.join_button = QPushButton("Join a meeting…", self)
+        self.join_button.setAccessibleName("Join a meeting")
+        self.join_button.setToolTip("Join a meeting by its link or 7-digit ID (Ctrl+J)")
 
         who = QVBoxLayout()
         who.setSpacing(0)
@@ -143,7 +156,13 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(self._header)
         column.setContentsMargins(2, 0, 2, 0)
         column.addLayout(top)
-        column.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignLeft)
+        actions = QHBoxLayout()
+        actions.setSpacing(6)
+        actions.addWidget(self.new_button)
+        actions.addWidget(self.meet_now_button)
+        actions.addWidget(self.join_button)
+        actions.addStretch(1)
+        column.addLayout(actions)
 
     def _build_list(self) -> None:
         self.list_view = QListView(self)
@@ -169,6 +188,12 @@ class MainWindow(QMainWindow):
         )
         self.new_conversation_action.setShortcut(QKeySequence.StandardKey.New)
         self.new_conversation_action.setToolTip("Start a conversation with someone (Ctrl+N)")
+        self.meet_now_action = QAction(theme.icon("conference"), "&Meet Now", self)
+        self.meet_now_action.setShortcut(QKeySequence("Ctrl+M"))
+        self.meet_now_action.setToolTip("Start a meeting now and invite people to it (Ctrl+M)")
+        self.join_meeting_action = QAction("&Join a meeting…", self)
+        self.join_meeting_action.setShortcut(QKeySequence("Ctrl+J"))
+        self.join_meeting_action.setToolTip("Join a meeting by its link or 7-digit ID (Ctrl+J)")
         self.add_colleague_action = QAction("&Add a colleague's account…", self)
         self.add_colleague_action.setToolTip(
             "Create an account for a colleague on this computer's meeting server"
@@ -181,13 +206,21 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.about_action = QAction("&About Confero", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        for action in (self.new_conversation_action, self.quit_action):
+        for action in (
+            self.new_conversation_action,
+            self.meet_now_action,
+            self.join_meeting_action,
+            self.quit_action,
+        ):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&Confero")
         menu.addAction(self.new_conversation_action)
+        menu.addAction(self.meet_now_action)
+        menu.addAction(self.join_meeting_action)
+        menu.addSeparator()
         menu.addAction(self.add_colleague_action)
         menu.addSeparator()
         menu.addAction(self.sign_out_action)
@@ -198,6 +231,10 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         self.new_button.clicked.connect(self.new_conversation_action.trigger)
         self.new_conversation_action.triggered.connect(self._on_new_conversation_triggered)
+        self.meet_now_button.clicked.connect(self.meet_now_action.trigger)
+        self.meet_now_action.triggered.connect(self._on_meet_now_triggered)
+        self.join_button.clicked.connect(self.join_meeting_action.trigger)
+        self.join_meeting_action.triggered.connect(self._on_join_meeting_triggered)
         self.add_colleague_action.triggered.connect(self._on_add_colleague_triggered)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.quit_requested)
@@ -242,6 +279,65 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def meet_now(self) -> None:
+        """Create a meeting, join it as its Leader and open its window."""
+        if not self.meet_now_action.isEnabled():
+            return
+        self.meet_now_action.setEnabled(False)
+        self.meet_now_button.setEnabled(False)
+        self.statusBar().showMessage("Starting a meeting…")
+        self._tasks.spawn(self._meet_now())
+
+    async def _meet_now(self) -> None:
+        try:
+            room_id = await self._engine.meet_now()
+        except ConferoError as exc:
+            self.show_notice(
+                f"The meeting could not be started: {exc.user_message}", BannerKind.ERROR
+            )
+            return
+        except Exception:
+            log.exception("Meet Now failed")
+            self.show_notice("The meeting could not be started.", BannerKind.ERROR)
+            return
+        finally:
+            self.meet_now_action.setEnabled(True)
+            self.meet_now_button.setEnabled(True)
+            self.statusBar().clearMessage()
+        self.notice_banner.clear()
+        self.open_conversation(room_id)
+
+    def join_meeting(self) -> JoinMeetingDialog:
+        """Ask for a meeting link or ID, then join and open the meeting's window."""
+        dialog = JoinMeetingDialog(self._engine, self, lobby_timeout_s=self.lobby_timeout_s)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.joined.connect(self.open_conversation)
+        dialog.open()
+        return dialog
+
+    def join_meeting_reference(self, reference: str) -> None:
+        """Join ``reference`` (from the command line) without asking, then open it."""
+        self.statusBar().showMessage("Joining the meeting…")
+        self._tasks.spawn(self._join_reference(normalise_reference(reference)))
+
+    async def _join_reference(self, reference: str) -> None:
+        try:
+            room_id = await self._engine.join_conference(
+                reference, lobby_timeout_s=self.lobby_timeout_s
+            )
+        except ConferoError as exc:
+            self.show_notice(
+                f"You could not join the meeting: {exc.user_message}", BannerKind.ERROR
+            )
+            return
+        except Exception:
+            log.exception("joining a meeting failed")
+            self.show_notice("You could not join the meeting.", BannerKind.ERROR)
+            return
+        finally:
+            self.statusBar().clearMessage()
+        self.open_conversation(room_id)
+
     def add_colleague(self) -> AddColleagueDialog | None:
         if self._homeserver is None:
             return None
@@ -256,6 +352,7 @@ class MainWindow(QMainWindow):
 
         self._quiet_close = True
         self._tasks.cancel_all()
+        self.lobby_notifier.detach()
         close_conversation_windows(self._engine)
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():
@@ -272,6 +369,12 @@ class MainWindow(QMainWindow):
 
     def _on_new_conversation_triggered(self) -> None:
         self.start_new_conversation()
+
+    def _on_meet_now_triggered(self) -> None:
+        self.meet_now()
+
+    def _on_join_meeting_triggered(self) -> None:
+        self.join_meeting()
 
     def _on_add_colleague_triggered(self) -> None:
         self.add_colleague()

@@ -230,8 +230,14 @@ async def test_roles_permissions_and_removal(people):
     session = carol.conference_session(room_id)
     assert session.detail == "Alice removed you from the meeting."
     assert session.can_rejoin
+    await eventually(lambda: membership(alice, room_id, carol.user_id) is None)
     await carol.rejoin_conference(room_id)
     assert session_state(carol, room_id) == SessionState.CONNECTED  # Everyone may join
+    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.JOINED)
+    await carol.leave_conference(room_id)
+    await eventually(lambda: membership(alice, room_id, carol.user_id) is None)
+    await carol.rejoin_conference(room_id)
+    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.JOINED)
 
 
 async def test_trusted_join_bypasses_the_lobby(people, synapse, tmp_path):
@@ -253,3 +259,13 @@ async def test_trusted_join_bypasses_the_lobby(people, synapse, tmp_path):
         await eventually(lambda: membership(alice, room_id, bot.user_id) == Membership.JOINED)
     finally:
         await bot.close()
+
+
+async def test_same_enterprise_lets_people_of_this_server_in_directly(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await alice.meet_now()
+    await alice.set_meeting_options(room_id, access_level=AccessLevel.SAME_ENTERPRISE)
+    await eventually(lambda: alice.conference(room_id).access_level == AccessLevel.SAME_ENTERPRISE)
+    await bob.join_conference(alice.conference(room_id).conference_id)
+    assert session_state(bob, room_id) == SessionState.CONNECTED
+    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.JOINED)

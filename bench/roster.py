@@ -1,0 +1,194 @@
+"""Roster benchmark: a 1,000-member meeting on the embedded server. Prints figures only.
+
+Measures, in the real conversation window (offscreen):
+- time from opening the window to a full roster,
+- time to apply one membership change and one role change (engine event to
+  updated model and view, all observers included),
+- the longest UI-thread stall while that happens (a 5 ms heartbeat timer),
+- resident memory before and after the roster is shown.
+
+Run: .venv/bin/python -m bench.roster [--members N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import aiohttp
+import psutil
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from engine import events as ev
+from engine.conference_models import AccessLevel, Role
+from engine.engine import Engine
+from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from ui.bridge import EngineBridge
+from ui.conversation_window import open_conversation_window
+from ui.roster_model import Section
+
+
+class Heartbeat:
+    """Records the longest gap between ticks of a fast timer: the UI-thread stall."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+    def restart(self) -> None:
+        self.longest, self._last = 0.0, time.perf_counter()
+        self._timer.start()
+
+
+class PublishTimer:
+    """Times how long the bus takes to deliver matching events to every observer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.durations: dict[tuple[type, str], float] = {}
+        original = engine.bus.publish
+
+        def timed(event: ev.EngineEvent) -> None:
+            start = time.perf_counter()
+            original(event)
+            if isinstance(event, ev.ParticipantAdded | ev.ParticipantChanged):
+                key = (type(event), event.participant.user_id)
+                self.durations[key] = time.perf_counter() - start
+
+        engine.bus.publish = timed  # type: ignore[method-assign]
+
+
+async def add_member(
+    http: aiohttp.ClientSession, server: EmbeddedHomeserver, room_id: str, localpart: str, name: str
+) -> None:
+    """Create a user and join them to the meeting through the admin API."""
+    user_id = f"@{localpart}:{server.server_name}"
+    async with http.put(
+        f"/_synapse/admin/v2/users/{quote(user_id)}", json={"displayname": name}
+    ) as response:
+        response.raise_for_status()
+    async with http.post(
+        f"/_synapse/admin/v1/join/{quote(room_id)}", json={"user_id": user_id}
+    ) as response:
+        response.raise_for_status()
+
+
+def admin_session(server: EmbeddedHomeserver, token: str) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(server.base_url, headers={"Authorization": f"Bearer {token}"})
+
+
+async def populate(server: EmbeddedHomeserver, token: str, room_id: str, count: int) -> None:
+    limit = asyncio.Semaphore(8)
+    async with admin_session(server, token) as http:
+
+        async def add(i: int) -> None:
+            async with limit:
+                await add_member(http, server, room_id, f"member{i:04d}", f"Member {i:04d}")
+
+        await asyncio.gather(*(add(i) for i in range(count)))
+
+
+async def wait_until(predicate, timeout: float = 120.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the benchmark's condition was not met")
+        await asyncio.sleep(0.001)
+
+
+async def run(members: int) -> None:
+    process = psutil.Process()
+    with tempfile.TemporaryDirectory(prefix="confero-roster-") as tmp:
+        server = EmbeddedHomeserver(Path(tmp) / "hs", profile=HomeserverProfile.TEST)
+        await server.start()
+        try:
+            password = secrets.token_urlsafe(12)
+            await server.register_user("organizer", password, admin=True, displayname="Organizer")
+            engine = Engine(Path(tmp) / "app")
+            await engine.login(server.base_url, "organizer", password, remember=False)
+            await engine.start()
+            room_id = await engine.meet_now("All hands")
+            await engine.set_meeting_options(room_id, access_level=AccessLevel.EVERYONE)
+            print(f"adding {members} members…", flush=True)
+            started = time.perf_counter()
+            await populate(server, engine._client.access_token, room_id, members)
+            print(f"  (set-up took {time.perf_counter() - started:.1f} s)")
+            await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
+
+            bridge = EngineBridge(engine.bus)
+            heartbeat = Heartbeat()
+            rss_before = process.memory_info().rss
+            heartbeat.restart()
+            opened = time.perf_counter()
+            window = open_conversation_window(engine, bridge, room_id)
+            window.show()
+            model = window.roster.model
+            await wait_until(lambda: sum(model.count(s) for s in Section) >= members + 1)
+            full_roster = time.perf_counter() - opened
+            await asyncio.sleep(0.5)
+            open_stall = heartbeat.longest
+            rss_after = process.memory_info().rss
+
+            timer = PublishTimer(engine)
+            heartbeat.restart()
+            async with admin_session(server, engine._client.access_token) as http:
+                await add_member(http, server, room_id, "latecomer", "Late Comer")
+            newcomer = (ev.ParticipantAdded, f"@latecomer:{server.server_name}")
+            await wait_until(lambda: newcomer in timer.durations)
+            demoted = f"@member0000:{server.server_name}"
+            await engine.set_role(room_id, demoted, Role.ATTENDEE)
+            await wait_until(lambda: (ev.ParticipantChanged, demoted) in timer.durations)
+            assert model.section_of_user(demoted) == Section.ATTENDEES
+            await asyncio.sleep(0.2)
+            change_stall = heartbeat.longest
+            added = timer.durations[newcomer]
+            changed = timer.durations[(ev.ParticipantChanged, demoted)]
+
+            print(f"Confero roster, {members + 1} people in the meeting, {os.cpu_count()} cores")
+            print(f"  open window to full roster: {full_roster * 1000:.1f} ms")
+            print(f"  longest UI stall while opening: {open_stall * 1000:.1f} ms")
+            print(f"  one membership change applied: {added * 1000:.2f} ms")
+            print(f"  one role change applied: {changed * 1000:.2f} ms")
+            print(f"  longest UI stall during the changes: {change_stall * 1000:.1f} ms")
+            print(
+                f"  resident memory: {rss_before / 2**20:.0f} MB before the window, "
+                f"{rss_after / 2**20:.0f} MB with the roster shown"
+            )
+            window.close()
+            bridge.detach()
+            await engine.close()
+        finally:
+            await server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1000)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(run(args.members))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The roster model with synthetic participants: sections, marks, incremental changes."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import QModelIndex
+
+from engine.conference_models import Membership, Participant, Role
+from engine.models import Presence
+from ui.roster_model import RosterModel, RosterRole, Section
+
+pytestmark = pytest.mark.gui
+
+
+def person(
+    user_id: str,
+    name: str,
+    membership: Membership = Membership.JOINED,
+    role: Role = Role.ATTENDEE,
+    *,
+    you: bool = False,
+    presence: Presence = Presence.AVAILABLE,
+) -> Participant:
+    level = {Role.LEADER: 100, Role.PRESENTER: 50, Role.ATTENDEE: 0}[role]
+    return Participant(user_id, name, membership, level, role, you, presence)
+
+
+def titles(model: RosterModel) -> list[str]:
+    return [model.index(row, 0).data() for row in range(model.rowCount())]
+
+
+def labels(model: RosterModel, section: Section) -> list[str]:
+    parent = model.section_index(section)
+    return [model.index(row, 0, parent).data() for row in range(model.rowCount(parent))]
+
+
+def meeting() -> list[Participant]:
+    return [
+        person("@alice:hs", "Alice", role=Role.LEADER, you=True),
+        person("@bob:hs", "bob", role=Role.PRESENTER),
+        person("@carol:hs", "Carol"),
+        person("@dan:hs", "Dan", Membership.INVITED),
+        person("@erin:hs", "Erin", Membership.KNOCKING),
+        person("@gone:hs", "Gone", Membership.LEFT),
+    ]
+
+
+def test_sections_counts_and_marks(qtmodeltester) -> None:
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    qtmodeltester.check(model)
+    assert titles(model) == ["Lobby (1)", "Presenters (2)", "Attendees (2)"]
+    assert labels(model, Section.PRESENTERS) == ["Alice (Leader) (you)", "bob"]
+    # The invited come after those who are there, marked.
+    assert labels(model, Section.ATTENDEES) == ["Carol", "Dan Invited"]
+    assert labels(model, Section.LOBBY) == ["Erin"]
+    dan = model.index_of("@dan:hs")
+    assert dan.data(RosterRole.MARKS) == "Invited"
+    assert dan.data(RosterRole.NAME) == "Dan"
+    assert "Invited, not here yet" in dan.data(0x03)  # ToolTipRole
+    assert model.participant("@gone:hs") is None
+
+
+def test_lobby_is_only_shown_to_those_who_can_admit(qtmodeltester) -> None:
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=False)
+    qtmodeltester.check(model)
+    assert titles(model) == ["Presenters (2)", "Attendees (2)"]
+    assert not model.index_of("@erin:hs").isValid()
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda parent, a, b: inserted.append((a, b)))
+    model.set_lobby_shown(True)
+    assert inserted == [(0, 0)]
+    assert titles(model)[0] == "Lobby (1)"
+    model.set_lobby_shown(False)
+    assert titles(model) == ["Presenters (2)", "Attendees (2)"]
+    # Someone admitted while the lobby is hidden simply appears.
+    model.upsert(person("@erin:hs", "Erin"))
+    assert labels(model, Section.ATTENDEES) == ["Carol", "Erin", "Dan Invited"]
+
+
+def test_changes_are_row_operations_never_resets(qtmodeltester) -> None:
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    qtmodeltester.check(model)
+    resets: list[int] = []
+    moves: list[tuple[int, int]] = []
+    changed: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.rowsMoved.connect(lambda _p, start, _e, _d, row: moves.append((start, row)))
+    model.dataChanged.connect(lambda a, _b, _r=(): changed.append(a.row()))
+
+    # Admitted: Lobby → Attendees, a move between parents.
+    model.upsert(person("@erin:hs", "Erin"))
+    assert moves and model.section_of_user("@erin:hs") is Section.ATTENDEES
+    assert titles(model) == ["Lobby (0)", "Presenters (2)", "Attendees (3)"]
+    # Made presenter: Attendees → Presenters.
+    model.upsert(person("@carol:hs", "Carol", role=Role.PRESENTER))
+    assert labels(model, Section.PRESENTERS) == ["Alice (Leader) (you)", "bob", "Carol"]
+    # A rename reorders within the section.
+    model.upsert(person("@bob:hs", "Zed", role=Role.PRESENTER))
+    assert labels(model, Section.PRESENTERS) == ["Alice (Leader) (you)", "Carol", "Zed"]
+    # Presence: the same row, new data.
+    changed.clear()
+    model.upsert(replace(model.participant("@carol:hs"), presence=Presence.BUSY))
+    assert changed == [1]
+    assert model.index_of("@carol:hs").data(RosterRole.PRESENCE) is Presence.BUSY
+    # The invited accepts: moves up, loses the mark.
+    model.upsert(person("@dan:hs", "Dan"))
+    assert labels(model, Section.ATTENDEES) == ["Dan", "Erin"]
+    # Leaving removes the row.
+    model.upsert(person("@dan:hs", "Dan", Membership.LEFT))
+    model.remove("@erin:hs")
+    assert labels(model, Section.ATTENDEES) == []
+    assert resets == []
+    # Only the full list resets.
+    model.reset(meeting())
+    assert resets == [1]
+    assert titles(model) == ["Lobby (1)", "Presenters (2)", "Attendees (2)"]
+
+
+def test_random_changes_keep_every_section_sorted(qtmodeltester) -> None:
+    model = RosterModel("!r:hs", None, show_lobby=True)
+    qtmodeltester.check(model)
+    rng = random.Random(7)
+    names = ["ann", "Bea", "cy", "Dee", "<b>x</b>", "Ünal", ""]
+    for step in range(1500):
+        user_id = f"@u{rng.randrange(80)}:hs"
+        if rng.random() < 0.15:
+            model.remove(user_id)
+        else:
+            model.upsert(
+                person(
+                    user_id,
+                    rng.choice(names),
+                    rng.choice(list(Membership)),
+                    rng.choice(list(Role)),
+                    presence=rng.choice(list(Presence)),
+                )
+            )
+        if step % 200 == 0:
+            model.set_lobby_shown(not model.lobby_shown)
+    for section in Section:
+        people = model.people(section)
+        keys = [
+            (
+                p.role is not Role.LEADER,
+                p.membership is Membership.INVITED,
+                p.display_name.casefold(),
+                p.user_id,
+            )
+            for p in people
+        ]
+        assert keys == sorted(keys)
+
+
+def test_a_thousand_people_cost_little_per_change() -> None:
+    everyone = [person(f"@p{i:04d}:hs", f"Person {i:04d}") for i in range(1000)]
+    model = RosterModel("!r:hs", None, everyone, show_lobby=True)
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    started = time.perf_counter()
+    for i in range(0, 1000, 2):  # half become presenters, one event each
+        model.upsert(person(f"@p{i:04d}:hs", f"Person {i:04d}", role=Role.PRESENTER))
+    for i in range(1000):
+        model.upsert(
+            person(
+                f"@p{i:04d}:hs",
+                f"Person {i:04d}",
+                role=Role.PRESENTER if i % 2 == 0 else Role.ATTENDEE,
+                presence=Presence.AWAY,
+            )
+        )
+    elapsed = time.perf_counter() - started
+    assert resets == []
+    assert model.count(Section.PRESENTERS) == 500 and model.count(Section.ATTENDEES) == 500
+    assert elapsed < 1.5, f"1,500 changes took {elapsed:.2f} s"
+    assert model.rowCount(QModelIndex()) == 3

@@ -1,0 +1,103 @@
+"""Tells you when someone starts waiting in the lobby of a meeting you can admit them to.
+
+The meeting's window, when open, gets a banner with Admit. When that window is
+not in front (or not open), a desktop notification goes out through the system
+tray if the desktop has one; otherwise the main window shows a notice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import sys
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from engine.conference_models import Participant
+from ui import theme
+from ui.banner import BannerKind
+from ui.bridge import EngineBridge
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from ui.main_window import MainWindow
+
+NOTIFICATION_MS = 10_000
+TITLE = "Someone is waiting in the lobby"
+
+
+def knock_text(name: str, subject: str) -> str:
+    return (
+        f"{name} is waiting in the lobby of “{subject}”."
+        if subject
+        else (f"{name} is waiting in the lobby.")
+    )
+
+
+class LobbyNotifier(QObject):
+    """Turns LobbyKnock into a banner, a desktop notification or a notice."""
+
+    #: Someone was announced: (room_id, text, where: "window", "tray" or "main").
+    notified = Signal(str, str, str)
+
+    def __init__(self, engine: Engine, bridge: EngineBridge, main_window: MainWindow) -> None:
+        super().__init__(main_window)
+        self._engine = engine
+        self._main = main_window
+        self._tray: QSystemTrayIcon | None = None
+        self._last_room = ""
+        bridge.lobby_knock.connect(self._on_lobby_knock)
+        self._bridge = bridge
+
+    def detach(self) -> None:
+        with contextlib.suppress(RuntimeError, TypeError):
+            self._bridge.lobby_knock.disconnect(self._on_lobby_knock)
+        if self._tray is not None:
+            self._tray.hide()
+
+    def _on_lobby_knock(self, room_id: str, participant: Participant) -> None:
+        from ui.conversation_window import conversation_windows
+
+        details = self._engine.conference(room_id)
+        if participant.is_you or details is None or not details.can_admit:
+            return
+        name = participant.display_name or participant.user_id
+        text = knock_text(name, details.subject)
+        window = next((w for w in conversation_windows(self._engine) if w.room_id == room_id), None)
+        if window is not None:
+            window.show_lobby_notice(participant, text)
+            self.notified.emit(room_id, text, "window")
+            if window.isActiveWindow():
+                return
+        if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
+            self._last_room = room_id
+            tray = self._ensure_tray()
+            tray.showMessage(
+                TITLE,
+                _notification_body(text),
+                QSystemTrayIcon.MessageIcon.Information,
+                NOTIFICATION_MS,
+            )
+            self.notified.emit(room_id, text, "tray")
+        elif window is None:
+            self._main.show_notice(text, BannerKind.INFO)
+            self.notified.emit(room_id, text, "main")
+
+    def _ensure_tray(self) -> QSystemTrayIcon:
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(theme.app_icon(), self)
+            self._tray.setToolTip("Confero")
+            self._tray.messageClicked.connect(self._on_message_clicked)
+        self._tray.show()
+        return self._tray
+
+    def _on_message_clicked(self) -> None:
+        if self._last_room:
+            self._main.open_conversation(self._last_room)
+
+
+def _notification_body(text: str) -> str:
+    """Freedesktop notification servers read a little markup: show names literally."""
+    return html.escape(text, quote=False) if sys.platform.startswith("linux") else text

@@ -1,0 +1,588 @@
+"""The roster of a meeting as a two-level tree: sections, then people.
+
+Top-level rows are the sections "Lobby (n)" (only for those who can admit),
+"Presenters (n)" and "Attendees (n)"; their children are the participants.
+People invited but not yet there are listed under Attendees, marked "Invited".
+
+Every engine event becomes the smallest row operation that describes it: an
+insert at the sorted position, a dataChanged on the row, a move when a role or
+membership change puts someone in another section, a remove. Each section keeps
+a sorted list of sort keys next to its participants and a dict maps user IDs
+to their section and key, so finding a row is a bisection, never a scan: a
+1,000-person meeting costs O(log n) per event. Only ParticipantsReset (the full
+list after loading) resets the model.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, overload
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont, QIcon
+
+from engine.conference_models import ConferenceDetails, Membership, Participant, Role
+from engine.models import Presence
+from ui import plain_text, theme
+from ui.bridge import EngineBridge
+
+_AnyIndex = QModelIndex | QPersistentModelIndex
+_SortKey = tuple[int, int, str, str]
+
+
+class Section(enum.Enum):
+    LOBBY = "Lobby"
+    PRESENTERS = "Presenters"
+    ATTENDEES = "Attendees"
+
+
+#: Top-level order. The lobby comes first: those rows need someone to act.
+SECTION_ORDER: tuple[Section, ...] = (Section.LOBBY, Section.PRESENTERS, Section.ATTENDEES)
+#: internalId of a person's index: 1 + the position of their section in SECTION_ORDER.
+_SECTION_IDS: dict[Section, int] = {s: i + 1 for i, s in enumerate(SECTION_ORDER)}
+
+
+class RosterRole(enum.IntEnum):
+    USER_ID = Qt.ItemDataRole.UserRole + 1
+    PARTICIPANT = enum.auto()  # the Participant itself (None on section rows)
+    SECTION = enum.auto()  # the Section of the row, or of its person
+    IS_SECTION = enum.auto()
+    COUNT = enum.auto()  # people in a section (section rows only)
+    NAME = enum.auto()  # the display name alone
+    MARKS = enum.auto()  # "(Leader) (you)", "Invited" … shown dimmed after the name
+    PRESENCE = enum.auto()
+
+
+def section_of(participant: Participant) -> Section | None:
+    """Where someone is listed, or None if they are not in the meeting (left, banned)."""
+    match participant.membership:
+        case Membership.KNOCKING:
+            return Section.LOBBY
+        case Membership.INVITED:
+            return Section.ATTENDEES
+        case Membership.JOINED:
+            if participant.role in (Role.LEADER, Role.PRESENTER):
+                return Section.PRESENTERS
+            return Section.ATTENDEES
+    return None
+
+
+def sort_key(participant: Participant) -> _SortKey:
+    """Leader first, people who are there before those only invited, then by name."""
+    return (
+        0 if participant.role is Role.LEADER else 1,
+        1 if participant.membership is Membership.INVITED else 0,
+        participant.display_name.casefold(),
+        participant.user_id,
+    )
+
+
+def marks_of(participant: Participant) -> str:
+    """The notes after a name: "(Leader)", "(you)", "Invited"."""
+    marks = []
+    if participant.role is Role.LEADER and participant.membership is Membership.JOINED:
+        marks.append("(Leader)")
+    if participant.is_you:
+        marks.append("(you)")
+    if participant.membership is Membership.INVITED:
+        marks.append("Invited")
+    return " ".join(marks)
+
+
+def label_of(participant: Participant) -> str:
+    marks = marks_of(participant)
+    name = participant.display_name or participant.user_id
+    return f"{name} {marks}" if marks else name
+
+
+def section_title(section: Section, count: int) -> str:
+    return f"{section.value} ({count})"
+
+
+_dots: dict[Presence, QIcon] = {}
+
+
+def _presence_icon(presence: Presence) -> QIcon:
+    icon = _dots.get(presence)
+    if icon is None:
+        icon = _dots[presence] = theme.presence_dot(presence, 10)
+    return icon
+
+
+@dataclass
+class _Rows:
+    """One section's people, sorted; ``keys[i]`` is ``sort_key(people[i])``."""
+
+    keys: list[_SortKey] = field(default_factory=list)
+    people: list[Participant] = field(default_factory=list)
+
+    def position(self, key: _SortKey) -> int:
+        return bisect.bisect_left(self.keys, key)
+
+    def insert(self, key: _SortKey, person: Participant) -> int:
+        row = self.position(key)
+        self.keys.insert(row, key)
+        self.people.insert(row, person)
+        return row
+
+    def pop(self, row: int) -> Participant:
+        del self.keys[row]
+        return self.people.pop(row)
+
+    def clear(self) -> None:
+        self.keys.clear()
+        self.people.clear()
+
+
+class RosterModel(QAbstractItemModel):
+    """Sections and participants of one meeting, updated row by row."""
+
+    #: The number of people waiting in the lobby changed (new count).
+    lobby_count_changed = Signal(int)
+
+    def __init__(
+        self,
+        room_id: str,
+        bridge: EngineBridge | None = None,
+        participants: Iterable[Participant] = (),
+        *,
+        show_lobby: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._room_id = room_id
+        self._bridge = bridge
+        self._rows: dict[Section, _Rows] = {s: _Rows() for s in SECTION_ORDER}
+        self._where: dict[str, tuple[Section, _SortKey]] = {}
+        self._show_lobby = show_lobby
+        self._own_user_id = ""
+        self._own_presence: Presence | None = None  # the engine reports ours separately
+        self._visible: list[Section] = self._visible_sections()
+        self._fill(participants)
+        if bridge is not None:
+            self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        assert self._bridge is not None
+        self._bridge.participants_reset.connect(self._on_participants_reset)
+        self._bridge.participant_added.connect(self._on_participant_added)
+        self._bridge.participant_changed.connect(self._on_participant_changed)
+        self._bridge.participant_removed.connect(self._on_participant_removed)
+        self._bridge.presence_changed.connect(self._on_presence_changed)
+        self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
+        self._bridge.conference_changed.connect(self._on_conference_changed)
+
+    def detach(self) -> None:
+        """Stop following the bridge (the window is closing)."""
+        if self._bridge is None:
+            return
+        bridge, self._bridge = self._bridge, None
+        for signal, slot in (
+            (bridge.participants_reset, self._on_participants_reset),
+            (bridge.participant_added, self._on_participant_added),
+            (bridge.participant_changed, self._on_participant_changed),
+            (bridge.participant_removed, self._on_participant_removed),
+            (bridge.presence_changed, self._on_presence_changed),
+            (bridge.own_presence_changed, self._on_own_presence_changed),
+            (bridge.conference_changed, self._on_conference_changed),
+        ):
+            with contextlib.suppress(RuntimeError, TypeError):
+                signal.disconnect(slot)
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def room_id(self) -> str:
+        return self._room_id
+
+    @property
+    def lobby_shown(self) -> bool:
+        return self._show_lobby
+
+    def count(self, section: Section) -> int:
+        return len(self._rows[section].people)
+
+    def people(self, section: Section) -> list[Participant]:
+        """The people of ``section`` in display order (a copy)."""
+        return list(self._rows[section].people)
+
+    def participant(self, user_id: str) -> Participant | None:
+        where = self._where.get(user_id)
+        if where is None:
+            return None
+        rows = self._rows[where[0]]
+        return rows.people[rows.position(where[1])]
+
+    def section_of_user(self, user_id: str) -> Section | None:
+        where = self._where.get(user_id)
+        return where[0] if where else None
+
+    def index_of(self, user_id: str) -> QModelIndex:
+        """The index of ``user_id``'s row, invalid if not shown."""
+        where = self._where.get(user_id)
+        if where is None or where[0] not in self._visible:
+            return QModelIndex()
+        section, key = where
+        return self.createIndex(self._rows[section].position(key), 0, _SECTION_IDS[section])
+
+    def section_index(self, section: Section) -> QModelIndex:
+        if section not in self._visible:
+            return QModelIndex()
+        return self.createIndex(self._visible.index(section), 0, 0)
+
+    def set_lobby_shown(self, shown: bool) -> None:
+        """Show or hide the Lobby section (only those who can admit see it)."""
+        if shown == self._show_lobby:
+            return
+        self._show_lobby = shown
+        wanted = self._visible_sections()
+        if shown:
+            row = wanted.index(Section.LOBBY)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._visible = wanted
+            self.endInsertRows()
+        else:
+            row = self._visible.index(Section.LOBBY)
+            self.beginRemoveRows(QModelIndex(), row, row)
+            self._visible = wanted
+            self.endRemoveRows()
+
+    def reset(self, participants: Iterable[Participant]) -> None:
+        """Replace everyone at once (the full list arrived)."""
+        lobby_before = self.count(Section.LOBBY)
+        self.beginResetModel()
+        for rows in self._rows.values():
+            rows.clear()
+        self._where.clear()
+        self._fill(participants)
+        self.endResetModel()
+        if self.count(Section.LOBBY) != lobby_before:
+            self.lobby_count_changed.emit(self.count(Section.LOBBY))
+
+    def set_own_presence(self, presence: Presence) -> None:
+        """Our own presence, which the participants the engine sends do not carry."""
+        self._own_presence = presence
+        me = self.participant(self._own_user_id) if self._own_user_id else None
+        if me is not None and me.presence is not presence:
+            self.upsert(replace(me, presence=presence))
+
+    def upsert(self, participant: Participant) -> None:
+        """Add ``participant``, or apply their change (moving them if needed)."""
+        participant = self._with_own_presence(participant)
+        old = self._where.get(participant.user_id)
+        new_section = section_of(participant)
+        if old is None:
+            if new_section is not None:
+                self._insert(new_section, participant)
+            return
+        if new_section is None:
+            self.remove(participant.user_id)
+            return
+        old_section, old_key = old
+        new_key = sort_key(participant)
+        if old_section is new_section:
+            self._change_within(old_section, old_key, new_key, participant)
+        else:
+            self._move_between(old_section, old_key, new_section, new_key, participant)
+
+    def remove(self, user_id: str) -> None:
+        where = self._where.pop(user_id, None)
+        if where is None:
+            return
+        section, key = where
+        rows = self._rows[section]
+        row = rows.position(key)
+        shown = section in self._visible
+        if shown:
+            self.beginRemoveRows(self.section_index(section), row, row)
+        rows.pop(row)
+        if shown:
+            self.endRemoveRows()
+        self._count_changed(section)
+
+    # -- Qt model API ---------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: _AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if column != 0 or row < 0:
+            return QModelIndex()
+        if not parent.isValid():
+            if row < len(self._visible):
+                return self.createIndex(row, 0, 0)
+            return QModelIndex()
+        if parent.internalId() != 0 or parent.column() != 0:
+            return QModelIndex()  # people have no children
+        section = self._visible[parent.row()]
+        if row >= len(self._rows[section].people):
+            return QModelIndex()
+        return self.createIndex(row, 0, _SECTION_IDS[section])
+
+    @overload
+    def parent(self) -> QObject: ...
+    @overload
+    def parent(self, child: _AnyIndex) -> QModelIndex: ...
+    def parent(self, child: _AnyIndex | None = None) -> QObject | QModelIndex:
+        if child is None:
+            return super().parent()
+        if not child.isValid() or child.internalId() == 0:
+            return QModelIndex()
+        section = SECTION_ORDER[child.internalId() - 1]
+        return self.createIndex(self._visible.index(section), 0, 0)
+
+    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self._visible)
+        if parent.internalId() != 0 or parent.column() != 0:
+            return 0
+        return len(self._rows[self._visible[parent.row()]].people)
+
+    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 1
+
+    def hasChildren(self, parent: _AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return self.rowCount(parent) > 0
+
+    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if index.internalId() == 0:
+            return Qt.ItemFlag.ItemIsEnabled
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.column() != 0:
+            return None
+        if index.internalId() == 0:
+            if index.row() >= len(self._visible):
+                return None
+            return self._section_data(self._visible[index.row()], role)
+        section = SECTION_ORDER[index.internalId() - 1]
+        people = self._rows[section].people
+        if index.row() >= len(people):
+            return None
+        return self._person_data(section, people[index.row()], role)
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = dict(super().roleNames())
+        names.update({role: role.name.lower().encode() for role in RosterRole})
+        return names
+
+    # -- internals ----------------------------------------------------------
+
+    def _visible_sections(self) -> list[Section]:
+        return [s for s in SECTION_ORDER if s is not Section.LOBBY or self._show_lobby]
+
+    def _fill(self, participants: Iterable[Participant]) -> None:
+        grouped: dict[Section, list[tuple[_SortKey, Participant]]] = {s: [] for s in SECTION_ORDER}
+        latest = {p.user_id: self._with_own_presence(p) for p in participants}  # later wins
+        for person in latest.values():
+            section = section_of(person)
+            if section is not None:
+                key = sort_key(person)
+                grouped[section].append((key, person))
+                self._where[person.user_id] = (section, key)
+        for section, entries in grouped.items():
+            entries.sort(key=lambda entry: entry[0])
+            rows = self._rows[section]
+            rows.keys[:] = [key for key, _ in entries]
+            rows.people[:] = [person for _, person in entries]
+
+    def _with_own_presence(self, participant: Participant) -> Participant:
+        if not participant.is_you:
+            return participant
+        self._own_user_id = participant.user_id
+        own = self._own_presence
+        if own is None or participant.presence is not Presence.UNKNOWN:
+            return participant
+        return replace(participant, presence=own)
+
+    def _section_data(self, section: Section, role: int) -> Any:
+        count = len(self._rows[section].people)
+        match role:
+            case Qt.ItemDataRole.DisplayRole | Qt.ItemDataRole.AccessibleTextRole:
+                return section_title(section, count)
+            case Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setBold(True)
+                return font
+            case RosterRole.SECTION:
+                return section
+            case RosterRole.IS_SECTION:
+                return True
+            case RosterRole.COUNT:
+                return count
+            case RosterRole.NAME:
+                return section.value
+        return None
+
+    def _person_data(self, section: Section, person: Participant, role: int) -> Any:
+        match role:
+            case Qt.ItemDataRole.DisplayRole:
+                return label_of(person)
+            case Qt.ItemDataRole.AccessibleTextRole:
+                presence = person.presence.value if person.presence is not Presence.UNKNOWN else ""
+                return f"{label_of(person)}, {presence}" if presence else label_of(person)
+            case Qt.ItemDataRole.DecorationRole:
+                return _presence_icon(person.presence)
+            case Qt.ItemDataRole.ToolTipRole:
+                return self._tooltip(section, person)
+            case RosterRole.USER_ID:
+                return person.user_id
+            case RosterRole.PARTICIPANT:
+                return person
+            case RosterRole.SECTION:
+                return section
+            case RosterRole.IS_SECTION:
+                return False
+            case RosterRole.NAME:
+                return person.display_name or person.user_id
+            case RosterRole.MARKS:
+                return marks_of(person)
+            case RosterRole.PRESENCE:
+                return person.presence
+        return None
+
+    @staticmethod
+    def _tooltip(section: Section, person: Participant) -> str:
+        if section is Section.LOBBY:
+            status = "Waiting in the lobby"
+        elif person.membership is Membership.INVITED:
+            status = "Invited, not here yet"
+        else:
+            status = person.role.value
+        lines = [person.display_name or person.user_id, person.user_id, status]
+        if person.presence is not Presence.UNKNOWN:
+            lines.append(person.presence.value)
+        return plain_text.tooltip("\n".join(lines))
+
+    def _count_changed(self, section: Section) -> None:
+        index = self.section_index(section)
+        if index.isValid():
+            self.dataChanged.emit(index, index)
+        if section is Section.LOBBY:
+            self.lobby_count_changed.emit(self.count(Section.LOBBY))
+
+    def _insert(self, section: Section, person: Participant) -> None:
+        key = sort_key(person)
+        rows = self._rows[section]
+        row = rows.position(key)
+        shown = section in self._visible
+        if shown:
+            self.beginInsertRows(self.section_index(section), row, row)
+        rows.insert(key, person)
+        self._where[person.user_id] = (section, key)
+        if shown:
+            self.endInsertRows()
+        self._count_changed(section)
+
+    def _change_within(
+        self, section: Section, old_key: _SortKey, new_key: _SortKey, person: Participant
+    ) -> None:
+        rows = self._rows[section]
+        row = rows.position(old_key)
+        self._where[person.user_id] = (section, new_key)
+        if new_key == old_key:
+            rows.people[row] = person
+            self._row_changed(section, row)
+            return
+        # Where it goes once taken out: bisect the keys around the old row.
+        left = bisect.bisect_left(rows.keys, new_key, 0, row)
+        target = left if left < row else bisect.bisect_left(rows.keys, new_key, row + 1) - 1
+        if target == row:  # still in order: same row, new content
+            rows.keys[row] = new_key
+            rows.people[row] = person
+            self._row_changed(section, row)
+            return
+        shown = section in self._visible
+        if shown:
+            parent = self.section_index(section)
+            destination = target if target < row else target + 1
+            self.beginMoveRows(parent, row, row, parent, destination)
+        rows.pop(row)
+        rows.keys.insert(target, new_key)
+        rows.people.insert(target, person)
+        if shown:
+            self.endMoveRows()
+            self._row_changed(section, target)
+
+    def _move_between(
+        self,
+        old_section: Section,
+        old_key: _SortKey,
+        new_section: Section,
+        new_key: _SortKey,
+        person: Participant,
+    ) -> None:
+        source, target = self._rows[old_section], self._rows[new_section]
+        row = source.position(old_key)
+        new_row = target.position(new_key)
+        old_shown, new_shown = old_section in self._visible, new_section in self._visible
+        if old_shown and new_shown:
+            self.beginMoveRows(
+                self.section_index(old_section), row, row, self.section_index(new_section), new_row
+            )
+        elif old_shown:
+            self.beginRemoveRows(self.section_index(old_section), row, row)
+        elif new_shown:
+            self.beginInsertRows(self.section_index(new_section), new_row, new_row)
+        source.pop(row)
+        target.insert(new_key, person)
+        self._where[person.user_id] = (new_section, new_key)
+        if old_shown and new_shown:
+            self.endMoveRows()
+            self._row_changed(new_section, new_row)
+        elif old_shown:
+            self.endRemoveRows()
+        elif new_shown:
+            self.endInsertRows()
+        self._count_changed(old_section)
+        self._count_changed(new_section)
+
+    def _row_changed(self, section: Section, row: int) -> None:
+        if section in self._visible:
+            index = self.createIndex(row, 0, _SECTION_IDS[section])
+            self.dataChanged.emit(index, index)
+
+    # -- slots --------------------------------------------------------------
+
+    def _on_participants_reset(self, room_id: str, participants: tuple[Participant, ...]) -> None:
+        if room_id == self._room_id:
+            self.reset(participants)
+
+    def _on_participant_added(self, room_id: str, participant: Participant) -> None:
+        if room_id == self._room_id:
+            self.upsert(participant)
+
+    def _on_participant_changed(self, room_id: str, participant: Participant) -> None:
+        if room_id == self._room_id:
+            self.upsert(participant)
+
+    def _on_participant_removed(self, room_id: str, user_id: str) -> None:
+        if room_id == self._room_id:
+            self.remove(user_id)
+
+    def _on_presence_changed(self, user_id: str, presence: Presence, _status: str) -> None:
+        person = self.participant(user_id)
+        if person is not None and person.presence is not presence:
+            self.upsert(replace(person, presence=presence))
+
+    def _on_own_presence_changed(self, presence: Presence, _status: str) -> None:
+        self.set_own_presence(presence)
+
+    def _on_conference_changed(self, details: ConferenceDetails) -> None:
+        if details.room_id == self._room_id:
+            self.set_lobby_shown(details.can_admit)

@@ -1,0 +1,353 @@
+"""The roster panel of a meeting window: who is here, who waits, and what you may do.
+
+A tree of sections and people (RosterModel + RosterDelegate), an "Admit all"
+bar while people wait in the lobby, and a context menu per row: Admit / Deny
+on lobby rows; Make presenter, Make attendee and Remove from meeting on the
+others, each enabled as ``engine.permissions`` says, with its reason as the
+tooltip when not. What the server refuses is shown under the tree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import shiboken6
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.conference_models import ConferenceDetails, Membership, Participant, Role
+from engine.errors import ConferoError
+from ui.bridge import EngineBridge
+from ui.form_widgets import ErrorLabel
+from ui.roster_delegate import RosterDelegate
+from ui.roster_model import RosterModel, RosterRole, Section
+from ui.tasks import TaskGroup
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong. Please try again."
+
+
+def waiting_text(count: int) -> str:
+    if count == 1:
+        return "1 person is waiting in the lobby"
+    return f"{count} people are waiting in the lobby"
+
+
+class RosterTree(QTreeView):
+    """The tree of the roster; asks for a row's menu by mouse or keyboard (Menu key)."""
+
+    #: A context menu is wanted for a row: (index, global position).
+    menu_requested = Signal(QModelIndex, QPoint)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            index = self.indexAt(event.pos())
+            where = event.globalPos()
+        else:
+            index = self.currentIndex()
+            rect = self.visualRect(index)
+            where = self.viewport().mapToGlobal(rect.center() if index.isValid() else QPoint())
+        if index.isValid():
+            self.menu_requested.emit(index, where)
+            event.accept()
+        else:
+            event.ignore()
+
+
+class RosterPanel(QWidget):
+    """The roster of one meeting, with the actions on its people."""
+
+    #: An action on someone finished: (description, error text or "").
+    action_finished = Signal(str, str)
+
+    def __init__(
+        self,
+        engine: Engine,
+        bridge: EngineBridge,
+        room_id: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("rosterPanel")
+        self._engine = engine
+        self._bridge = bridge
+        self._room_id = room_id
+        self._tasks = TaskGroup()
+        self._busy: set[str] = set()
+        self._menu: QMenu | None = None
+        details = engine.conference(room_id)
+
+        self.model = RosterModel(
+            room_id,
+            bridge,
+            engine.participants(room_id),
+            show_lobby=bool(details and details.can_admit),
+            parent=self,
+        )
+        self.model.set_own_presence(engine.own_presence)
+        self.tree = RosterTree(self)
+        self.tree.setObjectName("roster")
+        self.tree.setModel(self.model)
+        self.delegate = RosterDelegate(self.tree)
+        self.tree.setItemDelegate(self.delegate)
+        self.tree.setHeaderHidden(True)
+        self.tree.header().setAccessibleName("Participants columns")
+        self.tree.setUniformRowHeights(True)
+        self.tree.setIndentation(14)
+        self.tree.setMouseTracking(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setAccessibleName("Participants")
+        self.tree.setAccessibleDescription(
+            "People in the meeting by role. Press the Menu key on a person for actions."
+        )
+        self.tree.setToolTip("")
+        self.tree.expandAll()
+
+        self.lobby_label = QLabel(self)
+        self.lobby_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.lobby_label.setWordWrap(True)
+        self.admit_all_button = QPushButton("Admit all", self)
+        self.admit_all_button.setAccessibleName("Admit everyone waiting in the lobby")
+        self.admit_all_button.setToolTip("Let everyone waiting in the lobby in (Ctrl+Shift+A)")
+        self.admit_all_button.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self._lobby_bar = QWidget(self)
+        bar = QHBoxLayout(self._lobby_bar)
+        bar.setContentsMargins(6, 4, 4, 4)
+        bar.addWidget(self.lobby_label, 1)
+        bar.addWidget(self.admit_all_button)
+
+        self.error_label = ErrorLabel(self)
+        self.error_label.setContentsMargins(6, 2, 6, 4)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._lobby_bar)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.error_label)
+        self._connect_signals()
+        self._update_lobby_bar()
+
+    def _connect_signals(self) -> None:
+        self.tree.menu_requested.connect(self._on_menu_requested)
+        self.delegate.admit_clicked.connect(self.admit)
+        self.delegate.deny_clicked.connect(self.deny)
+        self.admit_all_button.clicked.connect(self._on_admit_all_clicked)
+        self.model.rowsInserted.connect(self._on_rows_inserted)
+        self.model.modelReset.connect(self._on_model_reset)
+        self.model.lobby_count_changed.connect(self._update_lobby_bar)
+        self.model.rowsInserted.connect(self._update_lobby_bar)
+        self.model.rowsRemoved.connect(self._update_lobby_bar)
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def room_id(self) -> str:
+        return self._room_id
+
+    @property
+    def last_menu(self) -> QMenu | None:
+        """The context menu shown last (for tests and accessibility checks)."""
+        return self._menu if self._menu is not None and shiboken6.isValid(self._menu) else None
+
+    def detach(self) -> None:
+        """Stop following the engine (the window is closing)."""
+        self._tasks.cancel_all()
+        self.model.detach()
+
+    async def wait_idle(self) -> None:
+        await self._tasks.wait_idle()
+
+    def build_menu(self, index: QModelIndex) -> QMenu | None:
+        """The context menu of a person's row, actions enabled as permitted."""
+        person = index.data(RosterRole.PARTICIPANT)
+        if not isinstance(person, Participant):
+            return None
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        menu.setAccessibleName(f"Actions for {person.display_name or person.user_id}")
+        if index.data(RosterRole.SECTION) is Section.LOBBY:
+            self._add(
+                menu,
+                "&Admit",
+                "Let them into the meeting",
+                True,
+                "",
+                lambda: self.admit(person.user_id),
+            )
+            self._add(
+                menu, "&Deny", "Don't let them in", True, "", lambda: self.deny(person.user_id)
+            )
+            return menu
+        allowed = self._engine.permissions(self._room_id, person.user_id)
+        reason = allowed.reason
+        self._add(
+            menu,
+            "Make &presenter",
+            "They can share, admit people and change roles",
+            allowed.can_make_presenter,
+            reason,
+            lambda: self.set_role(person.user_id, Role.PRESENTER),
+        )
+        self._add(
+            menu,
+            "Make &attendee",
+            "They can watch and chat",
+            allowed.can_make_attendee,
+            reason,
+            lambda: self.set_role(person.user_id, Role.ATTENDEE),
+        )
+        menu.addSeparator()
+        remove_text = (
+            "&Cancel invitation"
+            if person.membership is Membership.INVITED
+            else "&Remove from meeting"
+        )
+        self._add(
+            menu,
+            remove_text,
+            "Take them out of the meeting",
+            allowed.can_remove,
+            reason,
+            lambda: self.remove(person.user_id),
+        )
+        return menu
+
+    @staticmethod
+    def _add(
+        menu: QMenu,
+        text: str,
+        tip: str,
+        enabled: bool,
+        reason: str,
+        slot: Callable[[], None],
+    ) -> QAction:
+        action = menu.addAction(text)
+        action.setEnabled(enabled)
+        action.setToolTip(tip if enabled or not reason else reason)
+        action.setStatusTip(action.toolTip())
+        action.triggered.connect(slot)
+        return action
+
+    # -- actions ------------------------------------------------------------
+
+    def admit(self, user_id: str) -> None:
+        name = self._name(user_id)
+        self._start(
+            user_id,
+            f"{name} could not be let in",
+            lambda: self._engine.admit(self._room_id, user_id),
+        )
+
+    def deny(self, user_id: str) -> None:
+        name = self._name(user_id)
+        self._start(
+            user_id,
+            f"{name} could not be turned away",
+            lambda: self._engine.deny(self._room_id, user_id),
+        )
+
+    def admit_all(self) -> None:
+        self._start(
+            "*lobby*",
+            "The people in the lobby could not be let in",
+            lambda: self._engine.admit_all(self._room_id),
+        )
+
+    def set_role(self, user_id: str, role: Role) -> None:
+        name = self._name(user_id)
+        what = "a presenter" if role is Role.PRESENTER else "an attendee"
+        self._start(
+            user_id,
+            f"{name} could not be made {what}",
+            lambda: self._engine.set_role(self._room_id, user_id, role),
+        )
+
+    def remove(self, user_id: str) -> None:
+        name = self._name(user_id)
+        self._start(
+            user_id,
+            f"{name} could not be removed",
+            lambda: self._engine.remove_participant(self._room_id, user_id),
+        )
+
+    def _start(self, key: str, failure: str, call: Callable[[], Awaitable[object]]) -> None:
+        if key in self._busy:
+            return  # the same action is still on its way
+        self._busy.add(key)
+        self.error_label.clear_error()
+        self._tasks.spawn(self._run(key, failure, call))
+
+    async def _run(self, key: str, failure: str, call: Callable[[], Awaitable[object]]) -> None:
+        error = ""
+        try:
+            await call()
+        except ConferoError as exc:
+            error = f"{failure}: {exc.user_message}"
+        except Exception:
+            log.exception("roster action failed")
+            error = f"{failure}. {GENERIC_ERROR}"
+        finally:
+            self._busy.discard(key)
+        if not shiboken6.isValid(self):
+            return
+        if error:
+            self.error_label.show_error(error)
+        self.action_finished.emit(failure, error)
+
+    def _name(self, user_id: str) -> str:
+        person = self.model.participant(user_id)
+        return (person.display_name if person else "") or user_id
+
+    # -- slots --------------------------------------------------------------
+
+    def _on_menu_requested(self, index: QModelIndex, where: QPoint) -> None:
+        menu = self.build_menu(index)
+        if menu is None:
+            return
+        if self._menu is not None and shiboken6.isValid(self._menu):
+            self._menu.deleteLater()
+        self._menu = menu
+        menu.popup(where)
+
+    def _on_admit_all_clicked(self) -> None:
+        self.admit_all()
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():  # a section appeared (the Lobby): show its people
+            for row in range(first, last + 1):
+                self.tree.expand(self.model.index(row, 0))
+
+    def _on_model_reset(self) -> None:
+        self.delegate.clear_hover()
+        self.tree.expandAll()
+        self._update_lobby_bar()
+
+    def _update_lobby_bar(self, *_args: object) -> None:
+        waiting = self.model.count(Section.LOBBY) if self.model.lobby_shown else 0
+        self.lobby_label.setText(waiting_text(waiting))
+        self.lobby_label.setAccessibleName(waiting_text(waiting))
+        self._lobby_bar.setVisible(waiting > 0)
+        self.admit_all_button.setEnabled(waiting > 0)
+
+    def apply_details(self, details: ConferenceDetails | None) -> None:
+        """Follow the meeting's details (whether I can admit)."""
+        self.model.set_lobby_shown(bool(details and details.can_admit))
+        self._update_lobby_bar()
