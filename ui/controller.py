@@ -341,7 +341,12 @@ class AppController(QObject):
         if engine is None or self._shutting_down:
             return False
         bridge = EngineBridge(engine.bus, self)
-        main = MainWindow(engine, bridge, homeserver=self.homeserver if slot == LOCAL else None)
+        main = MainWindow(
+            engine,
+            bridge,
+            homeserver=self.homeserver if slot == LOCAL else None,
+            settings=self._settings,
+        )
         try:
             await engine.start()
         except Exception as exc:
@@ -360,6 +365,7 @@ class AppController(QObject):
         self._session_mode = slot
         main.sign_out_requested.connect(self._on_sign_out_requested)
         main.quit_requested.connect(self.quit_requested)
+        main.settings_changed.connect(self._on_settings_changed)
         bridge.signed_out.connect(self._on_signed_out)
         main.show_session(info)
         if self.welcome.isVisible():
@@ -376,6 +382,12 @@ class AppController(QObject):
         if meeting:
             main.join_meeting_reference(meeting)
         return True
+
+    def _on_settings_changed(self, settings: Settings) -> None:
+        try:
+            settings.save(self._data_dir)
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
 
     def _on_sign_out_requested(self) -> None:
         self._spawn(self.sign_out())

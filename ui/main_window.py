@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import ConferoError
 from engine.models import ConnectionState, Presence, SessionInfo
+from engine.settings import Settings
 from ui import theme
 from ui.banner import Banner, BannerKind
 from ui.bridge import EngineBridge
@@ -30,6 +31,7 @@ from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
+from ui.preferences_dialog import PreferencesDialog
 from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ class MainWindow(QMainWindow):
     sign_out_requested = Signal()
     #: "Quit" was chosen or the window was closed.
     quit_requested = Signal()
+    #: The preferences were changed (the Settings object, to be saved).
+    settings_changed = Signal(object)
     #: A conversation window was opened (room ID).
     conversation_opened = Signal(str)
 
@@ -65,9 +69,11 @@ class MainWindow(QMainWindow):
         bridge: EngineBridge,
         *,
         homeserver: EmbeddedHomeserver | None = None,
+        settings: Settings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._settings = settings or Settings()
         self._engine = engine
         self._bridge = bridge
         self._homeserver = homeserver
@@ -107,13 +113,27 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.meet_now_button, self.join_button)
         self.setTabOrder(self.join_button, self.list_view)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self)
-        #: Lobby wait used by Join a meeting… (None: the engine's default).
-        self.lobby_timeout_s: float | None = None
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
         if engine.connection is ConnectionState.RECONNECTING:
             self._on_connection_state_changed(engine.connection, "")
+
+    @property
+    def lobby_timeout_s(self) -> float:
+        """How long Join a meeting… waits in a lobby (a preference)."""
+        return float(self._settings.lobby_timeout_s)
+
+    def _on_preferences_triggered(self) -> None:
+        dialog = PreferencesDialog(self._settings, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._on_preferences_accepted(dialog))
+        self.preferences_dialog = dialog
+        dialog.open()
+
+    def _on_preferences_accepted(self, dialog: PreferencesDialog) -> None:
+        dialog.apply_to(self._settings)
+        self.settings_changed.emit(self._settings)
 
     # -- construction ------------------------------------------------------------
 
@@ -199,6 +219,10 @@ class MainWindow(QMainWindow):
             "Create an account for a colleague on this computer's meeting server"
         )
         self.add_colleague_action.setVisible(self._homeserver is not None)
+        self.preferences_action = QAction("&Preferences…", self)
+        self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.preferences_action.setToolTip("Change how long you wait in a meeting's lobby (Ctrl+,)")
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.sign_out_action = QAction("&Sign out", self)
         self.sign_out_action.setToolTip("Sign out and forget this sign-in on this computer")
         self.quit_action = QAction("&Quit", self)
@@ -210,6 +234,7 @@ class MainWindow(QMainWindow):
             self.new_conversation_action,
             self.meet_now_action,
             self.join_meeting_action,
+            self.preferences_action,
             self.quit_action,
         ):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -222,6 +247,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.join_meeting_action)
         menu.addSeparator()
         menu.addAction(self.add_colleague_action)
+        menu.addAction(self.preferences_action)
         menu.addSeparator()
         menu.addAction(self.sign_out_action)
         menu.addAction(self.quit_action)
@@ -239,6 +265,7 @@ class MainWindow(QMainWindow):
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.quit_requested)
         self.about_action.triggered.connect(self._on_about_triggered)
+        self.preferences_action.triggered.connect(self._on_preferences_triggered)
         self.presence_combo.activated.connect(self._on_presence_chosen)
         self.list_view.activated.connect(self._on_conversation_activated)
         self.model.rowsInserted.connect(self._update_empty_state)

@@ -500,3 +500,24 @@ def test_screenshots_light_and_dark(qtbot) -> None:
             assert welcome.grab().save(str(SHOTS / f"busy_{name}.png"))
     finally:
         app.setPalette(light)
+
+
+async def test_lobby_wait_preference_is_saved_and_used(
+    make_controller: MakeController, make_user: MakeUser, qtbot
+) -> None:
+    user = make_user("prefs")
+    controller = make_controller()
+    page = await open_sign_in(controller, qtbot)
+    fill_sign_in(qtbot, page, user.homeserver_url, user.localpart, user.password)
+    click(qtbot, page.submit_button)
+    main = await main_window_of(controller)
+    assert main.lobby_timeout_s == 15 * 60  # the documents' default LobbyTimeout
+
+    main.preferences_action.trigger()
+    dialog = main.preferences_dialog
+    assert dialog.isVisible()
+    dialog.lobby_minutes.clear()
+    qtbot.keyClicks(dialog.lobby_minutes, "5")
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert main.lobby_timeout_s == 5 * 60
+    assert Settings.load(controller.data_dir).lobby_timeout_s == 5 * 60
