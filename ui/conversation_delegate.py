@@ -7,12 +7,13 @@ display name such as ``<b>x</b>`` shows exactly as typed.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from engine.models import ConversationKind, Presence
 from ui import theme
 from ui.conversation_list_model import ConversationRole
+from ui.item_painting import draw_row_background
 
 _ICON = 36
 _PAD = 8
@@ -31,26 +32,10 @@ class ConversationDelegate(QStyledItemDelegate):
         return QSize(200, height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _AnyIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
         painter.save()
-        # Background, selection and focus come from the style, as for any item view.
-        opt.text = ""
-        opt.icon = QIcon()
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-
+        opt, text_colour = draw_row_background(self, painter, option, index)
         rect = opt.rect
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        group = (
-            QPalette.ColorGroup.Normal
-            if opt.state & QStyle.StateFlag.State_Enabled
-            else QPalette.ColorGroup.Disabled
-        )
-        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        text_colour = opt.palette.color(group, text_role)
         dim_colour = QColor(text_colour)
         dim_colour.setAlphaF(0.7)
 

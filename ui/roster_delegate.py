@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QHelpEvent, QIcon, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QStyle,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from engine.models import Presence
 from ui import plain_text, theme
+from ui.item_painting import draw_row_background
 from ui.roster_model import RosterRole, Section
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
@@ -96,25 +97,9 @@ class RosterDelegate(QStyledItemDelegate):
         if index.data(RosterRole.IS_SECTION):
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
         painter.save()
-        opt.text = ""
-        opt.icon = QIcon()
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-
+        opt, text_colour = draw_row_background(self, painter, option, index)
         rect = opt.rect
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        group = (
-            QPalette.ColorGroup.Normal
-            if opt.state & QStyle.StateFlag.State_Enabled
-            else QPalette.ColorGroup.Disabled
-        )
-        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        text_colour = opt.palette.color(group, text_role)
         dim_colour = QColor(text_colour)
         dim_colour.setAlphaF(0.65)
 
