@@ -312,6 +312,8 @@ class Conferences:
             self._set_session(room_id, SessionState.CONNECTED)
             return room_id
         timeout = lobby_timeout_s if lobby_timeout_s is not None else DEFAULT_LOBBY_TIMEOUT_S
+        if room_id not in self._details:
+            await self._preview(room_id)
         self._set_session(room_id, SessionState.CONNECTING, lobby_timeout_s=timeout)
         try:
             if mode == JoinMode.TRUSTED_PARTICIPANT:
@@ -515,6 +517,29 @@ class Conferences:
             raise UnknownConference(f"There is no meeting {shown}.")
         raise ServerRefused(refusal_text(response))
 
+    async def _preview(self, room_id: str) -> None:
+        """What a joiner may see before getting in (the room summary), for the lobby page."""
+        try:
+            summary = await self._engine._api(
+                "GET", f"/_matrix/client/v1/room_summary/{quote(room_id)}"
+            )
+        except ConferoError:
+            return
+        if not isinstance(summary, dict) or "room_id" not in summary:
+            return
+        alias = summary.get("canonical_alias")
+        if isinstance(alias, str):
+            self._aliases[room_id] = alias
+            localpart = alias[1:].split(":", 1)[0]
+            if localpart.isdigit():
+                self._state.setdefault(room_id, {"conference_id": localpart})
+        if isinstance(summary.get("name"), str):
+            self._names[room_id] = clean_name(summary["name"])
+        if isinstance(summary.get("join_rule"), str):
+            self._join_rules[room_id] = summary["join_rule"]
+        if self.is_conference(room_id):
+            self._refresh_details(room_id)
+
     async def _default_join(self, room_id: str, target: MeetingReference, timeout: float) -> None:
         client = self._engine._require_client()
         response = await self._engine._call(client.join(room_id))
@@ -693,6 +718,7 @@ class Conferences:
         conference_id = str(state.get("conference_id") or "")
         alias = self._aliases.get(room_id) or ""
         shared = alias or room_id
+        known_levels = bool(roster.levels.users)
         try:
             policy = PresenterPolicy(state.get("presenter_policy"))
         except ValueError:
@@ -716,9 +742,10 @@ class Conferences:
             ),
             presenter_policy=policy,
             my_role=roster.my_role,
-            can_change_options=roster.can_change("m.room.join_rules"),
-            can_admit=roster.can_admit(),
-            can_invite=roster.can_admit(),
+            # Before we are in, the power levels are unknown: nothing is allowed.
+            can_change_options=known_levels and roster.can_change("m.room.join_rules"),
+            can_admit=known_levels and roster.can_admit(),
+            can_invite=known_levels and roster.can_admit(),
         )
         if self._details.get(room_id) != details:
             self._details[room_id] = details

@@ -109,6 +109,9 @@ async def test_lobby_admit_deny_and_admit_all(people):
     await bob.join_conference(cid)
     assert session_state(bob, room_id) == SessionState.IN_LOBBY
     assert bob.conference_session(room_id).lobby_since_ms is not None
+    preview = bob.conference(room_id)  # what the lobby page shows
+    assert (preview.subject, preview.conference_id) == ("Lobby", cid)
+    assert not preview.can_admit and not preview.can_change_options
     await knock
     assert membership(alice, room_id, bob.user_id) == Membership.KNOCKING
 
