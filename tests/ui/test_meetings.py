@@ -109,9 +109,6 @@ class People:
                 person.main.deleteLater()
         await wait_for_background_work()
         for person in everyone:
-            # Engine.close() does not cancel the engine's own background tasks.
-            background = getattr(person.engine, "_background", set())
-            await wait_until(lambda b=background: not b, 10, "engine tasks still running")
             person.bridge.detach()
             await person.engine.close()
         await asyncio.sleep(0.05)
