@@ -6,7 +6,11 @@ runs on the GUI thread, so plain direct connections are enough.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
 
@@ -99,3 +103,10 @@ class EngineBridge(QObject):
                 self.participant_removed.emit(room_id, user_id)
             case ev.LobbyKnock(room_id=room_id, participant=p):
                 self.lobby_knock.emit(room_id, p)
+
+
+def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:
+    """Undo signal connections; ones already gone (object deleted) are fine."""
+    for signal, slot in connections:
+        with contextlib.suppress(RuntimeError, TypeError):
+            signal.disconnect(slot)

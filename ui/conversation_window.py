@@ -47,7 +47,7 @@ from engine.models import (
     Message,
 )
 from ui.banner import Banner, BannerKind
-from ui.bridge import EngineBridge
+from ui.bridge import EngineBridge, disconnect_all
 from ui.composer import Composer
 from ui.lobby_page import LOBBY_STATES, LobbyPage
 from ui.meeting_header import MeetingHeader
@@ -289,19 +289,17 @@ class ConversationWindow(QWidget):
         self._bridge.connection_state_changed.connect(self._on_connection_state_changed)
 
     def _disconnect_bridge(self) -> None:
-        for signal, slot in (
-            (self._bridge.conversation_changed, self._on_conversation_changed),
-            (self._bridge.conversation_removed, self._on_conversation_removed),
-            (self._bridge.typing_changed, self._on_typing_changed),
-            (self._bridge.signed_out, self._on_signed_out),
-            (self._bridge.conference_changed, self._on_conference_changed),
-            (self._bridge.conference_session_changed, self._on_conference_session_changed),
-            (self._bridge.connection_state_changed, self._on_connection_state_changed),
-        ):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                log.debug("slot was not connected", exc_info=True)
+        disconnect_all(
+            (
+                (self._bridge.conversation_changed, self._on_conversation_changed),
+                (self._bridge.conversation_removed, self._on_conversation_removed),
+                (self._bridge.typing_changed, self._on_typing_changed),
+                (self._bridge.signed_out, self._on_signed_out),
+                (self._bridge.conference_changed, self._on_conference_changed),
+                (self._bridge.conference_session_changed, self._on_conference_session_changed),
+                (self._bridge.connection_state_changed, self._on_connection_state_changed),
+            )
+        )
         self._model.detach()
         if self.roster is not None:
             self.roster.detach()

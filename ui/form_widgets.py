@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -144,3 +145,14 @@ def make_line_edit(
             | Qt.InputMethodHint.ImhNoAutoUppercase
         )
     return edit
+
+
+def make_remember_check(parent: QWidget) -> QCheckBox:
+    """ "Keep me signed in", on by default: the token goes to the system keyring."""
+    check = QCheckBox("Keep me signed in", parent)
+    check.setChecked(True)
+    check.setAccessibleName("Keep me signed in")
+    check.setToolTip(
+        "Remember this sign-in in the system's password store so you are not asked next time"
+    )
+    return check

@@ -7,7 +7,6 @@ tray if the desktop has one; otherwise the main window shows a notice.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import sys
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from engine.conference_models import Participant
 from ui import theme
 from ui.banner import BannerKind
-from ui.bridge import EngineBridge
+from ui.bridge import EngineBridge, disconnect_all
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -52,8 +51,7 @@ class LobbyNotifier(QObject):
         self._bridge = bridge
 
     def detach(self) -> None:
-        with contextlib.suppress(RuntimeError, TypeError):
-            self._bridge.lobby_knock.disconnect(self._on_lobby_knock)
+        disconnect_all([(self._bridge.lobby_knock, self._on_lobby_knock)])
         if self._tray is not None:
             self._tray.hide()
 

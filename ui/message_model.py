@@ -8,7 +8,6 @@ the one row that has the same ``Message.key``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from PySide6.QtCore import (
 )
 
 from engine.models import Message, MessageState
-from ui.bridge import EngineBridge
+from ui.bridge import EngineBridge, disconnect_all
 
 #: Consecutive messages from one sender closer than this share one header.
 GROUP_GAP_MS = 5 * 60 * 1000
@@ -159,13 +158,13 @@ class MessageModel(QAbstractListModel):
 
     def detach(self) -> None:
         """Stop following the bridge (the window is closing)."""
-        for signal, slot in (
-            (self._bridge.message_added, self._on_message_added),
-            (self._bridge.messages_prepended, self._on_messages_prepended),
-            (self._bridge.message_changed, self._on_message_changed),
-        ):
-            with contextlib.suppress(RuntimeError, TypeError):
-                signal.disconnect(slot)
+        disconnect_all(
+            (
+                (self._bridge.message_added, self._on_message_added),
+                (self._bridge.messages_prepended, self._on_messages_prepended),
+                (self._bridge.message_changed, self._on_message_changed),
+            )
+        )
 
     # -- queries -----------------------------------------------------------
 

@@ -16,7 +16,6 @@ list after loading) resets the model.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,7 @@ from PySide6.QtGui import QFont, QIcon
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
 from engine.models import Presence
 from ui import plain_text, theme
-from ui.bridge import EngineBridge
+from ui.bridge import EngineBridge, disconnect_all
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 _SortKey = tuple[int, int, str, str]
@@ -188,17 +187,17 @@ class RosterModel(QAbstractItemModel):
         if self._bridge is None:
             return
         bridge, self._bridge = self._bridge, None
-        for signal, slot in (
-            (bridge.participants_reset, self._on_participants_reset),
-            (bridge.participant_added, self._on_participant_added),
-            (bridge.participant_changed, self._on_participant_changed),
-            (bridge.participant_removed, self._on_participant_removed),
-            (bridge.presence_changed, self._on_presence_changed),
-            (bridge.own_presence_changed, self._on_own_presence_changed),
-            (bridge.conference_changed, self._on_conference_changed),
-        ):
-            with contextlib.suppress(RuntimeError, TypeError):
-                signal.disconnect(slot)
+        disconnect_all(
+            (
+                (bridge.participants_reset, self._on_participants_reset),
+                (bridge.participant_added, self._on_participant_added),
+                (bridge.participant_changed, self._on_participant_changed),
+                (bridge.participant_removed, self._on_participant_removed),
+                (bridge.presence_changed, self._on_presence_changed),
+                (bridge.own_presence_changed, self._on_own_presence_changed),
+                (bridge.conference_changed, self._on_conference_changed),
+            )
+        )
 
     # -- public API ---------------------------------------------------------
 

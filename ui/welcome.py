@@ -14,7 +14,6 @@ import itertools
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -36,7 +35,13 @@ from engine.errors import (
 from engine.ids import validate_localpart
 from ui import theme
 from ui.banner import Banner, BannerKind
-from ui.form_widgets import BusyIndicator, ErrorLabel, LinkButton, make_line_edit
+from ui.form_widgets import (
+    BusyIndicator,
+    ErrorLabel,
+    LinkButton,
+    make_line_edit,
+    make_remember_check,
+)
 
 _PAGE_WIDTH = 440
 
@@ -289,12 +294,7 @@ class SignInPage(_FormPage):
         self.password_edit = make_line_edit(
             self, "Password", tooltip="Your account's password", password=True
         )
-        self.remember_check = QCheckBox("Keep me signed in", self)
-        self.remember_check.setChecked(True)
-        self.remember_check.setAccessibleName("Keep me signed in")
-        self.remember_check.setToolTip(
-            "Remember this sign-in in the system's password store so you are not asked next time"
-        )
+        self.remember_check = make_remember_check(self)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Server &address:", self.address_edit)
@@ -396,12 +396,7 @@ class LocalAccountPage(_FormPage):
         self.confirm_edit = make_line_edit(
             self, "Confirm password", tooltip="Type the password again", password=True
         )
-        self.remember_check = QCheckBox("Keep me signed in", self)
-        self.remember_check.setChecked(True)
-        self.remember_check.setAccessibleName("Keep me signed in")
-        self.remember_check.setToolTip(
-            "Remember this sign-in in the system's password store so you are not asked next time"
-        )
+        self.remember_check = make_remember_check(self)
         self._form = QFormLayout()
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._form.addRow("&Display name:", self.display_name_edit)
