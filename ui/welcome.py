@@ -135,10 +135,7 @@ class ChoicePage(QWidget):
         super().__init__(parent)
         column = _centred(self)
 
-        logo = QLabel(self)
-        logo.setPixmap(theme.app_icon().pixmap(72, 72))
-        logo.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        logo.setAccessibleName("Confero logo")
+        logo = _logo(self)
         title = _heading("Welcome to Confero", self, 1.8)
         title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         intro = _paragraph("Chat and meet with your colleagues. How do you want to start?", self)
@@ -179,9 +176,7 @@ class BusyPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         column = _centred(self)
-        logo = QLabel(self)
-        logo.setPixmap(theme.app_icon().pixmap(72, 72))
-        logo.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        logo = _logo(self)
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
@@ -663,3 +658,11 @@ class WelcomeWindow(QWidget):
     def _on_sign_in_back(self) -> None:
         self.sign_in_page.clear_error()
         self.show_choice()
+
+
+def _logo(parent: QWidget) -> QLabel:
+    logo = QLabel(parent)
+    logo.setPixmap(theme.app_icon().pixmap(72, 72))
+    logo.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    logo.setAccessibleName("Confero logo")
+    return logo

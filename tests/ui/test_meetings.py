@@ -419,7 +419,8 @@ async def test_lobby_times_out_then_retry_and_cancel(people: People, qtbot) -> N
 # -- leaving, rejoining, being removed ----------------------------------------------
 
 
-async def test_leave_shows_the_yellow_bar_and_rejoin_works(people: People, qtbot) -> None:
+async def bob_attends_alices_meeting(people: People):
+    """Alice's open meeting (attendees by default) with Bob in it; both windows open."""
     alice, bob = await people("Alice"), await people("Bob")
     room_id, window = await meeting_of(
         alice, access_level=AccessLevel.EVERYONE, presenter_policy=PresenterPolicy.CHOSEN
@@ -427,6 +428,11 @@ async def test_leave_shows_the_yellow_bar_and_rejoin_works(people: People, qtbot
     await bob.engine.join_conference(room_id)
     bobs = window_of(bob, room_id)
     await wait_until(lambda: names_in(window, Section.ATTENDEES) == ["Bob"], SLOW)
+    return bob, room_id, window, bobs
+
+
+async def test_leave_shows_the_yellow_bar_and_rejoin_works(people: People, qtbot) -> None:
+    bob, room_id, window, bobs = await bob_attends_alices_meeting(people)
     assert bobs.meeting_header is not None
     assert not bobs.meeting_header.options_button.isEnabled()
     assert bobs.meeting_header.options_button.toolTip()  # says why
@@ -450,13 +456,7 @@ async def test_leave_shows_the_yellow_bar_and_rejoin_works(people: People, qtbot
 
 
 async def test_rejoin_after_leaving_is_seen_by_the_others(people: People, qtbot) -> None:
-    alice, bob = await people("Alice"), await people("Bob")
-    room_id, window = await meeting_of(
-        alice, access_level=AccessLevel.EVERYONE, presenter_policy=PresenterPolicy.CHOSEN
-    )
-    await bob.engine.join_conference(room_id)
-    bobs = window_of(bob, room_id)
-    await wait_until(lambda: names_in(window, Section.ATTENDEES) == ["Bob"], SLOW)
+    bob, room_id, window, bobs = await bob_attends_alices_meeting(people)
     click(bobs.meeting_header.leave_button)
     await wait_until(lambda: names_in(window, Section.ATTENDEES) == [], SLOW)
     click(bobs.session_banner.action_button)
@@ -468,13 +468,7 @@ async def test_rejoin_after_leaving_is_seen_by_the_others(people: People, qtbot)
 
 
 async def test_removed_by_the_leader_shows_who_did_it(people: People, qtbot) -> None:
-    alice, bob = await people("Alice"), await people("Bob")
-    room_id, window = await meeting_of(
-        alice, access_level=AccessLevel.EVERYONE, presenter_policy=PresenterPolicy.CHOSEN
-    )
-    await bob.engine.join_conference(room_id)
-    bobs = window_of(bob, room_id)
-    await wait_until(lambda: names_in(window, Section.ATTENDEES) == ["Bob"], SLOW)
+    bob, room_id, window, bobs = await bob_attends_alices_meeting(people)
 
     menu = await context_menu(window.roster, bob.user_id)
     remove = action(menu, "Remove from meeting")
