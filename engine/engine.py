@@ -48,7 +48,7 @@ from engine.conference_models import (
     Role,
 )
 from engine.conferences import Conferences
-from engine.credentials import CredentialStore, StoredSession
+from engine.credentials import FORGET_WAIT_S, CredentialStore, StoredSession
 from engine.discovery import discover_homeserver
 from engine.errors import (
     ConferoError,
@@ -191,6 +191,9 @@ class Engine:
         except _CONNECTION_ERRORS as exc:
             await client.close()
             raise HomeserverUnreachable() from exc
+        except asyncio.CancelledError:  # quitting while the server is silent
+            await client.close()
+            raise
         if not isinstance(response, LoginResponse):
             await client.close()
             if response.status_code in ("M_FORBIDDEN", "M_INVALID_USERNAME", "M_USER_DEACTIVATED"):
@@ -202,18 +205,18 @@ class Engine:
         remembered, problem = True, None
         if remember:
             try:
-                self._credentials.save(slot, self._stored_session())
+                await self._credentials.save(slot, self._stored_session())
             except CredentialStoreUnavailable as exc:
                 remembered, problem = False, exc.user_message
         else:
-            self._credentials.delete(slot)
+            await self._credentials.delete(slot, wait_s=FORGET_WAIT_S)
             remembered = False
         return SessionInfo(base_url, response.user_id, response.device_id, remembered, problem)
 
     async def restore(
         self, slot: str = "remote", homeserver_url: str | None = None
     ) -> SessionInfo | None:
-        stored = self._credentials.load(slot)
+        stored = await self._credentials.load(slot)
         if stored is None:
             return None
         base_url = homeserver_url or stored.homeserver_url
@@ -224,10 +227,13 @@ class Engine:
         except _CONNECTION_ERRORS as exc:
             await client.close()
             raise HomeserverUnreachable() from exc
+        except asyncio.CancelledError:  # quitting while the server is silent
+            await client.close()
+            raise
         if not isinstance(response, WhoamiResponse):
             await client.close()
             if response.status_code in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN", "M_MISSING_TOKEN"):
-                self._credentials.delete(slot)
+                await self._credentials.delete(slot, wait_s=FORGET_WAIT_S)
                 raise SessionExpired()
             raise ServerRefused(f"The server refused the sign-in: {response.message}")
         self._client = client
@@ -235,14 +241,14 @@ class Engine:
         self._outbox = Outbox(self._data_dir / "outbox", stored.user_id)
         if homeserver_url and homeserver_url != stored.homeserver_url:
             with contextlib.suppress(CredentialStoreUnavailable):
-                self._credentials.save(slot, self._stored_session())
+                await self._credentials.save(slot, self._stored_session())
         return SessionInfo(base_url, stored.user_id, stored.device_id, remembered=True)
 
     async def logout(self) -> None:
         client = self._require_client()
         with contextlib.suppress(*_CONNECTION_ERRORS):
             await client.logout()
-        self._credentials.delete(self._slot)
+        await self._credentials.delete(self._slot, wait_s=FORGET_WAIT_S)
         await self.close()
         self.bus.publish(ev.SignedOut("You signed out."))
 
@@ -312,7 +318,7 @@ class Engine:
                 await self._sync_once(client, timeout_ms=0 if failures else SYNC_TIMEOUT_MS)
                 failures = 0
             except SessionExpired:
-                self._credentials.delete(self._slot)
+                self._credentials.forget(self._slot)
                 self._set_connection(ConnectionState.DISCONNECTED, "Signed out by the server.")
                 self.bus.publish(ev.SignedOut(SessionExpired.default_message))
                 return

@@ -58,6 +58,15 @@ class CredentialStoreUnavailable(ConferoError):
     )
 
 
+class CredentialStoreNotAnswering(CredentialStoreUnavailable):
+    """The system password store did not answer in time, or the person went on without it."""
+
+    default_message = (
+        "Confero cannot remember your sign-in this time: the system password store "
+        "did not answer. You will be asked to sign in next time."
+    )
+
+
 class InvalidMeetingLink(ConferoError):
     default_message = (
         "That is not a meeting link or ID. Paste the whole link "

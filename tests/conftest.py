@@ -1,4 +1,10 @@
-"""Shared fixtures: one real Synapse per test session, plus fresh users per test."""
+"""Shared fixtures: one real Synapse per test session, plus fresh users per test.
+
+No test touches the developer's own keyring or data folders: the XDG data,
+config and state folders point into a temporary folder for the whole run (and
+for every process the tests start), every test gets an in-memory keyring, and
+reaching a real keyring backend fails the test.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,56 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import keyring
 import pytest
 
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from tests.helpers.keyrings import MemoryKeyring, guard_real_keyrings
 from tests.helpers.users import TestUser
 
+#: Stands in for the developer's home folders while the suite runs.
+ISOLATED_HOME = Path(tempfile.mkdtemp(prefix="confero-tests-home-"))
+for _variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+    _folder = ISOLATED_HOME / _variable.lower()
+    _folder.mkdir()
+    os.environ[_variable] = str(_folder)
+os.environ.pop("CONFERO_DATA_DIR", None)
+# Processes started by tests (the app itself) get an in-memory keyring too.
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.helpers.keyrings.MemoryKeyring"
+
 MakeUser = Callable[..., TestUser]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(ISOLATED_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_keyring_hits() -> Iterator[list[str]]:
+    """Every attempt to reach a real keyring in this run (there must be none)."""
+    hits: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        guard_real_keyrings(patch, hits)
+        keyring.set_keyring(MemoryKeyring())
+        yield hits
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(real_keyring_hits: list[str]) -> Iterator[MemoryKeyring]:
+    """Every test gets a fresh in-memory keyring; reaching a real one fails it."""
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(MemoryKeyring())
+    hits, real_keyring_hits[:] = list(real_keyring_hits), []
+    if hits:
+        pytest.fail(f"the test reached the real keyring: {', '.join(hits)}")
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,10 @@ _IMPORT_WALL = time.time()
 
 if TYPE_CHECKING:
     from ui.controller import AppController
+    from ui.quit_signals import QuitSignals
+
+#: The longest the whole shutdown may take before Confero exits anyway.
+SHUTDOWN_TIMEOUT_S = 30.0
 
 log = logging.getLogger("confero")
 
@@ -85,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"Confero {version()}")
         return 0
+    # Before anything slow: a SIGTERM from now on means a clean shutdown.
+    from ui.quit_signals import QuitSignals
+
+    signals = QuitSignals()
+    signals.install()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -93,10 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         # matrix-nio warns about every error response it validates (an unknown
         # profile, say); the engine turns those into messages for the user.
         logging.getLogger("nio").setLevel(logging.ERROR)
-    return _run_gui(args, qt_args)
+    try:
+        return _run_gui(args, qt_args, signals)
+    finally:
+        signals.uninstall()
 
 
-def _run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
+def _run_gui(args: argparse.Namespace, qt_args: list[str], signals: QuitSignals) -> int:
     import asyncio
 
     from PySide6.QtWidgets import QApplication
@@ -112,6 +124,9 @@ def _run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     app.setDesktopFileName("confero")
     # Closing a window asks the controller to quit, so the server stops cleanly first.
     app.setQuitOnLastWindowClosed(False)
+    signals.wake_qt()
+    if signals.requested:  # asked to quit before anything was started
+        return 0
     theme.apply(app)
 
     from engine.paths import default_data_dir
@@ -129,40 +144,31 @@ def _run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            loop.run_until_complete(_run(controller))
+            loop.run_until_complete(_run(controller, signals))
     except KeyboardInterrupt:
         return 130
     return 0
 
 
-async def _run(controller: AppController) -> None:
+async def _run(controller: AppController, signals: QuitSignals) -> None:
     """Start up, wait for the quit request, then shut down cleanly."""
     import asyncio
-    import signal
-
-    from PySide6.QtCore import QTimer
 
     quit_event = asyncio.Event()
     controller.quit_requested.connect(quit_event.set)
-    loop = asyncio.get_running_loop()
+    signals.on_request(quit_event.set)  # at once if a signal came during start-up
 
-    def on_signal(*_args: object) -> None:
-        loop.call_soon_threadsafe(quit_event.set)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
-    # Python runs signal handlers only when it gets control; wake it regularly.
-    wake = QTimer()
-    wake.start(250)
-    wake.timeout.connect(lambda: None)
-
-    startup = asyncio.ensure_future(controller.start())
-    startup.add_done_callback(_log_failure)
-    await quit_event.wait()
-    if not startup.done():
+    startup: asyncio.Future[None] | None = None
+    if not quit_event.is_set():
+        startup = asyncio.ensure_future(controller.start())
+        startup.add_done_callback(_log_failure)
+        await quit_event.wait()
+    if startup is not None and not startup.done():
         startup.cancel()
-    wake.stop()
-    await controller.shutdown()
+    try:
+        await asyncio.wait_for(controller.shutdown(), SHUTDOWN_TIMEOUT_S)
+    except TimeoutError:
+        log.error("shutting down took longer than %.0f s; quitting anyway", SHUTDOWN_TIMEOUT_S)
 
 
 def _log_failure(task: object) -> None:

@@ -30,7 +30,7 @@ from ui.tasks import TaskGroup
 from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
 
 if TYPE_CHECKING:
-    from engine.credentials import CredentialStore
+    from engine.credentials import CredentialStore, CredentialStoreState
     from engine.engine import Engine
     from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
     from ui.bridge import EngineBridge
@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 LOCAL = "local"
 REMOTE = "remote"
 UNEXPECTED_ERROR = "Something went wrong. Please try again."
+KEYRING_WAITING = "Waiting for the system password store…"
+CONTINUE_WITHOUT_KEYRING = "Continue without remembering"
+#: Upper bounds of the steps of shutdown, so quitting ends whatever hangs.
+_TASKS_STOP_S = 5.0
+_SESSION_CLOSE_S = 5.0
+_SERVER_STOP_S = 20.0
 
 
 class AppController(QObject):
@@ -72,9 +78,11 @@ class AppController(QObject):
         self._local_requested = local
         self._homeserver_profile = homeserver_profile
         self._credentials = credentials
+        self._watching_credentials = False
         self._timer = timer or StartupTimer(0.0, enabled=False)
         self._settings = Settings.load(self._data_dir)
         self._retry: Callable[[], Awaitable[None]] | None = None
+        self._keyring_notice = False  # the welcome banner offers to go on without it
         self._signing_out = False
         self._shutting_down = False
         self._session_mode: str | None = None
@@ -120,9 +128,13 @@ class AppController(QObject):
 
     async def start(self) -> None:
         """Restore the remembered session, or leave the person on the welcome window."""
+        import asyncio
+
         if not self.welcome.isVisible():
             self.show_first_window()
-        await self._guarded(self._restore_or_welcome())
+        # A task of the group, so shutdown cancels it like any other wait.
+        work = self._tasks.spawn(self._guarded(self._restore_or_welcome()))
+        await asyncio.wait([work])
 
     async def _restore_or_welcome(self) -> None:
         if self._local_requested or self._settings.last_mode == LOCAL:
@@ -235,6 +247,9 @@ class AppController(QObject):
         self.welcome.show_choice()
 
     def _on_banner_action_triggered(self) -> None:
+        if self._keyring_notice and self.welcome.banner.text() == KEYRING_WAITING:
+            self._continue_without_keyring()
+            return
         retry, self._retry = self._retry, None
         self.welcome.clear_notice()
         if retry is not None:
@@ -323,8 +338,46 @@ class AppController(QObject):
         from engine.engine import Engine
 
         if self.engine is None:
-            self.engine = Engine(self._data_dir, self._credentials)
+            self.engine = Engine(self._data_dir, self._credential_store())
         return self.engine
+
+    # -- the system password store -------------------------------------------------
+
+    def _credential_store(self) -> CredentialStore:
+        """One store for the whole run, so "Continue without remembering" lasts."""
+        from engine.credentials import CredentialStore
+
+        if self._credentials is None:
+            self._credentials = CredentialStore()
+        if not self._watching_credentials:
+            self._credentials.subscribe(self._on_credential_store_state)
+            self._watching_credentials = True
+        return self._credentials
+
+    def _on_credential_store_state(self, state: CredentialStoreState) -> None:
+        from engine.credentials import CredentialStoreState
+
+        waiting = state is CredentialStoreState.WAITING
+        if waiting and self.main_window is None and not self._shutting_down:
+            # Sign-in waits on the keyring (a locked keyring asks for its
+            # password): say so, and let the person go on without it.
+            self._keyring_notice = True
+            self.welcome.banner.show_message(
+                KEYRING_WAITING,
+                BannerKind.INFO,
+                action_text=CONTINUE_WITHOUT_KEYRING,
+                action_tooltip="Sign in now; Confero will not remember the sign-in this time",
+                dismissable=False,
+            )
+        elif not waiting and self._keyring_notice:
+            self._keyring_notice = False
+            self.welcome.clear_notice()
+
+    def _continue_without_keyring(self) -> None:
+        self._keyring_notice = False
+        self.welcome.clear_notice()
+        if self._credentials is not None:
+            self._credentials.skip()
 
     async def _discard_engine(self) -> None:
         engine, self.engine = self.engine, None
@@ -469,18 +522,26 @@ class AppController(QObject):
         self._shutting_down = True
         import asyncio
 
+        # Every step is bounded: quitting must end whatever the app waits on
+        # (a keyring prompt runs on a daemon thread and is simply left behind).
         current = asyncio.current_task()
         pending = [t for t in self._tasks.pending() if t is not current]
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending, timeout=5)
-        await self._end_session()
+            await asyncio.wait(pending, timeout=_TASKS_STOP_S)
         self.welcome.hide()
+        try:
+            await asyncio.wait_for(self._end_session(), _SESSION_CLOSE_S)
+        except TimeoutError:
+            log.warning("closing the session took too long; quitting anyway")
         homeserver, self.homeserver = self.homeserver, None
         if homeserver is not None:
             try:
-                await homeserver.stop()
+                # Stopping also aborts a start still waiting for the server.
+                await asyncio.wait_for(homeserver.stop(), _SERVER_STOP_S)
+            except TimeoutError:
+                log.warning("the meeting server did not stop in time")
             except Exception as exc:
                 log.warning("stopping the meeting server failed: %r", exc)
 

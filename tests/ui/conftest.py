@@ -1,4 +1,6 @@
-"""GUI test glue: a qasync loop for async tests, an in-memory keyring, task errors.
+"""GUI test glue: a qasync loop for async tests, task errors.
+
+The in-memory keyring every test gets is in tests/conftest.py.
 
 pytest-qt has no qasync support; this is the project's own glue (see
 docs "Testing async Qt code" in the architecture notes).
@@ -8,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
 from engine.homeserver import HomeserverProfile
-from tests.helpers.keyrings import MemoryKeyring
 from ui.controller import AppController
 
 #: Messages of the headless "offscreen" platform about what it cannot do; harmless.
@@ -46,15 +46,6 @@ def _qt_app() -> QApplication:
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
     """Async GUI tests run on a qasync loop, so Qt and asyncio share one thread."""
     return {"qt": lambda: qasync.QEventLoop(_qt_app())}
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """Every GUI test gets a fresh in-memory keyring; the OS keyring is never touched."""
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(MemoryKeyring())
 
 
 @pytest.fixture(autouse=True)
