@@ -148,6 +148,7 @@ class AppController(QObject):
         self.welcome.clear_notice()
         self.welcome.show_busy("Signing in…")
         address, user = self._settings.last_address, self._settings.last_user
+        await self._engine_ready()
         engine = self._new_engine()
         try:
             info = await engine.restore(REMOTE)
@@ -190,6 +191,7 @@ class AppController(QObject):
         notice = ""
         if restore:
             self.welcome.show_busy("Signing in…")
+            await self._engine_ready()
             engine = self._new_engine()
             try:
                 info = await engine.restore(LOCAL, homeserver_url=homeserver.base_url)
@@ -288,6 +290,7 @@ class AppController(QObject):
         remember: bool,
     ) -> None:
         page.set_busy(True, "Signing in…")
+        await self._engine_ready()
         engine = self._new_engine()
         try:
             info = await engine.login(address, user, password, remember=remember, slot=slot)
@@ -333,6 +336,18 @@ class AppController(QObject):
                 self.welcome.show_notice(UNEXPECTED_ERROR, BannerKind.ERROR)
 
     # -- the session -------------------------------------------------------------
+
+    async def _engine_ready(self) -> None:
+        """Import the engine (matrix-nio: about half a second) on a worker thread.
+
+        Imported on the UI thread it would freeze the busy page at start-up.
+        """
+        import asyncio
+        import importlib
+        import sys
+
+        if "engine.engine" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "engine.engine")
 
     def _new_engine(self) -> Engine:
         from engine.engine import Engine
