@@ -678,7 +678,7 @@ class Conferences:
                 # Still waiting: the lobby's clock goes on from where it was.
                 self._arm_lobby_timer(room_id, self._lobby_time_left(session))
             return
-        if room_id not in self._knocked:
+        if room_id in self._gave_up:
             # Cancel, a closed window or the timeout came first: leave again.
             await self._leave_quietly(room_id)
             return
