@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ class HeldAnswers:
             self._open.set()
         self.waiting = 0  # answers the engine has not been given yet
         self.answered = 0  # answers handed over
+        self._hold_after: Callable[[Any], bool] | None = None
         setattr(client, method, self._call)
 
     async def _call(self, *args: Any, **kwargs: Any) -> Any:
@@ -36,9 +38,14 @@ class HeldAnswers:
         finally:
             self.waiting -= 1
         self.answered += 1
+        if self._hold_after is not None and self._hold_after(answer):
+            self._hold_after = None
+            self._open.clear()
         return answer
 
-    def release(self) -> None:
+    def release(self, *, until: Callable[[Any], bool] | None = None) -> None:
+        """Hand the answers over; with ``until``, hold again after the one it matches."""
+        self._hold_after = until
         self._open.set()
 
     async def answered_more(self, count: int = 1, timeout: float = 15.0) -> None:

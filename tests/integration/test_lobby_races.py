@@ -105,10 +105,14 @@ async def test_an_admission_after_giving_up_is_declined(people, give_up):
 async def test_an_admission_on_its_way_when_the_lobby_times_out_gets_in(people):
     alice, bob, room_id, syncs = await bob_in_alices_lobby(people, lobby_timeout_s=3.0)
     timer = bob._conferences._lobby_timers[room_id]
-    joins = HeldAnswers(bob, "join")
+    bobs_syncs = await hold_syncs(bob)  # Bob's app hears of the admission only by its join
     await alice.admit(room_id, bob.user_id)
+    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.INVITED)
+    joins = HeldAnswers(bob, "join")
+    bobs_syncs.release(until=lambda answer: room_id in answer.rooms.invite)
     await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.JOINED)
     await eventually(timer.done)  # the wait ran out while the join was on its way
+    bobs_syncs.release()
     joins.release()
     # Let in at the last moment: in the meeting, on both sides, and Busy.
     await eventually(lambda: session_state(bob, room_id) is SessionState.CONNECTED)
