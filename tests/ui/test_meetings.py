@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 
 from engine.conference_models import AccessLevel, Membership, PresenterPolicy, SessionState
 from engine.engine import Engine
+from engine.models import Presence
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import signed_in_engine
+from tests.helpers.holds import HeldAnswers, hold_syncs, settled
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.users import TestUser
 from ui import theme
@@ -126,6 +128,11 @@ async def people(make_user: MakeUser, tmp_path: Path) -> AsyncIterator[People]:
 def state_of(person: Person, room_id: str) -> SessionState | None:
     session = person.engine.conference_session(room_id)
     return session.state if session else None
+
+
+def membership_of(viewer: Person, room_id: str, person: Person) -> Membership | None:
+    found = [p for p in viewer.engine.participants(room_id) if p.user_id == person.user_id]
+    return found[0].membership if found else None
 
 
 def names_in(window: ConversationWindow, section: Section) -> list[str]:
@@ -416,6 +423,36 @@ async def test_lobby_times_out_then_retry_and_cancel(people: People, qtbot) -> N
     await people.close()
 
 
+async def test_closing_the_lobby_window_as_the_admission_arrives_stays_out(
+    people: People, qtbot
+) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id, window = await meeting_of(alice)
+    await join_by_dialog(bob, alice.engine.conference(room_id).conference_id)
+    await wait_until(lambda: state_of(bob, room_id) is SessionState.IN_LOBBY, SLOW)
+    bobs = window_of(bob, room_id)
+    await wait_until(lambda: names_in(window, Section.LOBBY) == ["Bob"], SLOW)
+    # Alice admits; Bob's app joins, but has not heard back when he closes the window.
+    bobs_syncs = await hold_syncs(bob.engine)
+    joins = HeldAnswers(bob.engine, "join")
+    await click_lobby_button(window.roster, bob.user_id, LobbyButton.ADMIT)
+    await wait_until(lambda: membership_of(alice, room_id, bob) is Membership.INVITED, SLOW)
+    bobs_syncs.release(until=lambda answer: room_id in answer.rooms.invite)
+    await wait_until(lambda: membership_of(alice, room_id, bob) is Membership.JOINED, SLOW)
+    assert bobs.showing_lobby()
+    bobs.close()
+    await wait_for_background_work()
+    assert state_of(bob, room_id) is SessionState.LEFT
+    joins.release()
+    bobs_syncs.release()
+    await wait_until(lambda: membership_of(alice, room_id, bob) is None, SLOW)
+    await settled(bob.engine, bobs_syncs)
+    assert state_of(bob, room_id) is SessionState.LEFT
+    assert bob.engine.own_presence is Presence.AVAILABLE
+    assert names_in(window, Section.PRESENTERS) == ["Alice"]
+    await people.close()
+
+
 # -- leaving, rejoining, being removed ----------------------------------------------
 
 
@@ -452,6 +489,24 @@ async def test_leave_shows_the_yellow_bar_and_rejoin_works(people: People, qtbot
     await wait_until(lambda: not bobs.session_banner.isVisible(), 5)
     assert bobs.composer.isEnabled()
     assert bobs.meeting_header.leave_button.isEnabled()
+    await people.close()
+
+
+async def test_closing_the_window_while_leaving_stops_its_task_not_the_leave(
+    people: People, qtbot
+) -> None:
+    bob, room_id, window, bobs = await bob_attends_alices_meeting(people)
+    leaves = HeldAnswers(bob.engine, "room_leave")
+    click(bobs.meeting_header.leave_button)
+    await wait_until(lambda: leaves.waiting == 1, SLOW)  # the server has it, the window waits
+    (task,) = bobs.tasks.pending()
+    bobs.close()
+    await wait_until(task.done, 5)
+    assert task.cancelled() and bobs.tasks.pending() == []
+    leaves.release()
+    await wait_for_background_work()  # the leave itself goes on without the window
+    assert state_of(bob, room_id) is SessionState.LEFT
+    await wait_until(lambda: names_in(window, Section.ATTENDEES) == [], SLOW)
     await people.close()
 
 
