@@ -80,7 +80,25 @@ async def settled(engine: Engine, syncs: HeldAnswers) -> None:
         before = syncs.answered
         await wake_sync(engine)
         await eventually(lambda before=before: syncs.answered > before)
+    # The work those answers started (joins, declines) is over, up to its own timeouts.
+    await eventually(lambda: all(task.done() for task in engine._background), 30)
     # Our own presence writes are done too (one writer, see Engine._write_presence).
     await eventually(
         lambda: getattr(engine, "_presence_written", 0) == getattr(engine, "_presence_wanted", 0)
     )
+
+
+class SeenAfter:
+    """Every session state and own presence the engine shows from now on."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.states: list[str] = []
+        self.presences: list[str] = []
+        self.stop = engine.bus.subscribe(self._observe)
+
+    def _observe(self, event: Any) -> None:
+        session = getattr(event, "session", None)
+        if session is not None:
+            self.states.append(session.state.name)
+        if type(event).__name__ == "OwnPresenceChanged":
+            self.presences.append(event.presence.name)

@@ -17,7 +17,7 @@ from engine.conference_models import Membership, SessionState
 from engine.engine import Engine
 from engine.models import Presence
 from tests.helpers.engines import eventually, signed_in_engine
-from tests.helpers.holds import HeldAnswers, hold_syncs, settled
+from tests.helpers.holds import HeldAnswers, SeenAfter, hold_syncs, settled
 from tests.helpers.users import TestUser
 
 pytestmark = pytest.mark.integration
@@ -62,19 +62,25 @@ async def bob_in_alices_lobby(people, lobby_timeout_s: float | None = None):
 
 
 async def test_cancel_while_the_admission_is_joining_stays_out(people):
-    alice, bob, room_id, syncs = await bob_in_alices_lobby(people)
+    alice, bob, room_id, _ = await bob_in_alices_lobby(people)
+    bobs_syncs = await hold_syncs(bob)  # Bob's app hears of his join only by its answer
     joins = HeldAnswers(bob, "join")
     await alice.admit(room_id, bob.user_id)
+    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.INVITED)
+    bobs_syncs.release(until=lambda answer: room_id in answer.rooms.invite)
     # Bob's app joined on the server, but has not heard back yet: he cancels.
     await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.JOINED)
     assert joins.waiting == 1
     await bob.cancel_lobby(room_id)
     assert session_state(bob, room_id) is SessionState.LEFT
+    seen = SeenAfter(bob)
     joins.release()
-    await joins.answered_more(0)
+    await eventually(lambda: joins.answered == 1)
+    bobs_syncs.release()
     await eventually(lambda: membership(alice, room_id, bob.user_id) is None)
-    await settled(bob, syncs)
+    await settled(bob, bobs_syncs)
     assert session_state(bob, room_id) is SessionState.LEFT
+    assert "CONNECTED" not in seen.states and "BUSY" not in seen.presences  # not even briefly
     assert bob.own_presence is Presence.AVAILABLE
     assert membership(alice, room_id, bob.user_id) is None
 

@@ -32,7 +32,7 @@ from engine.engine import Engine
 from engine.models import Presence
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import signed_in_engine
-from tests.helpers.holds import HeldAnswers, hold_syncs, settled
+from tests.helpers.holds import HeldAnswers, SeenAfter, hold_syncs, settled
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.users import TestUser
 from ui import theme
@@ -443,11 +443,13 @@ async def test_closing_the_lobby_window_as_the_admission_arrives_stays_out(
     bobs.close()
     await wait_for_background_work()
     assert state_of(bob, room_id) is SessionState.LEFT
+    seen = SeenAfter(bob.engine)
     joins.release()
     bobs_syncs.release()
     await wait_until(lambda: membership_of(alice, room_id, bob) is None, SLOW)
     await settled(bob.engine, bobs_syncs)
     assert state_of(bob, room_id) is SessionState.LEFT
+    assert "CONNECTED" not in seen.states and "BUSY" not in seen.presences  # not even briefly
     assert bob.engine.own_presence is Presence.AVAILABLE
     assert names_in(window, Section.PRESENTERS) == ["Alice"]
     await people.close()
