@@ -59,6 +59,7 @@ from engine.meeting_links import (
     parse_meeting_reference,
 )
 from engine.models import Presence
+from engine.own_presence import SavedPresence
 from engine.presence import IN_A_CONFERENCE_CALL
 from engine.roster import Roster
 from engine.sanitize import clean_name
@@ -110,7 +111,17 @@ class Conferences:
         self._sessions: dict[str, ConferenceSession] = {}
         self._knocked: dict[str, float] = {}  # room_id -> lobby timeout in seconds
         self._lobby_timers: dict[str, asyncio.Task[None]] = {}
+        # Lobby waits the user gave up (Cancel, window closed, timeout): a late
+        # admission to one of these is declined, never joined.
+        self._gave_up: set[str] = set()
+        self._admitting: set[str] = set()  # admission joins on their way
+        self._leaving: set[str] = set()  # declines and leave-agains on their way
+        # The presence to put back after the meeting (also on disk, see own_presence.py).
         self._presence_before: tuple[Presence, str] | None = None
+        self._presence_loaded = False
+        self._chosen_in_call = False  # the user picked a presence during the meeting
+        self._presence_lock = asyncio.Lock()  # one presence update at a time, in order
+        self._presence_store: SavedPresence | None = None
         self._details_waiters: dict[str, asyncio.Event] = {}
 
     # -------------------------------------------------------------- reading
@@ -185,11 +196,17 @@ class Conferences:
                     self._engine.bus.publish(change)
 
     def apply_invite(self, room_id: str) -> bool:
-        """An invite arrived; True if it admits us from a lobby (and we join)."""
-        if room_id not in self._knocked:
-            return False
-        self._engine._spawn(self._join_after_admission(room_id))
-        return True
+        """An invite arrived; True if it admits us from a lobby (and we join or decline)."""
+        if room_id in self._knocked:
+            if room_id not in self._admitting:
+                self._admitting.add(room_id)
+                self._engine._spawn(self._join_after_admission(room_id))
+            return True
+        if room_id in self._gave_up:
+            # The admission crossed our Cancel (or the timeout): say no to it.
+            self._engine._spawn(self._leave_quietly(room_id))
+            return True
+        return False
 
     def apply_left_room(self, room_id: str, member_events: list[dict[str, Any]]) -> None:
         """Our membership ended (we left, were removed, or our knock was denied)."""
@@ -204,6 +221,10 @@ class Conferences:
         current = self._sessions.get(room_id)
         own = self._engine.user_id
         if membership == "join":
+            if room_id in self._gave_up:
+                # A join that landed after the user gave up the lobby: not theirs to keep.
+                self._engine._spawn(self._leave_quietly(room_id, only_if_joined=True))
+                return
             if self.is_conference(room_id) and (
                 current is None or current.state != SessionState.CONNECTED
             ):
@@ -312,6 +333,7 @@ class Conferences:
             self._set_session(room_id, SessionState.CONNECTED)
             return room_id
         timeout = lobby_timeout_s if lobby_timeout_s is not None else DEFAULT_LOBBY_TIMEOUT_S
+        self._gave_up.discard(room_id)  # a new attempt: admissions count again
         if room_id not in self._details:
             await self._preview(room_id)
         self._set_session(room_id, SessionState.CONNECTING, lobby_timeout_s=timeout)
@@ -332,7 +354,17 @@ class Conferences:
 
     async def cancel_lobby(self, room_id: str) -> None:
         self._cancel_lobby_timer(room_id)
-        await self._withdraw_knock(room_id)
+        self._gave_up.add(room_id)
+        try:
+            await self._withdraw_knock(room_id)
+        except ConferoError:
+            session = self._sessions.get(room_id)
+            if session is not None and session.state == SessionState.IN_LOBBY:
+                # Still waiting after all: a later admission is welcome again.
+                self._gave_up.discard(room_id)
+                self._knocked[room_id] = session.lobby_timeout_s
+                self._arm_lobby_timer(room_id, self._lobby_time_left(session))
+            raise
         self._set_session(room_id, SessionState.LEFT, "You left the lobby.")
 
     async def leave(self, room_id: str) -> None:
@@ -576,9 +608,21 @@ class Conferences:
             lobby_since_ms=int(time.time() * 1000),
             lobby_timeout_s=timeout,
         )
+        self._arm_lobby_timer(room_id, timeout)
+
+    def _arm_lobby_timer(self, room_id: str, delay: float) -> None:
         self._cancel_lobby_timer(room_id)
-        task = asyncio.ensure_future(self._lobby_timeout(room_id, timeout))
+        session = self._sessions.get(room_id)
+        timeout = session.lobby_timeout_s if session else delay
+        task = asyncio.ensure_future(self._lobby_timeout(room_id, timeout, delay))
         self._lobby_timers[room_id] = task
+
+    @staticmethod
+    def _lobby_time_left(session: ConferenceSession) -> float:
+        if session.lobby_since_ms is None:
+            return session.lobby_timeout_s
+        waited = time.time() - session.lobby_since_ms / 1000
+        return max(0.0, session.lobby_timeout_s - waited)
 
     async def _trusted_join(self, room_id: str) -> None:
         """Join bypassing the lobby (seed 000's trusted join), with a server-admin token.
@@ -620,21 +664,42 @@ class Conferences:
         self._set_session(room_id, SessionState.CONNECTED)
 
     async def _join_after_admission(self, room_id: str) -> None:
+        """A presenter let us in: join, unless the user gave up the wait meanwhile."""
         client = self._engine._require_client()
-        with contextlib.suppress(ConferoError):
+        try:
             response = await self._engine._call(client.join(room_id))
-            if isinstance(response, JoinResponse):
-                self._knocked.pop(room_id, None)
-                self._cancel_lobby_timer(room_id)
-                await self._wait_for_details(room_id)
-                self._set_session(room_id, SessionState.CONNECTED)
+        except ConferoError:
+            response = None
+        finally:
+            self._admitting.discard(room_id)
+        if not isinstance(response, JoinResponse):
+            session = self._sessions.get(room_id)
+            if room_id in self._knocked and session and session.state == SessionState.IN_LOBBY:
+                # Still waiting: the lobby's clock goes on from where it was.
+                self._arm_lobby_timer(room_id, self._lobby_time_left(session))
+            return
+        if room_id in self._gave_up:
+            # Cancel, a closed window or the timeout came first: leave again.
+            await self._leave_quietly(room_id)
+            return
+        self._knocked.pop(room_id, None)
+        self._cancel_lobby_timer(room_id)
+        await self._wait_for_details(room_id)
+        session = self._sessions.get(room_id)
+        if room_id in self._gave_up or session is None:
+            return
+        if session.state == SessionState.IN_LOBBY:
+            self._set_session(room_id, SessionState.CONNECTED)
 
-    async def _lobby_timeout(self, room_id: str, timeout: float) -> None:
-        await asyncio.sleep(timeout)
+    async def _lobby_timeout(self, room_id: str, timeout: float, delay: float) -> None:
+        await asyncio.sleep(delay)
         session = self._sessions.get(room_id)
         if session is None or session.state != SessionState.IN_LOBBY:
             return
+        if room_id in self._admitting:
+            return  # let in at the last moment: the admission decides (and re-arms if it fails)
         self._lobby_timers.pop(room_id, None)
+        self._gave_up.add(room_id)
         with contextlib.suppress(ConferoError):
             await self._withdraw_knock(room_id)
         self._set_session(
@@ -643,6 +708,22 @@ class Conferences:
             "Nobody let you in. You can ask again.",
             lobby_timeout_s=timeout,
         )
+
+    async def _leave_quietly(self, room_id: str, *, only_if_joined: bool = False) -> None:
+        """Leave (or decline an invite) for a meeting the user no longer waits for."""
+        roster = self._roster(room_id)
+        if room_id in self._leaving or (
+            only_if_joined and roster.membership_of(roster.own_user_id) != Membership.JOINED
+        ):
+            return
+        self._leaving.add(room_id)
+        try:
+            client = self._engine._require_client()
+            with contextlib.suppress(ConferoError):
+                await self._engine._call(client.room_leave(room_id))
+        finally:
+            self._leaving.discard(room_id)
+        self._record_own_leave(room_id)
 
     async def _withdraw_knock(self, room_id: str) -> None:
         self._knocked.pop(room_id, None)
@@ -699,18 +780,110 @@ class Conferences:
         self._engine.bus.publish(ev.ConferenceSessionChanged(session))
         self._engine._spawn(self._update_presence())
 
+    # ------------------------------------------------------------- presence
+
+    def _in_call(self) -> bool:
+        return any(s.state == SessionState.CONNECTED for s in self._sessions.values())
+
+    def _saved_presence(self) -> SavedPresence:
+        if self._presence_store is None:
+            directory = self._engine._data_dir / "presence"
+            self._presence_store = SavedPresence(directory, self._engine.user_id or "")
+        return self._presence_store
+
+    async def _remember_presence_before(self) -> None:
+        store = self._saved_presence()
+        try:
+            if self._presence_before is None:
+                await asyncio.to_thread(store.clear)
+            else:
+                await asyncio.to_thread(store.save, *self._presence_before)
+        except OSError as exc:  # a read-only data folder only loses the restore after a crash
+            log.warning("could not keep the presence from before the meeting: %s", exc)
+
     async def _update_presence(self) -> None:
-        """Busy, "In a conference call", while in any meeting; the old presence after."""
-        in_call = any(s.state == SessionState.CONNECTED for s in self._sessions.values())
+        """Busy, "In a conference call", while in any meeting; the old presence after.
+
+        Updates run one at a time and each looks at the sessions as they are when
+        it runs, so quick session changes end in the presence of the last one.
+        """
+        async with self._presence_lock:
+            with contextlib.suppress(ConferoError):
+                await self._apply_meeting_presence()
+
+    async def _apply_meeting_presence(self) -> None:
         engine = self._engine
-        with contextlib.suppress(ConferoError):
-            if in_call and self._presence_before is None:
-                self._presence_before = (engine.own_presence, engine.own_status)
-                await engine.set_presence(Presence.BUSY, IN_A_CONFERENCE_CALL)
-            elif not in_call and self._presence_before is not None:
-                presence, status = self._presence_before
+        if not self._presence_loaded:
+            self._presence_loaded = True
+            with contextlib.suppress(OSError):
+                saved = await asyncio.to_thread(self._saved_presence().load)
+                if self._presence_before is None:
+                    self._presence_before = saved
+        if self._in_call():
+            if self._presence_before is None:
+                before = (engine.own_presence, engine.own_status)
+                if before[1] == IN_A_CONFERENCE_CALL or before[0] == Presence.UNKNOWN:
+                    before = (Presence.AVAILABLE, "")  # left over from an earlier meeting
+                self._presence_before = before
+                await self._remember_presence_before()
+            if not self._chosen_in_call and (engine.own_presence, engine.own_status) != (
+                Presence.BUSY,
+                IN_A_CONFERENCE_CALL,
+            ):
+                await engine._write_presence(Presence.BUSY, IN_A_CONFERENCE_CALL)
+        elif self._presence_before is not None:
+            presence, status = self._presence_before
+            await engine._write_presence(presence, status or None)
+            self._presence_before = None
+            self._chosen_in_call = False
+            await self._remember_presence_before()
+        elif engine.own_status == IN_A_CONFERENCE_CALL:
+            # The server still shows a meeting we are not in (nothing saved to go back to).
+            await engine._write_presence(Presence.AVAILABLE, None)
+
+    async def set_own_presence(self, presence: Presence, status_message: str | None) -> None:
+        """The user's own choice; during a meeting it is also what stays after it."""
+        async with self._presence_lock:
+            await self._engine._write_presence(presence, status_message)
+            if self._in_call():
+                self._presence_before = (presence, self._engine.own_status)
+                self._chosen_in_call = True
+            else:
                 self._presence_before = None
-                await engine.set_presence(presence, status or None)
+            self._presence_loaded = True
+            await self._remember_presence_before()
+
+    def check_presence_at_start(self) -> None:
+        """The server told us our presence for the first time this run: set it right.
+
+        After a quit (or crash) in a meeting, the server may still show "In a
+        conference call"; the presence saved before the meeting goes back.
+        """
+        self._engine._spawn(self._update_presence())
+
+    async def farewell(self) -> None:
+        """Quitting: leave every meeting (as Leave does), withdraw lobby waits, restore presence."""
+        for task in self._lobby_timers.values():
+            task.cancel()
+        self._lobby_timers.clear()
+        goodbyes = []
+        for room_id, session in list(self._sessions.items()):
+            if session.state == SessionState.CONNECTED:
+                goodbyes.append(self.leave(room_id))
+            elif session.state == SessionState.IN_LOBBY or room_id in self._knocked:
+                goodbyes.append(self.cancel_lobby(room_id))
+        await asyncio.gather(*goodbyes, return_exceptions=True)
+        await self._update_presence()
+
+    def needs_farewell(self) -> bool:
+        return bool(
+            self._presence_before is not None
+            or self._knocked
+            or any(
+                s.state in (SessionState.CONNECTED, SessionState.IN_LOBBY)
+                for s in self._sessions.values()
+            )
+        )
 
     def _refresh_details(self, room_id: str) -> None:
         roster = self._roster(room_id)

@@ -91,6 +91,8 @@ DEVICE_NAME = "Confero desktop"
 SYNC_TIMEOUT_MS = 30_000
 _BACKOFF_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0)
 _CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
+# Quitting leaves meetings and puts the presence back, but never waits long for it.
+FAREWELL_TIMEOUT_S = 3.0
 
 
 def _now_ms() -> int:
@@ -113,6 +115,14 @@ class Engine:
         self._own_presence = Presence.AVAILABLE
         self._own_display_name = ""
         self._own_status = ""
+        # Presence writes go out one at a time; a write overtaken by a newer
+        # choice while it waited is skipped (the newer one carries the latest).
+        self._presence_lock = asyncio.Lock()
+        self._presence_wanted = 0  # generation of the latest choice
+        self._presence_written = 0  # generation the server last confirmed
+        self._presence_confirmed: tuple[Presence, str] = (Presence.AVAILABLE, "")
+        self._presence_checked = False
+        self._closed = False
         self._connection = ConnectionState.DISCONNECTED
         self._sync_task: asyncio.Task[None] | None = None
         self._sender_task: asyncio.Task[None] | None = None
@@ -246,6 +256,7 @@ class Engine:
 
     async def logout(self) -> None:
         client = self._require_client()
+        await self._farewell()  # while the token still works
         with contextlib.suppress(*_CONNECTION_ERRORS):
             await client.logout()
         await self._credentials.delete(self._slot, wait_s=FORGET_WAIT_S)
@@ -253,6 +264,9 @@ class Engine:
         self.bus.publish(ev.SignedOut("You signed out."))
 
     async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._farewell()
         self._conferences.close()
         for task in (self._sync_task, self._sender_task, *self._background):
             if task:
@@ -263,6 +277,20 @@ class Engine:
         if self._client:
             await self._client.close()
         self._set_connection(ConnectionState.DISCONNECTED)
+
+    async def _farewell(self) -> None:
+        """Leave meetings and put the presence from before them back, briefly.
+
+        What does not make it in time stays on disk: the next start restores it.
+        """
+        if self._client is None or not self._client.access_token:
+            return
+        if not self._conferences.needs_farewell():
+            return
+        try:
+            await asyncio.wait_for(self._conferences.farewell(), FAREWELL_TIMEOUT_S)
+        except (TimeoutError, ConferoError, *_CONNECTION_ERRORS) as exc:
+            log.info("could not leave meetings or restore presence on close: %r", exc)
 
     def _login_name(self, user: str) -> str:
         text = user.strip()
@@ -449,18 +477,32 @@ class Engine:
     def _apply_presence(self, user_id: str, state: str, status: str) -> None:
         presence = presence_map.from_matrix(state, status)
         status = clean_name(status)
+        if user_id == self.user_id:
+            if self._presence_written != self._presence_wanted:
+                return  # the echo of an older write; ours is on its way
+            if presence_map.to_matrix(self._own_presence, self._own_status) == (state, status):
+                presence = self._own_presence  # Busy with a status of its own reads as Away
         if self._presence.get(user_id) == (presence, status):
+            self._check_own_presence_once(user_id)
             return
         self._presence[user_id] = (presence, status)
         self._conferences.apply_presence(user_id, presence)
         if user_id == self.user_id:
             self._own_presence, self._own_status = presence, status
+            self._presence_confirmed = (presence, status)
             self.bus.publish(ev.OwnPresenceChanged(presence, status))
+            self._check_own_presence_once(user_id)
             return
         self.bus.publish(ev.PresenceChanged(user_id, presence, status))
         for info in list(self._conversations.values()):
             if info.peer_user_id == user_id and info.peer_presence != presence:
                 self._publish_conversation(replace(info, peer_presence=presence))
+
+    def _check_own_presence_once(self, user_id: str) -> None:
+        """The first own presence of a run may be a meeting's that outlived it."""
+        if user_id == self.user_id and not self._presence_checked:
+            self._presence_checked = True
+            self._conferences.check_presence_at_start()
 
     def _refresh_conversation(self, room: MatrixRoom) -> None:
         kind = self._kind_of(room)
@@ -747,19 +789,32 @@ class Engine:
             await client.room_typing(room_id, typing_state=typing, timeout=10_000)
 
     async def set_presence(self, presence: Presence, status_message: str | None = None) -> None:
+        """The user's choice of presence (during a meeting, it also stays after it)."""
+        await self._conferences.set_own_presence(presence, status_message)
+
+    async def _write_presence(self, presence: Presence, status_message: str | None) -> None:
+        """The one way our presence reaches the server: in order, the latest choice last."""
         client = self._require_client()
         state, status = presence_map.to_matrix(presence, status_message)
-        previous = self._own_presence, self._own_status
+        self._presence_wanted += 1
+        generation = self._presence_wanted
         # Take the new choice at once: a sync running meanwhile sends our
         # presence too, and must not put the old one back on the server.
         self._own_presence, self._own_status = presence, status
-        try:
-            response = await self._call(client.set_presence(state, status))
-            if isinstance(response, ErrorResponse):
-                raise ServerRefused(refusal_text(response))
-        except ConferoError:
-            self._own_presence, self._own_status = previous
-            raise
+        async with self._presence_lock:
+            if generation != self._presence_wanted:
+                return  # overtaken by a newer choice, which is written next
+            try:
+                response = await self._call(client.set_presence(state, status))
+                if isinstance(response, ErrorResponse):
+                    raise ServerRefused(refusal_text(response))
+            except ConferoError:
+                if generation == self._presence_wanted:
+                    self._presence_written = generation
+                    self._own_presence, self._own_status = self._presence_confirmed
+                raise
+            self._presence_written = generation
+            self._presence_confirmed = (presence, status)
         self._presence[client.user_id] = (presence, status)
         self._conferences.apply_presence(client.user_id, presence)
         self.bus.publish(ev.OwnPresenceChanged(presence, status))

@@ -13,9 +13,10 @@ exactly as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -30,7 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from qasync import asyncSlot
 
 from engine.conference_models import (
     ConferenceDetails,
@@ -56,12 +56,15 @@ from ui.message_model import MessageModel
 from ui.message_view import MessageView
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
+from ui.tasks import TaskGroup
 from ui.typing_notifier import TypingNotifier, typing_text
 
 if TYPE_CHECKING:
     from engine.engine import Engine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ENCRYPTED_NOTE = (
     "This conversation is end-to-end encrypted. Confero cannot read encrypted messages yet."
@@ -109,6 +112,9 @@ class ConversationWindow(QWidget):
         self._bridge = bridge
         self._room_id = room_id
         self._closing = False
+        # The slow part of every slot runs here; closing the window cancels it.
+        self._tasks = TaskGroup()
+        self._join_task: asyncio.Task[Any] | None = None  # a Rejoin on its way
         self._loading_history = False
         self._history_failed = False
         self._read_pending = True
@@ -345,6 +351,11 @@ class ConversationWindow(QWidget):
         return self._error_banner
 
     @property
+    def tasks(self) -> TaskGroup:
+        """The window's running work (cancelled when it closes)."""
+        return self._tasks
+
+    @property
     def is_closing(self) -> bool:
         return self._closing
 
@@ -462,7 +473,7 @@ class ConversationWindow(QWidget):
         if state in (None, SessionState.CONNECTED, SessionState.IDLE):
             if not self._loaded_roster:
                 self._loaded_roster = True
-                self._load_participants()
+                self._tasks.spawn(self._load_participants())
         else:
             self._loaded_roster = False  # load again after rejoining
 
@@ -563,6 +574,10 @@ class ConversationWindow(QWidget):
             if self._session is not None and self._session.state is SessionState.IN_LOBBY:
                 # Closing the window is giving up the wait, as in Lync.
                 _spawn_detached(self._engine.cancel_lobby(self._room_id))
+            elif self._join_task is not None and not self._join_task.done():
+                _spawn_detached(_give_up_after(self._engine, self._room_id, self._join_task))
+            # What the window was doing stops with it; what it asked of the engine goes on.
+            self._tasks.cancel_all()
             self._disconnect_bridge()
             _forget_window(self)
             self.closed.emit(self._room_id)
@@ -626,23 +641,22 @@ class ConversationWindow(QWidget):
     def _on_leave_requested(self) -> None:
         if self.meeting_header is not None:
             self.meeting_header.leave_button.setEnabled(False)
-        self._leave()
+        self._tasks.spawn(self._leave())
 
     def _on_rejoin_requested(self) -> None:
         self._session_banner.show_message(REJOINING_TEXT, BannerKind.INFO, dismissable=False)
         if self.lobby_page is not None:
             self.lobby_page.retry_button.setEnabled(False)
-        self._rejoin()
+        self._tasks.spawn(self._rejoin())
 
     def _on_lobby_cancel_requested(self) -> None:
         if self.lobby_page is not None:
             self.lobby_page.cancel_button.setEnabled(False)
-        self._cancel_lobby()
+        self._tasks.spawn(self._cancel_lobby())
 
-    @asyncSlot()
     async def _leave(self) -> None:
         try:
-            await self._engine.leave_conference(self._room_id)
+            await _finish(self._engine.leave_conference(self._room_id))
         except ConferoError as exc:
             if self._alive():
                 self._show_error(f"You could not leave the meeting: {exc.user_message}")
@@ -653,11 +667,11 @@ class ConversationWindow(QWidget):
         if self._alive() and self.meeting_header is not None:
             self.meeting_header.apply_session(self._session)
 
-    @asyncSlot()
     async def _rejoin(self) -> None:
         failure = ""
+        self._join_task = _detached_task(self._engine.rejoin_conference(self._room_id))
         try:
-            await self._engine.rejoin_conference(self._room_id)
+            await asyncio.shield(self._join_task)
         except ConferoError as exc:
             failure = exc.user_message
         except Exception:
@@ -671,10 +685,9 @@ class ConversationWindow(QWidget):
         if failure:
             self._show_error(f"You could not rejoin the meeting: {failure}")
 
-    @asyncSlot()
     async def _cancel_lobby(self) -> None:
         try:
-            await self._engine.cancel_lobby(self._room_id)
+            await _finish(self._engine.cancel_lobby(self._room_id))
         except ConferoError as exc:
             if self._alive():
                 self._show_error(f"You are still in the lobby: {exc.user_message}")
@@ -689,7 +702,6 @@ class ConversationWindow(QWidget):
         if self._alive() and self.lobby_page is not None:
             self.lobby_page.cancel_button.setEnabled(True)
 
-    @asyncSlot()
     async def _load_participants(self) -> None:
         try:
             await self._engine.load_participants(self._room_id)
@@ -727,7 +739,7 @@ class ConversationWindow(QWidget):
     def _on_near_top(self) -> None:
         if self._loading_history or self._history_failed or self._model.start_reached:
             return
-        self._load_older()
+        self._tasks.spawn(self._load_older())
 
     def _on_banner_action(self) -> None:
         action, self._banner_action = self._banner_action, None
@@ -749,9 +761,8 @@ class ConversationWindow(QWidget):
     def _on_mark_read_due(self) -> None:
         if self.isActiveWindow() and self._read_pending:
             self._read_pending = False
-            self._mark_read()
+            self._tasks.spawn(self._mark_read())
 
-    @asyncSlot()
     async def _load_older(self) -> None:
         self._loading_history = True
         self._view.set_loading(True)
@@ -791,12 +802,11 @@ class ConversationWindow(QWidget):
         self._update_send_button()
         self._typing.stop()
         self._view.scroll_to_end()
-        self._send(text)
+        self._tasks.spawn(self._send(text))
 
-    @asyncSlot(str)
     async def _send(self, text: str) -> None:
         try:
-            await self._engine.send_text(self._room_id, text)
+            await _finish(self._engine.send_text(self._room_id, text))
         except ConferoError as exc:
             if self._alive():
                 self._composer.restore_text(text)
@@ -812,10 +822,12 @@ class ConversationWindow(QWidget):
             if self._alive() and self._error_banner.kind is BannerKind.ERROR:
                 self._error_banner.clear()
 
-    @asyncSlot(str)
-    async def _on_retry_requested(self, key: str) -> None:
+    def _on_retry_requested(self, key: str) -> None:
+        self._tasks.spawn(self._retry(key))
+
+    async def _retry(self, key: str) -> None:
         try:
-            await self._engine.retry(self._room_id, key)
+            await _finish(self._engine.retry(self._room_id, key))
         except ConferoError as exc:
             if self._alive():
                 self._show_error(exc.user_message)
@@ -824,14 +836,10 @@ class ConversationWindow(QWidget):
             if self._alive():
                 self._show_error(GENERIC_ERROR)
 
-    @asyncSlot(bool)
-    async def _on_own_typing_changed(self, typing: bool) -> None:
-        try:
-            await self._engine.set_typing(self._room_id, typing)
-        except Exception:  # a lost typing notice is not worth bothering anyone
-            log.debug("typing notification failed", exc_info=True)
+    def _on_own_typing_changed(self, typing: bool) -> None:
+        # Engine-only, and "stopped typing" must still go out when the window closes.
+        _spawn_detached(self._engine.set_typing(self._room_id, typing))
 
-    @asyncSlot()
     async def _mark_read(self) -> None:
         try:
             await self._engine.mark_read(self._room_id)
@@ -839,7 +847,7 @@ class ConversationWindow(QWidget):
             log.debug("marking read failed", exc_info=True)
 
 
-_detached: set[asyncio.Task[None]] = set()
+_detached: set[asyncio.Task[Any]] = set()
 
 
 def _spawn_detached(work: Coroutine[Any, Any, None]) -> None:
@@ -854,6 +862,34 @@ def _spawn_detached(work: Coroutine[Any, Any, None]) -> None:
     task = asyncio.ensure_future(guarded())
     _detached.add(task)
     task.add_done_callback(_detached.discard)
+
+
+def _detached_task(work: Awaitable[T]) -> asyncio.Task[T]:
+    """A task that outlives the window; its error is retrieved (and logged) even if unawaited."""
+    task = asyncio.ensure_future(work)
+    _detached.add(task)
+
+    def done(finished: asyncio.Task[T]) -> None:
+        _detached.discard(finished)
+        if not finished.cancelled() and (error := finished.exception()) is not None:
+            log.debug("engine call of a window failed: %r", error)
+
+    task.add_done_callback(done)
+    return task
+
+
+async def _finish(work: Awaitable[T]) -> T:
+    """An engine call the user asked for: it completes even if the window closes meanwhile."""
+    return await asyncio.shield(_detached_task(work))
+
+
+async def _give_up_after(engine: Engine, room_id: str, join: asyncio.Task[Any]) -> None:
+    """The window closed during a Rejoin: once it has reached the lobby, leave the lobby."""
+    with contextlib.suppress(Exception):
+        await join
+    session = engine.conference_session(room_id)
+    if session is not None and session.state is SessionState.IN_LOBBY:
+        await engine.cancel_lobby(room_id)
 
 
 async def wait_for_background_work() -> None:

@@ -8,6 +8,7 @@ arrives is checked in Bob's engine. No engine or server is mocked.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver
-from engine.models import Message, MessageState
+from engine.models import ConnectionState, Message, MessageState
 from tests.helpers.engines import signed_in_engine
 from tests.helpers.qt_async import wait_until
 from tests.helpers.users import TestUser
@@ -133,6 +134,19 @@ def _bodies_from(engine: Engine, room_id: str, sender: str) -> list[str]:
 
 def _bob_got(chat: Chat, body: str) -> bool:
     return body in _bodies_from(chat.bob, chat.room_id, chat.alice.user_id)
+
+
+def _events_default(engine: Engine, room_id: str) -> int | None:
+    """The room's events_default as the engine's client has synced it."""
+    room = engine._require_client().rooms.get(room_id)
+    return room.power_levels.defaults.events_default if room else None
+
+
+async def _marker_arrived(chat: Chat, room_id: str) -> None:
+    """Alice sends one more message and Bob receives it: what was sent before has arrived."""
+    marker = f"marker {uuid.uuid4().hex[:8]}"
+    await chat.alice.send_text(room_id, marker)
+    await wait_until(lambda: marker in _bodies_from(chat.bob, room_id, chat.alice.user_id), 30)
 
 
 def _row_with(window: ConversationWindow, body: str) -> Message | None:
@@ -621,7 +635,7 @@ async def test_refused_message_shows_failed_and_retry_sends_it_once(
     try:
         window = chat.open_window()
         await _set_events_default(bob_raw, room_id, 50)  # Alice may no longer speak
-        await asyncio.sleep(0.5)  # let Alice's server see the new power levels
+        await wait_until(lambda: _events_default(chat.alice, room_id) == 50)
         qtbot.keyClicks(window.composer, "please let me speak")
         QTest.keyClick(window.composer, Qt.Key.Key_Return)
         failed = await _row_settled(window, "please let me speak", MessageState.FAILED)
@@ -646,7 +660,7 @@ async def test_refused_message_shows_failed_and_retry_sends_it_once(
         await wait_until(
             lambda: "please let me speak" in _bodies_from(chat.bob, room_id, chat.alice.user_id)
         )
-        await asyncio.sleep(1.5)  # a duplicate would have arrived by now
+        await _marker_arrived(chat, room_id)  # a duplicate would have come before it
         assert _bodies_from(chat.bob, room_id, chat.alice.user_id).count("please let me speak") == 1
         assert [m.body for m in window.model.messages()].count("please let me speak") == 1
     finally:
@@ -672,7 +686,7 @@ async def test_message_sent_while_server_is_down_goes_out_once_when_back(
         qtbot.keyClicks(window.composer, "written on the train")
         QTest.keyClick(window.composer, Qt.Key.Key_Return)
         pending = await _row_settled(window, "written on the train", MessageState.SENDING)
-        await asyncio.sleep(1.0)
+        await wait_until(lambda: chat.alice.connection is ConnectionState.RECONNECTING, 60)
         assert _row_with(window, "written on the train").state is not MessageState.SENT
         await _shown(window)
 
@@ -684,7 +698,7 @@ async def test_message_sent_while_server_is_down_goes_out_once_when_back(
             ),
             timeout=60,
         )
-        await asyncio.sleep(1.5)
+        await _marker_arrived(chat, chat.room_id)  # a duplicate would have come before it
         assert (
             _bodies_from(chat.bob, chat.room_id, chat.alice.user_id).count("written on the train")
             == 1
