@@ -994,8 +994,8 @@ def _outbox_problem_text(problem: LoadProblem) -> str:
             f"{'was' if count == 1 else 'were'} set aside. The others will be sent."
         )
     return (
-        "The list of messages waiting to be sent could not be read. "
-        f"Confero set it aside as {problem.detail} and saves new messages as usual."
+        "The saved list of messages waiting to be sent could not be read and was "
+        f"set aside as {problem.detail}. New messages are saved as usual."
     )
 
 

@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS unreadable (
 _COLUMNS = "txn_id, position, room_id, content, created_ms, failed_reason, extra"
 # Long enough to ride out a checkpoint or a backup tool; short enough that a
 # second copy of Confero holding the file shows up as a problem, not a hang.
-DEFAULT_BUSY_TIMEOUT_S = 5.0
+DEFAULT_BUSY_TIMEOUT_S = 3.0
 
 
 def new_transaction_id() -> str:
