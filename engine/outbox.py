@@ -296,9 +296,7 @@ class _Writer:
             conn = self._open_or_set_aside(problems)
         except (OSError, sqlite3.Error) as exc:
             log.error("outbox cannot be opened: %s", exc)
-            problems.append(
-                LoadProblem(OutboxProblemKind.UNAVAILABLE, store_error_text(exc))
-            )
+            problems.append(LoadProblem(OutboxProblemKind.UNAVAILABLE, store_error_text(exc)))
             return _Loaded([], problems)
         entries, bad = [], []
         for row in conn.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY position"):
@@ -323,9 +321,10 @@ class _Writer:
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
-            if not self.path.exists() or isinstance(exc, sqlite3.OperationalError) and (
+            situation = isinstance(exc, sqlite3.OperationalError) and (
                 "locked" in str(exc) or "readonly" in str(exc)
-            ):
+            )
+            if not self.path.exists() or situation:
                 raise  # nothing to set aside: the file is fine, the situation is not
             log.error("outbox file unreadable (%s); setting it aside", exc)
         aside = _aside_path(self.path)
@@ -427,9 +426,7 @@ class Outbox:
         return list(self._entries.values())
 
     def pending(self) -> list[OutboxEntry]:
-        return [
-            e for e in self._entries.values() if not e.failed and e.txn_id not in self._unsaved
-        ]
+        return [e for e in self._entries.values() if not e.failed and e.txn_id not in self._unsaved]
 
     def locally_failed(self) -> list[OutboxEntry]:
         return [e for e in self._entries.values() if e.txn_id in self._local_failures]

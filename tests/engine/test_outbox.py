@@ -147,7 +147,9 @@ async def test_rows_with_bad_data_are_set_aside_and_the_rest_kept(tmp_path):
         conn.execute(insert, ("t-bad-json", 10, "!r:hs", "{not json", 1, None, "{}"))
         conn.execute(insert, ("t-no-body", 11, "!r:hs", '{"msgtype": "m.text"}', 1, None, "{}"))
         conn.execute(insert, ("t-list", 12, "!r:hs", "[1, 2]", 1, None, "{}"))
-        conn.execute(insert, ("t-room", 13, 42, '{"msgtype": "m.text", "body": "x"}', 1, None, "{}"))
+        conn.execute(
+            insert, ("t-room", 13, 42, '{"msgtype": "m.text", "body": "x"}', 1, None, "{}")
+        )
     conn.close()
     reopened = await Outbox.open(tmp_path, USER)
     assert [e.content["body"] for e in reopened.entries()] == ["good one", "good two"]

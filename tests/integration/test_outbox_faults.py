@@ -118,8 +118,10 @@ async def test_restart_with_the_message_still_in_the_outbox(scene):
     assert await scene.alice.restore(homeserver_url=scene.proxy.base_url) is not None
     await scene.alice.start()
     await eventually(
-        lambda: (m := scene.alice.messages(scene.room_id))
-        and any(x.key == echo.key and x.state == MessageState.SENT for x in m),
+        lambda: (
+            (m := scene.alice.messages(scene.room_id))
+            and any(x.key == echo.key and x.state == MessageState.SENT for x in m)
+        ),
         30,
     )
     assert await settle_and_count(scene, "sent before quitting") == 1
@@ -137,8 +139,9 @@ async def test_restart_with_the_message_still_in_the_outbox(scene):
 async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking(scene):
     lost = expect_event(
         scene.alice,
-        lambda e: isinstance(e, ev.ConnectionStateChanged)
-        and e.state is ConnectionState.RECONNECTING,
+        lambda e: (
+            isinstance(e, ev.ConnectionStateChanged) and e.state is ConnectionState.RECONNECTING
+        ),
     )
     scene.proxy.go_dark()
     await lost
