@@ -251,12 +251,13 @@ class _Writer:
                 future.set_exception(exc)
 
     def _write(self, ops: list[Any]) -> None:
+        # Deletes are remembered until they commit: if this batch fails, the
+        # next one (or the next start) still drops the confirmed entries.
+        for op in ops:
+            if op[0] == "delete":
+                self._stale_deletes.update(op[1])
         conn = self._conn or self._connect()
         with conn:  # one transaction for the whole batch
-            if self._stale_deletes:
-                conn.executemany(
-                    "DELETE FROM outbox WHERE txn_id = ?", [(t,) for t in self._stale_deletes]
-                )
             for op in ops:
                 if op[0] == "upsert":
                     conn.executemany(
@@ -264,9 +265,10 @@ class _Writer:
                         "ON CONFLICT(txn_id) DO UPDATE SET failed_reason = excluded.failed_reason",
                         op[1],
                     )
-                elif op[0] == "delete":
-                    self._stale_deletes.update(op[1])
-                    conn.executemany("DELETE FROM outbox WHERE txn_id = ?", [(t,) for t in op[1]])
+            if self._stale_deletes:
+                conn.executemany(
+                    "DELETE FROM outbox WHERE txn_id = ?", [(t,) for t in self._stale_deletes]
+                )
         self._stale_deletes.clear()
 
     def _connect(self) -> sqlite3.Connection:
