@@ -57,6 +57,7 @@ from engine.errors import (
     InvalidUserId,
     LoginFailed,
     NotSignedIn,
+    OutboxStoreError,
     ServerRefused,
     SessionExpired,
     UnknownUser,
@@ -79,7 +80,13 @@ from engine.models import (
     SessionInfo,
     UserSummary,
 )
-from engine.outbox import Outbox, OutboxEntry, new_transaction_id
+from engine.outbox import (
+    LoadProblem,
+    Outbox,
+    OutboxEntry,
+    OutboxProblemKind,
+    new_transaction_id,
+)
 from engine.sanitize import clean_name
 from engine.timeline import Appended, Changed, Timeline, TimelineChange
 
@@ -93,6 +100,10 @@ _BACKOFF_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0)
 _CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
 # Quitting leaves meetings and puts the presence back, but never waits long for it.
 FAREWELL_TIMEOUT_S = 3.0
+_NOW_ENCRYPTED = (
+    "Not sent: this conversation is now end-to-end encrypted. "
+    "Confero cannot send encrypted messages yet."
+)
 
 
 def _now_ms() -> int:
@@ -211,7 +222,7 @@ class Engine:
             raise ServerRefused(f"The server refused the sign-in: {response.message}")
         self._client = client
         self._slot = slot
-        self._outbox = Outbox(self._data_dir / "outbox", response.user_id)
+        self._outbox = await self._open_outbox(response.user_id)
         remembered, problem = True, None
         if remember:
             try:
@@ -248,7 +259,7 @@ class Engine:
             raise ServerRefused(f"The server refused the sign-in: {response.message}")
         self._client = client
         self._slot = slot
-        self._outbox = Outbox(self._data_dir / "outbox", stored.user_id)
+        self._outbox = await self._open_outbox(stored.user_id)
         if homeserver_url and homeserver_url != stored.homeserver_url:
             with contextlib.suppress(CredentialStoreUnavailable):
                 await self._credentials.save(slot, self._stored_session())
@@ -274,6 +285,8 @@ class Engine:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._sync_task = self._sender_task = None
+        if self._outbox is not None:
+            await self._outbox.close()  # what is queued stays on disk
         if self._client:
             await self._client.close()
         self._set_connection(ConnectionState.DISCONNECTED)
@@ -568,12 +581,16 @@ class Engine:
             self.bus.publish(ev.MessageChanged(change.message))
 
     # -------------------------------------------------------------- sending
+    # Queued messages live in the outbox (engine/outbox.py) until the server
+    # confirms them. The sender is supervised like the sync loop: no error
+    # ends it; a message it cannot deliver shows Failed with the reason.
 
     async def send_text(self, room_id: str, body: str) -> Message:
         """Queue text for sending and return its local echo (the first part).
 
         Text longer than one Matrix event can hold goes out as several
-        consecutive messages, in order; nothing is cut off.
+        consecutive messages, in order; nothing is cut off. If the parts cannot
+        be saved, they show Failed and a SendingProblem is published.
         """
         client = self._require_client()
         outbox = self._require_outbox()
@@ -586,53 +603,110 @@ class Engine:
         text = body.strip("\n")
         if not text.strip():
             raise ServerRefused("The message is empty.")
-        echoes: list[Message] = []
         timeline = self._timelines.setdefault(room_id, Timeline(room_id))
-        for part in split_body(text):
-            entry = OutboxEntry(
-                txn_id=new_transaction_id(),
-                room_id=room_id,
-                content={"msgtype": "m.text", "body": part},
-                created_ms=_now_ms(),
-            )
-            outbox.add(entry)
-            echo = self._echo_for(client, entry)
-            self._publish_timeline_change(timeline.add_local_echo(echo))
-            echoes.append(echo)
+        now = _now_ms()
+        entries = [
+            OutboxEntry(new_transaction_id(), room_id, {"msgtype": "m.text", "body": part}, now)
+            for part in split_body(text)
+        ]
+        saved = outbox.add(entries)  # one transaction, written off the event loop
+        for entry in entries:
+            self._publish_timeline_change(timeline.add_local_echo(self._echo_for(client, entry)))
         self._touch_conversation(room_id)
-        self._outbox_kick.set()
-        return echoes[0]
+        await self._kick_when_saved(saved, [e.txn_id for e in entries])
+        return timeline.get(entries[0].txn_id) or self._echo_for(client, entries[0])
 
     async def retry(self, room_id: str, key: str) -> None:
         outbox = self._require_outbox()
         if outbox.get(key) is None:
             return
-        outbox.mark_pending(key)
-        timeline = self._timelines.get(room_id)
-        if timeline:
-            self._publish_timeline_change(timeline.set_state(key, MessageState.SENDING))
+        await self._requeue([key])
+
+    async def retry_sending(self) -> None:
+        """Try again every message that failed here (not saved, sender error)."""
+        await self._requeue([e.txn_id for e in self._require_outbox().locally_failed()])
+        self._outbox_kick.set()
+
+    async def _requeue(self, txn_ids: list[str]) -> None:
+        outbox = self._require_outbox()
+        saves = [outbox.mark_pending(txn_id) for txn_id in txn_ids]
+        for txn_id in txn_ids:
+            if (entry := outbox.get(txn_id)) is not None:
+                self._set_message_state(entry, MessageState.SENDING)
+        await self._kick_when_saved(asyncio.gather(*saves), txn_ids)
+
+    async def _kick_when_saved(self, saved: Awaitable[Any], txn_ids: list[str]) -> None:
+        try:
+            await saved
+        except OutboxStoreError as exc:
+            # Reported as a SendingProblem by the outbox's health hook.
+            for txn_id in txn_ids:
+                self._fail_locally(txn_id, f"Not saved: {exc.reason}.")
+            return
         self._outbox_kick.set()
 
     async def _send_forever(self, client: AsyncClient) -> None:
+        failures = 0
         while True:
-            await self._outbox_kick.wait()
+            if failures:  # connection trouble: try again soon even without a sync
+                delay = _BACKOFF_STEPS[min(failures - 1, len(_BACKOFF_STEPS) - 1)]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._outbox_kick.wait(), delay)
+            else:
+                await self._outbox_kick.wait()
             self._outbox_kick.clear()
-            for entry in self._require_outbox().pending():
+            try:
+                delivered = await self._send_pending(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not end sending for the session
+                log.exception("unexpected error in the sender")
+                delivered = False
+            failures = 0 if delivered else failures + 1
+
+    async def _send_pending(self, client: AsyncClient) -> bool:
+        """Send what is pending, in order; False means the connection is down."""
+        if self._connection is not ConnectionState.CONNECTED:
+            # The next successful sync kicks us, with the rooms' state (encryption) current.
+            return True
+        outbox = self._require_outbox()
+        for entry in outbox.pending():
+            if outbox.get(entry.txn_id) != entry:
+                continue  # confirmed by a sync or failed meanwhile
+            try:
                 if not await self._send_entry(client, entry):
-                    break  # offline: wait for the next successful sync to kick us
+                    return False
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("unexpected error sending a message")
+                self._fail_locally(entry.txn_id, "Not sent: something went wrong.")
+                self.bus.publish(
+                    ev.SendingProblem(
+                        ev.SendingProblemKind.SENDER_FAILED,
+                        "Messages can't be sent: something went wrong.",
+                    )
+                )
+        return True
 
     async def _send_entry(self, client: AsyncClient, entry: OutboxEntry) -> bool:
         """Send one queued message; False means the connection is down."""
         outbox = self._require_outbox()
-        timeline = self._timelines.setdefault(entry.room_id, Timeline(entry.room_id))
+        room = client.rooms.get(entry.room_id)
+        if room is not None and room.encrypted:
+            # It became encrypted while the message waited: never send it in plain text.
+            outbox.mark_failed(entry.txn_id, _NOW_ENCRYPTED)
+            self._set_message_state(entry, MessageState.FAILED, _NOW_ENCRYPTED)
+            return True
         try:
             response = await client.room_send(
                 entry.room_id, "m.room.message", entry.content, tx_id=entry.txn_id
             )
         except _CONNECTION_ERRORS:
             return False
+        timeline = self._timelines.setdefault(entry.room_id, Timeline(entry.room_id))
         if isinstance(response, RoomSendResponse):
-            outbox.remove(entry.txn_id)
+            outbox.remove(entry.txn_id)  # not awaited: store failures reach the health hook
             self._publish_timeline_change(timeline.mark_sent(entry.txn_id, response.event_id))
             return True
         status = getattr(response, "transport_response", None)
@@ -641,8 +715,21 @@ class Engine:
             return False
         reason = refusal_text(response)
         outbox.mark_failed(entry.txn_id, reason)
-        self._publish_timeline_change(timeline.set_state(entry.txn_id, MessageState.FAILED, reason))
+        self._set_message_state(entry, MessageState.FAILED, reason)
         return True
+
+    def _fail_locally(self, txn_id: str, reason: str) -> None:
+        """Failed here, not by the server: the sending banner's Retry picks it up."""
+        outbox = self._require_outbox()
+        if (entry := outbox.get(txn_id)) is not None:
+            outbox.mark_failed(txn_id, reason, local=True)
+            self._set_message_state(entry, MessageState.FAILED, reason)
+
+    def _set_message_state(
+        self, entry: OutboxEntry, state: MessageState, error: str | None = None
+    ) -> None:
+        timeline = self._timelines.setdefault(entry.room_id, Timeline(entry.room_id))
+        self._publish_timeline_change(timeline.set_state(entry.txn_id, state, error))
 
     def _echo_for(self, client: AsyncClient, entry: OutboxEntry) -> Message:
         state = MessageState.FAILED if entry.failed else MessageState.SENDING
@@ -658,14 +745,34 @@ class Engine:
         )
 
     def _restore_outbox_echoes(self) -> None:
-        """After a restart, show what is still waiting to be sent."""
+        """After a restart, show what is still waiting, and what could not be read."""
         client = self._require_client()
-        for entry in self._require_outbox().entries():
+        outbox = self._require_outbox()
+        for entry in outbox.entries():
             timeline = self._timelines.setdefault(entry.room_id, Timeline(entry.room_id))
             if timeline.get(entry.txn_id) is None:
                 self._publish_timeline_change(
                     timeline.add_local_echo(self._echo_for(client, entry))
                 )
+        problems, outbox.problems = outbox.problems, ()
+        for problem in problems:
+            if problem.kind is OutboxProblemKind.UNAVAILABLE:
+                self._on_outbox_health(OutboxStoreError(problem.detail))
+            else:
+                self.bus.publish(ev.OutboxProblem(problem.kind, _outbox_problem_text(problem)))
+
+    async def _open_outbox(self, user_id: str) -> Outbox:
+        if self._outbox is not None:
+            await self._outbox.close()
+        outbox = await Outbox.open(self._data_dir / "outbox", user_id)
+        outbox.on_health_change = self._on_outbox_health
+        return outbox
+
+    def _on_outbox_health(self, error: OutboxStoreError | None) -> None:
+        if error is None:
+            self.bus.publish(ev.SendingRecovered())
+        else:
+            self.bus.publish(ev.SendingProblem(ev.SendingProblemKind.NOT_SAVED, error.user_message))
 
     def _touch_conversation(self, room_id: str) -> None:
         if info := self._conversations.get(room_id):
@@ -937,6 +1044,20 @@ class Engine:
             raise HomeserverUnreachable(
                 "The server cannot be reached right now. Try again when you are back online."
             ) from exc
+
+
+def _outbox_problem_text(problem: LoadProblem) -> str:
+    if problem.kind is OutboxProblemKind.BAD_ENTRIES:
+        count = problem.count
+        noun = "message" if count == 1 else "messages"
+        return (
+            f"{count} {noun} waiting to be sent could not be read and "
+            f"{'was' if count == 1 else 'were'} set aside. The others will be sent."
+        )
+    return (
+        "The saved list of messages waiting to be sent could not be read and was "
+        f"set aside as {problem.detail}. New messages are saved as usual."
+    )
 
 
 def _raw(event: Any) -> dict[str, Any]:

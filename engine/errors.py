@@ -80,3 +80,13 @@ class UnknownConference(ConferoError):
 
 class MeetingLocked(ConferoError):
     default_message = "This meeting is locked: only people who were invited can join."
+
+
+class OutboxStoreError(ConferoError):
+    """Messages waiting to be sent cannot be saved on this computer."""
+
+    default_message = "Messages can't be saved."
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason  # e.g. "the disk is full"
+        super().__init__(f"Messages can't be saved: {reason}." if reason else None)

@@ -6,12 +6,14 @@ plain callable. The bus never awaits observers, so a slow one cannot stall sync.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
+from engine.outbox import OutboxProblemKind
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,34 @@ class LobbyKnock:
     participant: Participant
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxProblem:
+    """Saved messages could not all be read at sign-in; the readable ones are kept."""
+
+    kind: OutboxProblemKind
+    message: str
+
+
+class SendingProblemKind(enum.Enum):
+    #: Messages cannot be saved on this computer (disk full, file locked, folder read-only).
+    NOT_SAVED = "not-saved"
+    #: Sending failed in an unexpected way; the affected messages show Failed.
+    SENDER_FAILED = "sender-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SendingProblem:
+    """Messages can't be saved or sent; Engine.retry_sending() tries again."""
+
+    kind: SendingProblemKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendingRecovered:
+    """Saving works again after a SendingProblem."""
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -151,6 +181,9 @@ EngineEvent = (
     | ParticipantChanged
     | ParticipantRemoved
     | LobbyKnock
+    | OutboxProblem
+    | SendingProblem
+    | SendingRecovered
 )
 
 Observer = Callable[[EngineEvent], None]

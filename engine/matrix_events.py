@@ -58,22 +58,28 @@ def message_from_event(
 
 
 def split_body(text: str) -> list[str]:
-    """Split text into parts that each fit one event, preferring line breaks."""
+    """Split text into parts that each fit one event, preferring line breaks.
+
+    Works on the UTF-8 bytes once (linear in the text's length): cuts fall on
+    character boundaries, and on a line break or space in the part's second
+    half when there is one.
+    """
+    data = text.encode("utf-8")
     parts: list[str] = []
-    remaining = text
-    while len(remaining.encode("utf-8")) > MAX_BODY_BYTES:
-        cut = MAX_BODY_BYTES
-        # walk back from the byte limit to a character boundary, then a break
-        head = remaining.encode("utf-8")[:cut].decode("utf-8", errors="ignore")
-        for separator in ("\n", " "):
-            index = head.rfind(separator)
-            if index > len(head) // 2:
-                head = head[: index + 1]
+    start = 0
+    while len(data) - start > MAX_BODY_BYTES:
+        end = start + MAX_BODY_BYTES
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: not a character boundary
+            end -= 1
+        for separator in (b"\n", b" "):
+            index = data.rfind(separator, start, end)
+            if index - start > (end - start) // 2:
+                end = index + 1
                 break
-        parts.append(head)
-        remaining = remaining[len(head) :]
-    if remaining:
-        parts.append(remaining)
+        parts.append(data[start:end].decode("utf-8"))
+        start = end
+    if start < len(data):
+        parts.append(data[start:].decode("utf-8"))
     return parts
 
 

@@ -52,6 +52,12 @@ class EngineBridge(QObject):
     participant_removed = Signal(str, str)
     #: Someone started waiting in a meeting's lobby: (room_id, Participant).
     lobby_knock = Signal(str, object)
+    #: Saved messages could not all be read at sign-in: (OutboxProblemKind, message).
+    outbox_problem = Signal(object, str)
+    #: Messages can't be saved or sent: (SendingProblemKind, message).
+    sending_problem = Signal(object, str)
+    #: Saving works again after a sending problem.
+    sending_recovered = Signal()
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +90,12 @@ class EngineBridge(QObject):
                 self.connection_state_changed.emit(state, detail)
             case ev.SignedOut(reason=reason):
                 self.signed_out.emit(reason)
+            case ev.OutboxProblem(kind=kind, message=message):
+                self.outbox_problem.emit(kind, message)
+            case ev.SendingProblem(kind=kind, message=message):
+                self.sending_problem.emit(kind, message)
+            case ev.SendingRecovered():
+                self.sending_recovered.emit()
             case _:
                 self._on_conference_event(event)
 

@@ -97,8 +97,10 @@ class MainWindow(QMainWindow):
         layout.setSpacing(8)
         self.connection_banner = Banner(central)
         self.notice_banner = Banner(central)
+        self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
+        layout.addWidget(self.sending_banner)
         layout.addWidget(self._header)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label, 1)
@@ -272,6 +274,10 @@ class MainWindow(QMainWindow):
         self.model.rowsRemoved.connect(self._update_empty_state)
         self.model.modelReset.connect(self._update_empty_state)
         self._bridge.connection_state_changed.connect(self._on_connection_state_changed)
+        self._bridge.outbox_problem.connect(self._on_outbox_problem)
+        self._bridge.sending_problem.connect(self._on_sending_problem)
+        self._bridge.sending_recovered.connect(self.sending_banner.clear)
+        self.sending_banner.action_triggered.connect(self._on_sending_retry)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conversation_added.connect(self._on_conversation_added)
 
@@ -469,6 +475,27 @@ class MainWindow(QMainWindow):
             )
         elif state is ConnectionState.CONNECTED:
             self.connection_banner.clear()
+
+    def _on_outbox_problem(self, _kind: object, text: str) -> None:
+        self.show_notice(text, BannerKind.WARNING)
+
+    def _on_sending_problem(self, _kind: object, text: str) -> None:
+        self.sending_banner.show_message(
+            text,
+            BannerKind.ERROR,
+            action_text="Retry",
+            action_tooltip="Try again to save and send the messages that failed",
+        )
+
+    def _on_sending_retry(self) -> None:
+        self.sending_banner.clear()  # shown again if it still fails
+        self._tasks.spawn(self._retry_sending())
+
+    async def _retry_sending(self) -> None:
+        try:
+            await self._engine.retry_sending()
+        except ConferoError as exc:
+            self._on_sending_problem(None, exc.user_message)
 
     def _update_identity(self, info: SessionInfo | None = None) -> None:
         user_id = self._engine.user_id or (info.user_id if info else "")

@@ -1,0 +1,125 @@
+"""Paste benchmark: prints figures, asserts nothing.
+
+Against a real embedded Synapse (test profile, so rate limits do not pace the
+sending), queues a 4 MB paste of mixed-width text in a direct conversation and
+reports, per run:
+- time to split the text,
+- time for ``send_text`` to return (parts queued, saved, echoes shown),
+- time until the server has confirmed every part,
+- the longest event-loop stall from queueing to the last confirmation (what the
+  UI thread would feel under qasync).
+
+Run: .venv/bin/python -m bench.paste [--runs N] [--megabytes M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from engine.engine import Engine
+from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.matrix_events import split_body
+from engine.models import MessageState
+
+TICK_S = 0.005
+
+
+def make_text(megabytes: float) -> str:
+    line = "Grüße aus Zürich, 世界! 😀 the quick brown fox " * 3 + "\n"
+    return line * int(megabytes * 1_000_000 / len(line.encode("utf-8")))
+
+
+class StallMeter:
+    """The longest gap between ticks of a task that wants to run every 5 ms."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(TICK_S)
+            self.longest = max(self.longest, loop.time() - before - TICK_S)
+
+    def __enter__(self) -> StallMeter:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._task:
+            self._task.cancel()
+
+
+async def one_run(server: EmbeddedHomeserver, data_dir: Path, text: str) -> dict[str, float]:
+    accounts = []
+    for prefix in ("alice", "bob"):
+        localpart, password = f"{prefix}-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        await server.register_user(localpart, password)
+        accounts.append((localpart, password))
+    alice = Engine(data_dir / "alice")
+    await alice.login(server.base_url, *accounts[0], remember=False)
+    await alice.start()
+    try:
+        room_id = await alice.start_direct_conversation(f"@{accounts[1][0]}:{server.server_name}")
+        started = time.perf_counter()
+        parts = split_body(text)
+        split_s = time.perf_counter() - started
+        with StallMeter() as meter:
+            await asyncio.sleep(0.02)  # the meter is ticking before the paste
+            started = time.perf_counter()
+            await alice.send_text(room_id, text)
+            queued_s = time.perf_counter() - started
+            while not (
+                len(mine := [m for m in alice.messages(room_id) if m.sender == alice.user_id])
+                >= len(parts)
+                and all(m.state is MessageState.SENT for m in mine)
+            ):
+                await asyncio.sleep(0.05)
+            confirmed_s = time.perf_counter() - started
+        return {
+            "parts": len(parts),
+            "split_ms": split_s * 1000,
+            "queue_ms": queued_s * 1000,
+            "confirmed_s": confirmed_s,
+            "stall_ms": meter.longest * 1000,
+        }
+    finally:
+        await alice.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--megabytes", type=float, default=4.0)
+    args = parser.parse_args()
+    text = make_text(args.megabytes)
+    print(f"paste: {len(text.encode('utf-8')) / 1e6:.1f} MB, {len(text):,} characters")
+    with tempfile.TemporaryDirectory(prefix="confero-bench-") as tmp:
+        server = EmbeddedHomeserver(Path(tmp) / "homeserver", profile=HomeserverProfile.TEST)
+        server.start_blocking()
+        try:
+            results = [
+                asyncio.run(one_run(server, Path(tmp) / f"run{i}", text)) for i in range(args.runs)
+            ]
+        finally:
+            server.stop_blocking()
+    for i, r in enumerate(results, 1):
+        print(
+            f"run {i}: {r['parts']:.0f} parts; split {r['split_ms']:.1f} ms; "
+            f"send_text returned in {r['queue_ms']:.1f} ms; all confirmed in "
+            f"{r['confirmed_s']:.1f} s; longest event-loop stall {r['stall_ms']:.1f} ms"
+        )
+    for key, label in (("queue_ms", "queue (ms)"), ("stall_ms", "longest stall (ms)")):
+        print(f"median {label}: {statistics.median(r[key] for r in results):.1f}")
+
+
+if __name__ == "__main__":
+    main()
