@@ -132,6 +132,33 @@ class LobbyKnock:
     participant: Participant
 
 
+# -- the meeting server on this computer (published by HomeserverSupervisor) --
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverRestarting:
+    """The embedded server died or hung; restart try ``attempt`` (from 1) is under way."""
+
+    cause: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverRecovered:
+    """The embedded server answers again after ``attempts`` restart tries."""
+
+    attempts: int
+    downtime_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverFailed:
+    """Every restart try failed; ``reason`` comes from the server's log."""
+
+    reason: str
+    log_path: str
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -151,6 +178,9 @@ EngineEvent = (
     | ParticipantChanged
     | ParticipantRemoved
     | LobbyKnock
+    | HomeserverRestarting
+    | HomeserverRecovered
+    | HomeserverFailed
 )
 
 Observer = Callable[[EngineEvent], None]
