@@ -117,12 +117,15 @@ class RestartPolicy:
 
 
 # What a person can act on, from the words a failing Synapse leaves in its log.
-_KNOWN_FAILURES: Final = (
-    (re.compile(r"address already in use|couldn't listen", re.I), "another program is using its port"),
-    (re.compile(r"no space left on device|disk is full|database or disk is full", re.I), "the disk is full"),
-    (re.compile(r"database is locked", re.I), "its database is locked by another program"),
-    (re.compile(r"database disk image is malformed|file is not a database", re.I), "its database is damaged"),
-    (re.compile(r"read-only file system|permission denied", re.I), "its data folder cannot be written to"),
+_KNOWN_FAILURES: Final = tuple(
+    (re.compile(pattern, re.IGNORECASE), reason)
+    for pattern, reason in (
+        (r"address already in use|couldn't listen", "another program is using its port"),
+        (r"no space left on device|disk is full", "the disk is full"),
+        (r"database is locked", "its database is locked by another program"),
+        (r"database disk image is malformed|file is not a database", "its database is damaged"),
+        (r"read-only file system|permission denied", "its data folder cannot be written to"),
+    )
 )
 
 
