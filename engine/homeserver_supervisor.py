@@ -159,6 +159,7 @@ class HomeserverSupervisor:
         self._reason = ""
         self._task: asyncio.Task[None] | None = None
         self._try_again = asyncio.Event()
+        self._wake = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
         self.restarts = 0  # successful restarts, for tests and the bench
 
@@ -197,6 +198,10 @@ class HomeserverSupervisor:
             self._http = None
         self._state = ServerState.STOPPED
 
+    def check_now(self) -> None:
+        """Look at the server at once (e.g. a client just lost its connection to it)."""
+        self._wake.set()
+
     def try_again(self) -> None:
         """After FAILED: start over with a fresh round of restart tries."""
         if self._state is ServerState.FAILED:
@@ -223,7 +228,10 @@ class HomeserverSupervisor:
                 await self._recover("The server stopped answering.", kill=True)
                 continue
             elapsed = self._clock() - started
-            await asyncio.sleep(max(0.0, self._timing.check_interval_s - elapsed))
+            with contextlib.suppress(TimeoutError):
+                wait = max(0.0, self._timing.check_interval_s - elapsed)
+                await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
 
     async def _healthy(self) -> bool:
         if self._http is None:
