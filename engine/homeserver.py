@@ -480,6 +480,10 @@ class EmbeddedHomeserver:
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
+        if sys.platform != "win32":
+            # A stopped (SIGSTOP) server only acts on SIGTERM once it runs again.
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGCONT)
         try:
             proc.wait(_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

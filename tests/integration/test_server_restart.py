@@ -21,7 +21,7 @@ from engine import events as ev
 from engine.conference_models import Membership, SessionState
 from engine.credentials import CredentialStore
 from engine.engine import Engine
-from engine.homeserver import EmbeddedHomeserver
+from engine.homeserver import EmbeddedHomeserver, HomeserverError, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.models import ConnectionState, MessageState
 from tests.helpers.engines import eventually, expect_event
@@ -45,9 +45,6 @@ async def supervisor(private_synapse: EmbeddedHomeserver) -> AsyncIterator[Homes
     watcher.start()
     yield watcher
     await watcher.stop()
-    pid = private_synapse.pid
-    if pid is not None:  # never leave a stopped process behind
-        os.kill(pid, signal.SIGCONT)
 
 
 @pytest.fixture
@@ -291,6 +288,10 @@ async def test_repeated_failure_ends_failed_with_the_reason_then_try_again(
     assert event.reason == supervisor.reason == f"Another program is using its port ({port})."
     assert event.log_path == str(private_synapse.log_path)
     assert not private_synapse.is_running
+    # The supervisor still holds the data folder: no other process may start on it.
+    other = EmbeddedHomeserver(private_synapse.data_dir, profile=HomeserverProfile.TEST)
+    with pytest.raises(HomeserverError, match="locked"):
+        await other.start()
 
     squatter.close()
     back = recovered(supervisor)
