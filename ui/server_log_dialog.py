@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -83,7 +83,11 @@ class ServerLogDialog(QDialog):
         except OSError as exc:
             text = f"The log could not be read: {exc.strerror or exc}"
         self.text_view.setPlainText(text or "The log is empty.")
-        self.text_view.moveCursor(self.text_view.textCursor().MoveOperation.End)
+        # The newest lines matter most: show the end, from the left edge.
+        view = self.text_view
+        view.moveCursor(QTextCursor.MoveOperation.End)
+        view.moveCursor(QTextCursor.MoveOperation.StartOfLine)
+        view.horizontalScrollBar().setValue(0)
         self.copy_button.setEnabled(True)
 
     def _on_copy_clicked(self) -> None:

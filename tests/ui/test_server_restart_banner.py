@@ -138,6 +138,7 @@ async def test_failed_restart_offers_show_log_and_try_again(
         secret = (server.data_dir / "secrets" / "registration_shared_secret").read_text().strip()
         assert secret not in text
         assert dialog.text_view.isReadOnly()
+        assert dialog.text_view.horizontalScrollBar().value() == 0  # the lines' starts show
         assert (
             dialog.text_view.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
         )
