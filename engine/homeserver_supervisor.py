@@ -258,9 +258,9 @@ class HomeserverSupervisor:
             await asyncio.sleep(delay)
             try:
                 await self._homeserver.restart(kill=kill)
-            except HomeserverError as exc:
+            except Exception as exc:  # any failure is one failed try, never the end of watching
                 log.warning("restart %d of the meeting server failed: %s", attempt, exc)
-                last_error = exc.user_message
+                last_error = getattr(exc, "user_message", "") or str(exc)
                 kill = True
                 continue
             self._policy.restarted(self._clock())
