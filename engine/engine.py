@@ -138,6 +138,7 @@ class Engine:
         self._sync_task: asyncio.Task[None] | None = None
         self._sender_task: asyncio.Task[None] | None = None
         self._outbox_kick = asyncio.Event()
+        self._reconnect = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._conferences = Conferences(self)
         self._accepting: set[str] = set()
@@ -368,12 +369,23 @@ class Engine:
                 failures += 1
                 log.info("sync failed (%s); retrying in %.1fs", type(exc).__name__, delay)
                 self._set_connection(ConnectionState.RECONNECTING, "Connection lost: reconnecting…")
-                await asyncio.sleep(delay)
+                await self._backoff(delay)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug in processing must not end syncing for good
                 log.exception("unexpected error while syncing")
                 await asyncio.sleep(_BACKOFF_STEPS[-1])
+
+    def reconnect_now(self) -> None:
+        """The server is back (e.g. restarted): retry syncing and sending without waiting."""
+        self._reconnect.set()
+        self._outbox_kick.set()
+
+    async def _backoff(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less if reconnect_now() is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reconnect.wait(), delay)
+        self._reconnect.clear()
 
     async def _sync_once(self, client: AsyncClient, timeout_ms: int) -> None:
         sync_filter = {

@@ -162,6 +162,33 @@ class SendingRecovered:
     """Saving works again after a SendingProblem."""
 
 
+# -- the meeting server on this computer (published by HomeserverSupervisor) --
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverRestarting:
+    """The embedded server died or hung; restart try ``attempt`` (from 1) is under way."""
+
+    cause: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverRecovered:
+    """The embedded server answers again after ``attempts`` restart tries."""
+
+    attempts: int
+    downtime_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverFailed:
+    """Every restart try failed; ``reason`` comes from the server's log."""
+
+    reason: str
+    log_path: str
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -184,6 +211,9 @@ EngineEvent = (
     | OutboxProblem
     | SendingProblem
     | SendingRecovered
+    | HomeserverRestarting
+    | HomeserverRecovered
+    | HomeserverFailed
 )
 
 Observer = Callable[[EngineEvent], None]

@@ -54,6 +54,7 @@ __all__ = [
     "HomeserverError",
     "HomeserverProfile",
     "UserExistsError",
+    "scrub_secrets",
 ]
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,12 @@ class EmbeddedHomeserver:
         return self._proc is not None and self._proc.poll() is None
 
     @property
+    def pid(self) -> int | None:
+        """The server process's ID while it runs (for supervision and tests)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
     def log_path(self) -> Path:
         return self._data_dir / _LOG_FILE
 
@@ -215,6 +222,15 @@ class EmbeddedHomeserver:
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.stop_blocking)
+
+    async def restart(self, *, kill: bool = False) -> None:
+        await asyncio.to_thread(self.restart_blocking, kill=kill)
+
+    async def read_log(self, max_lines: int = 200) -> str:
+        return await asyncio.to_thread(self.read_log_blocking, max_lines)
+
+    async def failure_summary(self) -> str:
+        return await asyncio.to_thread(self._log_tail)
 
     async def register_user(
         self,
@@ -245,37 +261,63 @@ class EmbeddedHomeserver:
             if self.is_running:
                 return
             self._cleanup_process()
-            try:
-                self._prepare_data_dir()
-                self._acquire_data_dir_lock()
-            except OSError as exc:
-                raise HomeserverError(
-                    f"cannot prepare data dir {self._data_dir}: {exc}",
-                    user_message=(
-                        "The local meeting server could not start: its data folder "
-                        f"{self._data_dir} is not usable ({exc.strerror or exc})."
-                    ),
-                ) from exc
-            try:
-                self._kill_orphan()
+            self._start_locked(keep_port=False)
+
+    def restart_blocking(self, *, kill: bool = False) -> None:
+        """Start Synapse again on the same data folder and port after it died or hung.
+
+        ``kill`` ends a server that is still there with SIGKILL (a stopped or
+        hung process ignores SIGTERM). The data-folder lock stays held
+        throughout, so no other process can take the folder in between; the
+        port never moves, so signed-in clients find the server where it was.
+        """
+        self._cancel_start.clear()
+        with self._mutex:
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                if kill:
+                    logger.warning("Killing unresponsive homeserver process %d", proc.pid)
+                    proc.kill()
+                    proc.wait(_STOP_TIMEOUT_S)
+                else:
+                    self._terminate_process()
+            self._cleanup_process(keep_lock=True)
+            self._start_locked(keep_port=True)
+
+    def _start_locked(self, *, keep_port: bool) -> None:
+        try:
+            self._prepare_data_dir()
+            self._acquire_data_dir_lock()
+        except OSError as exc:
+            raise HomeserverError(
+                f"cannot prepare data dir {self._data_dir}: {exc}",
+                user_message=(
+                    "The local meeting server could not start: its data folder "
+                    f"{self._data_dir} is not usable ({exc.strerror or exc})."
+                ),
+            ) from exc
+        try:
+            self._kill_orphan()
+            if not keep_port or self.port is None:
                 self._choose_port()
-                config_path = self._write_config()
-                self._spawn(config_path)
-                self._wait_until_ready()
-            except BaseException as exc:
-                self._terminate_process()
-                self._cleanup_process()
-                if isinstance(exc, OSError):
-                    raise HomeserverError(
-                        f"cannot start homeserver: {exc!r}",
-                        user_message=f"The local meeting server could not start: {exc}",
-                    ) from exc
-                raise
-            if not self._atexit_registered:
-                # Never leave a Synapse behind when the Python process exits normally.
-                atexit.register(self._stop_at_exit)
-                self._atexit_registered = True
-            logger.info("Local homeserver %s is up at %s", self._server_name, self.base_url)
+            config_path = self._write_config()
+            self._spawn(config_path)
+            self._wait_until_ready()
+        except BaseException as exc:
+            self._terminate_process()
+            # A failed restart keeps the folder: the supervisor will try again.
+            self._cleanup_process(keep_lock=keep_port)
+            if isinstance(exc, OSError):
+                raise HomeserverError(
+                    f"cannot start homeserver: {exc!r}",
+                    user_message=f"The local meeting server could not start: {exc}",
+                ) from exc
+            raise
+        if not self._atexit_registered:
+            # Never leave a Synapse behind when the Python process exits normally.
+            atexit.register(self._stop_at_exit)
+            self._atexit_registered = True
+        logger.info("Local homeserver %s is up at %s", self._server_name, self.base_url)
 
     def _prepare_data_dir(self) -> None:
         self._data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -438,6 +480,10 @@ class EmbeddedHomeserver:
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
+        if sys.platform != "win32":
+            # A stopped (SIGSTOP) server only acts on SIGTERM once it runs again.
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGCONT)
         try:
             proc.wait(_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -445,7 +491,7 @@ class EmbeddedHomeserver:
             proc.kill()
             proc.wait(_STOP_TIMEOUT_S)
 
-    def _cleanup_process(self) -> None:
+    def _cleanup_process(self, *, keep_lock: bool = False) -> None:
         """Forget a process that has exited and release what it held."""
         if self._proc is not None and self._proc.poll() is not None:
             self._proc = None
@@ -455,7 +501,8 @@ class EmbeddedHomeserver:
             if self._console is not None:
                 self._console.close()
                 self._console = None
-            self._release_data_dir_lock()
+            if not keep_lock:
+                self._release_data_dir_lock()
 
     # ------------------------------------------------------------------ users
 
@@ -591,6 +638,23 @@ class EmbeddedHomeserver:
         _write_yaml(config_path, config)
         return config_path
 
+    def read_log_blocking(self, max_lines: int = 200) -> str:
+        """The last lines of the server's log (and of its console output), secrets removed."""
+        lines = _tail_lines(self.log_path, max_lines, keep_blank=True)
+        console = _tail_lines(self._data_dir / _CONSOLE_LOG_FILE, max_lines, keep_blank=True)
+        if any(ln.strip() for ln in console):
+            lines += ["", f"-- {_CONSOLE_LOG_FILE} --", *console]
+        return scrub_secrets("\n".join(lines[-max_lines:]), self._secret_values())
+
+    def _secret_values(self) -> list[str]:
+        values = []
+        for name in _SECRET_NAMES:
+            with contextlib.suppress(OSError):
+                secret = (self._data_dir / _SECRETS_DIR / name).read_text("utf-8").strip()
+                if secret:
+                    values.append(secret)
+        return values
+
     def _log_tail(self) -> str:
         """A short, readable account of why Synapse failed, for error messages."""
         summary, source = "", self.log_path
@@ -602,12 +666,7 @@ class EmbeddedHomeserver:
         summary = summary or "it stopped without saying why."
         summary += f" (Details: {source})"
         # Belt and braces: a secret must never end up in a dialog or a bug report.
-        for name in _SECRET_NAMES:
-            with contextlib.suppress(OSError):
-                secret = (self._data_dir / _SECRETS_DIR / name).read_text("utf-8").strip()
-                if secret:
-                    summary = summary.replace(secret, "***")
-        return summary
+        return scrub_secrets(summary, self._secret_values())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -691,17 +750,40 @@ def _log_config(log_file: Path) -> dict[str, Any]:
     }
 
 
-def _tail_lines(path: Path, max_lines: int) -> list[str]:
+def _tail_lines(path: Path, max_lines: int, *, keep_blank: bool = False) -> list[str]:
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 32768))
+            size = f.tell()
+            f.seek(max(0, size - 400 * max_lines))
             raw = f.read().decode("utf-8", "replace")
     except OSError:
         return []
+    lines = raw.splitlines()
+    if size > 400 * max_lines and lines:
+        lines = lines[1:]  # the first line was cut in the middle
+    if keep_blank:
+        return [ln.rstrip() for ln in lines][-max_lines:]
     # Drop blank lines and the "*****" frames Synapse draws around fatal errors.
-    lines = [ln.rstrip() for ln in raw.splitlines() if ln.strip().strip("*")]
+    lines = [ln.rstrip() for ln in lines if ln.strip().strip("*")]
     return lines[-max_lines:]
+
+
+# Access tokens as Synapse issues them, and as they appear in URLs and headers.
+_TOKEN_PATTERNS: Final = (
+    re.compile(r"\bsyt_[A-Za-z0-9_\-]+"),
+    re.compile(r"(access_token=)[^&\s\"']+"),
+    re.compile(r"(Bearer )[A-Za-z0-9._~+/=\-]+"),
+)
+
+
+def scrub_secrets(text: str, secrets_: list[str]) -> str:
+    """Replace the server's secrets and any access token in ``text`` with ***."""
+    for secret in secrets_:
+        text = text.replace(secret, "***")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
+    return text
 
 
 _EXCEPTION_LINE: Final = re.compile(

@@ -36,6 +36,8 @@ class Banner(QFrame):
 
     #: The action button was clicked.
     action_triggered = Signal()
+    #: The second action button (left of the first) was clicked.
+    secondary_action_triggered = Signal()
     #: The bar was closed with its dismiss button.
     dismissed = Signal()
 
@@ -58,6 +60,13 @@ class Banner(QFrame):
         self._action.setAccessibleName("Notification action")
         self._action.hide()
 
+        # A second choice beside the first, e.g. "Show log" beside "Try again".
+        self._secondary = QPushButton(self)
+        self._secondary.setObjectName("bannerAction")
+        self._secondary.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._secondary.setAccessibleName("Second notification action")
+        self._secondary.hide()
+
         self._close = QToolButton(self)
         self._close.setObjectName("bannerClose")
         self._close.setText("✕")
@@ -69,6 +78,7 @@ class Banner(QFrame):
         layout.setContentsMargins(12, 6, 6, 6)
         layout.setSpacing(8)
         layout.addWidget(self._label, 1)
+        layout.addWidget(self._secondary)
         layout.addWidget(self._action)
         layout.addWidget(self._close)
 
@@ -78,6 +88,7 @@ class Banner(QFrame):
 
     def _connect_signals(self) -> None:
         self._action.clicked.connect(self.action_triggered)
+        self._secondary.clicked.connect(self.secondary_action_triggered)
         self._close.clicked.connect(self._on_close_clicked)
 
     # -- public API ---------------------------------------------------------
@@ -90,8 +101,10 @@ class Banner(QFrame):
         action_text: str | None = None,
         action_tooltip: str | None = None,
         dismissable: bool = True,
+        secondary_text: str | None = None,
+        secondary_tooltip: str | None = None,
     ) -> None:
-        """Show ``text`` (always as plain text) with an optional action button."""
+        """Show ``text`` (always as plain text) with up to two action buttons."""
         changed = text != self._label.text() or self.isHidden()
         self._kind = kind
         self._label.setText(text)
@@ -103,6 +116,13 @@ class Banner(QFrame):
             self._action.show()
         else:
             self._action.hide()
+        if secondary_text:
+            self._secondary.setText(secondary_text)
+            self._secondary.setAccessibleName(secondary_text)
+            self._secondary.setToolTip(secondary_tooltip or secondary_text)
+            self._secondary.show()
+        else:
+            self._secondary.hide()
         self._close.setVisible(dismissable)
         self._apply_colours()
         self.show()
@@ -125,6 +145,10 @@ class Banner(QFrame):
     @property
     def action_button(self) -> QPushButton:
         return self._action
+
+    @property
+    def secondary_button(self) -> QPushButton:
+        return self._secondary
 
     # -- internals ----------------------------------------------------------
 

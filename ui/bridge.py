@@ -58,13 +58,25 @@ class EngineBridge(QObject):
     sending_problem = Signal(object, str)
     #: Saving works again after a sending problem.
     sending_recovered = Signal()
+    #: The meeting server on this computer died or hung and is being restarted: (cause, try).
+    homeserver_restarting = Signal(str, int)
+    #: The meeting server on this computer answers again after a restart.
+    homeserver_recovered = Signal()
+    #: The meeting server on this computer could not be restarted: (reason, log path).
+    homeserver_failed = Signal(str, str)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._unsubscribe = bus.subscribe(self._on_engine_event)
+        self._unsubscribers = [bus.subscribe(self._on_engine_event)]
+
+    def watch(self, bus: ev.EventBus) -> None:
+        """Also re-emit the events of another bus (the meeting server's supervisor)."""
+        self._unsubscribers.append(bus.subscribe(self._on_engine_event))
 
     def detach(self) -> None:
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+        self._unsubscribers.clear()
 
     def _on_engine_event(self, event: ev.EngineEvent) -> None:
         match event:
@@ -96,6 +108,12 @@ class EngineBridge(QObject):
                 self.sending_problem.emit(kind, message)
             case ev.SendingRecovered():
                 self.sending_recovered.emit()
+            case ev.HomeserverRestarting(cause=cause, attempt=attempt):
+                self.homeserver_restarting.emit(cause, attempt)
+            case ev.HomeserverRecovered():
+                self.homeserver_recovered.emit()
+            case ev.HomeserverFailed(reason=reason, log_path=path):
+                self.homeserver_failed.emit(reason, path)
             case _:
                 self._on_conference_event(event)
 

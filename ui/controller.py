@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.errors import ConferoError, InvalidUserId, SessionExpired
 from engine.ids import validate_localpart
-from engine.models import SessionInfo
+from engine.models import ConnectionState, SessionInfo
 from engine.settings import Settings
 from ui.banner import BannerKind
 from ui.startup_timing import StartupTimer
@@ -32,7 +32,9 @@ from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
 if TYPE_CHECKING:
     from engine.credentials import CredentialStore, CredentialStoreState
     from engine.engine import Engine
+    from engine.events import EngineEvent
     from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+    from engine.homeserver_supervisor import HomeserverSupervisor, SupervisorTiming
     from ui.bridge import EngineBridge
     from ui.main_window import MainWindow
     from ui.welcome import LocalAccountPage, SignInPage
@@ -69,6 +71,7 @@ class AppController(QObject):
         credentials: CredentialStore | None = None,
         timer: StartupTimer | None = None,
         meeting: str | None = None,
+        supervisor_timing: SupervisorTiming | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,6 +80,7 @@ class AppController(QObject):
         self._data_dir = Path(data_dir)
         self._local_requested = local
         self._homeserver_profile = homeserver_profile
+        self._supervisor_timing = supervisor_timing
         self._credentials = credentials
         self._watching_credentials = False
         self._timer = timer or StartupTimer(0.0, enabled=False)
@@ -91,6 +95,8 @@ class AppController(QObject):
         self.engine: Engine | None = None
         self.bridge: EngineBridge | None = None
         self.homeserver: EmbeddedHomeserver | None = None
+        #: Restarts the embedded server when it dies or hangs (local mode only).
+        self.supervisor: HomeserverSupervisor | None = None
         self.main_window: MainWindow | None = None
         self.welcome = WelcomeWindow()
         self._connect_signals()
@@ -214,8 +220,30 @@ class AppController(QObject):
             profile = self._homeserver_profile or HomeserverProfile.DESKTOP
             self.homeserver = EmbeddedHomeserver(self._data_dir / "homeserver", profile=profile)
         if not self.homeserver.is_running:
+            await self._stop_supervisor()
             await self.homeserver.start()
+            if not self._shutting_down:
+                self._start_supervisor(self.homeserver)
         return self.homeserver
+
+    def _start_supervisor(self, homeserver: EmbeddedHomeserver) -> None:
+        from engine.homeserver_supervisor import HomeserverSupervisor
+
+        self.supervisor = HomeserverSupervisor(homeserver, timing=self._supervisor_timing)
+        self.supervisor.bus.subscribe(self._on_supervisor_event)
+        self.supervisor.start()
+
+    async def _stop_supervisor(self) -> None:
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None:
+            await supervisor.stop()
+
+    def _on_supervisor_event(self, event: EngineEvent) -> None:
+        from engine.events import HomeserverRecovered
+
+        # The server is back: sync and send now rather than after the backoff.
+        if isinstance(event, HomeserverRecovered) and self.engine is not None:
+            self.engine.reconnect_now()
 
     # -- welcome window slots ----------------------------------------------------
 
@@ -435,6 +463,10 @@ class AppController(QObject):
         main.quit_requested.connect(self.quit_requested)
         main.settings_changed.connect(self._on_settings_changed)
         bridge.signed_out.connect(self._on_signed_out)
+        if slot == LOCAL and self.supervisor is not None:
+            bridge.watch(self.supervisor.bus)
+            bridge.connection_state_changed.connect(self._on_local_connection_changed)
+            main.server_retry_requested.connect(self._on_server_retry_requested)
         main.show_session(info)
         if self.welcome.isVisible():
             main.move(self.welcome.pos())
@@ -450,6 +482,15 @@ class AppController(QObject):
         if meeting:
             main.join_meeting_reference(meeting)
         return True
+
+    def _on_local_connection_changed(self, state: ConnectionState, _detail: str) -> None:
+        # Lost the connection to our own server: has it died? Ask now, not in a second.
+        if state is not ConnectionState.CONNECTED and self.supervisor is not None:
+            self.supervisor.check_now()
+
+    def _on_server_retry_requested(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.try_again()
 
     def _on_settings_changed(self, settings: Settings) -> None:
         try:
@@ -550,6 +591,7 @@ class AppController(QObject):
             await asyncio.wait_for(self._end_session(), _SESSION_CLOSE_S)
         except TimeoutError:
             log.warning("closing the session took too long; quitting anyway")
+        await self._stop_supervisor()  # first, or it would restart the server we stop
         homeserver, self.homeserver = self.homeserver, None
         if homeserver is not None:
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from ui.dialogs import AddColleagueDialog, NewConversationDialog
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
 from ui.preferences_dialog import PreferencesDialog
+from ui.server_log_dialog import ServerLogDialog
 from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ PRESENCE_CHOICES: tuple[Presence, ...] = (
 )
 
 _RECONNECTING_TEXT = "Connection lost: reconnecting…"
+CONNECTION_GRACE_MS = 1500
+SERVER_RESTARTING_TEXT = "The meeting server on this computer stopped. Restarting it…"
+SERVER_FAILED_TEXT = "The meeting server on this computer stopped and could not be restarted."
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +66,8 @@ class MainWindow(QMainWindow):
     settings_changed = Signal(object)
     #: A conversation window was opened (room ID).
     conversation_opened = Signal(str)
+    #: "Try again" was clicked on the banner of a meeting server that could not restart.
+    server_retry_requested = Signal()
 
     def __init__(
         self,
@@ -78,6 +84,14 @@ class MainWindow(QMainWindow):
         self._bridge = bridge
         self._homeserver = homeserver
         self._quiet_close = False
+        # The meeting server on this computer: "running", "restarting" or "failed";
+        # after a restart the banner stays until sync is back ("returning").
+        self._server_status = "running"
+        # With the server on this computer, a lost connection most likely means it
+        # died: give its supervisor a moment to say so before "Connection lost".
+        self._connection_grace = QTimer(self)
+        self._connection_grace.setSingleShot(True)
+        self._connection_grace.setInterval(CONNECTION_GRACE_MS if homeserver else 0)
         self._tasks = TaskGroup()
         self.setWindowTitle("Confero")
         self.setWindowIcon(theme.app_icon())
@@ -95,9 +109,12 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 10, 10, 6)
         layout.setSpacing(8)
+        self.server_banner = Banner(central)
+        self.server_banner.setAccessibleName("Meeting server")
         self.connection_banner = Banner(central)
         self.notice_banner = Banner(central)
         self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
+        layout.addWidget(self.server_banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
         layout.addWidget(self.sending_banner)
@@ -278,6 +295,12 @@ class MainWindow(QMainWindow):
         self._bridge.sending_problem.connect(self._on_sending_problem)
         self._bridge.sending_recovered.connect(self.sending_banner.clear)
         self.sending_banner.action_triggered.connect(self._on_sending_retry)
+        self._connection_grace.timeout.connect(self._show_connection_lost)
+        self._bridge.homeserver_restarting.connect(self._on_homeserver_restarting)
+        self._bridge.homeserver_recovered.connect(self._on_homeserver_recovered)
+        self._bridge.homeserver_failed.connect(self._on_homeserver_failed)
+        self.server_banner.action_triggered.connect(self._on_server_retry_clicked)
+        self.server_banner.secondary_action_triggered.connect(self.show_server_log)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conversation_added.connect(self._on_conversation_added)
 
@@ -467,14 +490,70 @@ class MainWindow(QMainWindow):
             self.presence_combo.setCurrentIndex(row)
 
     def _on_connection_state_changed(self, state: ConnectionState, detail: str) -> None:
+        if self._server_status == "returning" and state is ConnectionState.CONNECTED:
+            self._server_status = "running"
+            self.server_banner.clear()
+        if self._server_status != "running":
+            # The server's own banner says more than "connection lost": it wins.
+            self.connection_banner.clear()
+            return
         if state in (ConnectionState.RECONNECTING, ConnectionState.DISCONNECTED):
             if self._quiet_close:
                 return
+            if self._connection_grace.interval() == 0:
+                self._show_connection_lost()
+            elif self.connection_banner.isHidden() and not self._connection_grace.isActive():
+                self._connection_grace.start()
+        elif state is ConnectionState.CONNECTED:
+            self._connection_grace.stop()
+            self.connection_banner.clear()
+
+    def _show_connection_lost(self) -> None:
+        if self._server_status == "running" and not self._quiet_close:
             self.connection_banner.show_message(
                 _RECONNECTING_TEXT, BannerKind.ERROR, dismissable=False
             )
-        elif state is ConnectionState.CONNECTED:
-            self.connection_banner.clear()
+
+    # -- the meeting server on this computer -------------------------------------
+
+    def _on_homeserver_restarting(self, _cause: str, _attempt: int) -> None:
+        self._server_status = "restarting"
+        self.connection_banner.clear()
+        self.server_banner.show_message(
+            SERVER_RESTARTING_TEXT, BannerKind.WARNING, dismissable=False
+        )
+
+    def _on_homeserver_recovered(self) -> None:
+        # Keep saying "restarting" until sync is back, then both banners go.
+        self._server_status = "returning"
+        self._on_connection_state_changed(self._engine.connection, "")
+
+    def _on_homeserver_failed(self, reason: str, _log_path: str) -> None:
+        self._server_status = "failed"
+        self.connection_banner.clear()
+        self.server_banner.show_message(
+            f"{SERVER_FAILED_TEXT} {reason}",
+            BannerKind.ERROR,
+            action_text="Try again",
+            action_tooltip="Start the meeting server on this computer again",
+            secondary_text="Show log",
+            secondary_tooltip="Show the last lines of the meeting server's log",
+            dismissable=False,
+        )
+
+    def _on_server_retry_clicked(self) -> None:
+        self._on_homeserver_restarting("", 0)
+        self.server_retry_requested.emit()
+
+    def show_server_log(self) -> ServerLogDialog | None:
+        """Open the dialog with the last lines of the meeting server's log."""
+        if self._homeserver is None:
+            return None
+        dialog = ServerLogDialog(self._homeserver, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.server_log_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _on_outbox_problem(self, _kind: object, text: str) -> None:
         self.show_notice(text, BannerKind.WARNING)
