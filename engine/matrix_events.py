@@ -65,6 +65,16 @@ def message_from_event(
     return Message(**common, body=text, html=html, notice=msgtype == "m.notice")
 
 
+def member_name(source: dict[str, Any]) -> tuple[str, str] | None:
+    """(user ID, cleaned display name) a member event names, from it or its previous content."""
+    if source.get("type") != "m.room.member" or not isinstance(source.get("content"), dict):
+        return None
+    user_id = source.get("state_key")
+    given = source["content"].get("displayname") or _previous_content(source).get("displayname")
+    name = _name_field(given)
+    return (user_id, name) if isinstance(user_id, str) and user_id and name else None
+
+
 def room_changes(
     source: dict[str, Any], name_of: Callable[[str], str]
 ) -> tuple[RoomChange, ...]:
@@ -159,7 +169,10 @@ def _membership_change(
         kind = RoomChangeKind.DENIED if before == "knock" else RoomChangeKind.REMOVED
     if kind is None:
         return None
-    return RoomChange(kind, actor.user_id, actor.name, target, name)
+    # Someone who just left is no longer in the room's member list: their own
+    # event carries the name they had.
+    actor_name = name if by_self else actor.name
+    return RoomChange(kind, actor.user_id, actor_name, target, name)
 
 
 def _level(value: object, default: int) -> int:
