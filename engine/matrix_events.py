@@ -75,9 +75,7 @@ def member_name(source: dict[str, Any]) -> tuple[str, str] | None:
     return (user_id, name) if isinstance(user_id, str) and user_id and name else None
 
 
-def room_changes(
-    source: dict[str, Any], name_of: Callable[[str], str]
-) -> tuple[RoomChange, ...]:
+def room_changes(source: dict[str, Any], name_of: Callable[[str], str]) -> tuple[RoomChange, ...]:
     """What a state event changed that belongs in the transcript, as data.
 
     Membership (joined, left, invited, let in from the lobby, turned away,
