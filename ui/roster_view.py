@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -48,6 +56,31 @@ def waiting_text(count: int) -> str:
     if count == 1:
         return "1 person is waiting in the lobby"
     return f"{count} people are waiting in the lobby"
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text drawn with "…" when narrow; text() and the tooltip keep it all."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.setText(text)
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(
+            rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown
+        )
 
 
 class RosterTree(QTreeView):
@@ -125,9 +158,7 @@ class RosterPanel(QWidget):
         self.tree.setToolTip("")
         self.tree.expandAll()
 
-        self.lobby_label = QLabel(self)
-        self.lobby_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.lobby_label.setWordWrap(True)
+        self.lobby_label = ElidedLabel(self)
         self.admit_all_button = QPushButton("Admit all", self)
         self.admit_all_button.setAccessibleName("Admit everyone waiting in the lobby")
         self.admit_all_button.setToolTip("Let everyone waiting in the lobby in (Ctrl+Shift+A)")
@@ -384,9 +415,7 @@ class RosterPanel(QWidget):
 
     def _update_lobby_bar(self, *_args: object) -> None:
         waiting = self.model.count(Section.LOBBY) if self.model.lobby_shown else 0
-        self.lobby_label.setText(waiting_text(waiting))
-        self.lobby_label.setAccessibleName(waiting_text(waiting))
-        self.lobby_label.setToolTip(waiting_text(waiting))
+        self.lobby_label.set_full_text(waiting_text(waiting))
         self._lobby_bar.setVisible(waiting > 0)
         self.admit_all_button.setEnabled(waiting > 0)
         person = self.selected_waiting() if waiting else None
@@ -395,6 +424,8 @@ class RosterPanel(QWidget):
             (self.admit_button, "Admit", "Let {} into the meeting"),
             (self.deny_button, "Deny", "Don't let {} in"),
         ):
+            # Shown only with someone selected: the bar stays narrow otherwise.
+            button.setVisible(person is not None)
             button.setEnabled(person is not None)
             button.setAccessibleName(f"{verb} {name}" if name else f"{verb} the selected person")
             button.setToolTip(

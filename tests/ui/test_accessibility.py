@@ -123,9 +123,26 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
             ),
             SLOW,
         )
-        assert not roster.admit_button.isEnabled() and not roster.deny_button.isEnabled()
+        assert not roster.admit_button.isVisible() and not roster.deny_button.isVisible()
+
+        # In a narrow roster the count keeps one line of its own above the buttons.
+        window.resize(560, 600)
+        roster.setFixedWidth(170)
+        await wait_until(lambda: roster.width() == 170)
+        await asyncio.sleep(0.05)
+        label, admit_all = roster.lobby_label, roster.admit_all_button
+        assert label.text() == "2 people are waiting in the lobby" == label.toolTip()
+        assert label.height() < 2 * label.fontMetrics().height()
+        assert (
+            label.mapTo(roster, label.rect().bottomLeft()).y()
+            < admit_all.mapTo(roster, admit_all.rect().topLeft()).y()
+        )
+        assert admit_all.mapTo(roster, admit_all.rect().topRight()).x() <= roster.width()
+        roster.setMinimumWidth(0)
+        roster.setMaximumWidth(16777215)
 
         do_action(item_named(roster.tree, "Bob"), TOGGLE)
+        assert roster.admit_button.isVisible()
         assert roster.admit_button.accessibleName() == "Admit Bob"
         do_action(roster.admit_button, PRESS)
         await wait_until(
