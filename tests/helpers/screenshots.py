@@ -14,7 +14,6 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QWidget
 
-SHOTS = Path("/tmp/shots")
 _SAMPLE_WIDTH = 240  # pixels across the scaled-down copy that is sampled
 
 
