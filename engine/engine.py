@@ -65,6 +65,7 @@ from engine.errors import (
 from engine.ids import parse_user_id, validate_localpart
 from engine.matrix_events import (
     direct_inviter,
+    member_name,
     message_from_event,
     refusal_text,
     split_body,
@@ -481,8 +482,14 @@ class Engine:
         self._publish_timeline_change(change)
 
     def _message_from_event(self, room: MatrixRoom, source: dict) -> Message | None:
+        names = self._timelines.setdefault(room.room_id, Timeline(room.room_id)).member_names
+        if named := member_name(source):
+            names[named[0]] = named[1]
         return message_from_event(
-            source, room.room_id, room.own_user_id, lambda user: room.user_name(user) or user
+            source,
+            room.room_id,
+            room.own_user_id,
+            lambda user: room.user_name(user) or names.get(user) or user,
         )
 
     def _apply_ephemeral(self, room: MatrixRoom, events: list) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.models import Message, MessageState
+from engine.conference_models import role_for
+from engine.models import Message, MessageState, RoomChange, RoomChangeKind
 from engine.sanitize import clean_name, clean_text, sanitize_html
 
 CONFERENCE_STATE = "org.confero.conference"
@@ -15,6 +17,9 @@ ENCRYPTED_PLACEHOLDER = "encrypted: Confero cannot read this yet"
 # several consecutive messages rather than refused or lost.
 MAX_BODY_BYTES = 30_000
 _TEXT_MSGTYPES = {"m.text", "m.notice", "m.emote"}
+# One power-level event may change thousands of users (a hostile one, or a
+# policy change): the line names this many and counts the rest.
+MAX_ROLE_CHANGES_LISTED = 10
 
 
 def message_from_event(
@@ -43,6 +48,9 @@ def message_from_event(
     }
     if event_type == "m.room.encrypted":
         return Message(**common, body=ENCRYPTED_PLACEHOLDER, encrypted=True)
+    if "state_key" in source:
+        changes = room_changes(source, name_of)
+        return Message(**common, body="", changes=changes) if changes else None
     msgtype = content.get("msgtype")
     body = content.get("body")
     if event_type != "m.room.message" or msgtype not in _TEXT_MSGTYPES or not isinstance(body, str):
@@ -55,6 +63,156 @@ def message_from_event(
     if msgtype == "m.emote":
         text, html = f"* {sender_name} {text}", None
     return Message(**common, body=text, html=html, notice=msgtype == "m.notice")
+
+
+def member_name(source: dict[str, Any]) -> tuple[str, str] | None:
+    """(user ID, cleaned display name) a member event names, from it or its previous content."""
+    if source.get("type") != "m.room.member" or not isinstance(source.get("content"), dict):
+        return None
+    user_id = source.get("state_key")
+    given = source["content"].get("displayname") or _previous_content(source).get("displayname")
+    name = _name_field(given)
+    return (user_id, name) if isinstance(user_id, str) and user_id and name else None
+
+
+def room_changes(source: dict[str, Any], name_of: Callable[[str], str]) -> tuple[RoomChange, ...]:
+    """What a state event changed that belongs in the transcript, as data.
+
+    Membership (joined, left, invited, let in from the lobby, turned away,
+    removed), roles (power levels) and the subject (room name). Other state
+    events, and ones that change nothing visible (a new display name), give ().
+    """
+    event_type = source.get("type")
+    content = source.get("content")
+    sender = source.get("sender")
+    if not isinstance(content, dict) or not isinstance(sender, str) or not sender:
+        return ()
+    previous = _previous_content(source)
+    actor = _Person(sender, _name(name_of, sender))
+    if event_type == "m.room.member":
+        change = _membership_change(source, content, previous, actor, name_of)
+        return (change,) if change else ()
+    if event_type == "m.room.power_levels":
+        return _role_changes(content, previous, actor, name_of)
+    if event_type == "m.room.name":
+        subject = _name_field(content.get("name"))
+        before = _name_field(previous.get("name"))
+        if subject == before:
+            return ()
+        return (
+            RoomChange(
+                RoomChangeKind.SUBJECT_CHANGED,
+                actor.user_id,
+                actor.name,
+                subject=subject,
+                previous_subject=before,
+            ),
+        )
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    user_id: str
+    name: str
+
+
+def _name(name_of: Callable[[str], str], user_id: str, given: object = None) -> str:
+    """A cleaned one-line name: the one the event carries, else the room's, else the ID."""
+    if isinstance(given, str) and (cleaned := clean_name(given)):
+        return cleaned
+    return clean_name(name_of(user_id) or "") or clean_name(user_id) or "Someone"
+
+
+def _name_field(value: object) -> str:
+    return clean_name(value) if isinstance(value, str) else ""
+
+
+def _previous_content(source: dict[str, Any]) -> dict[str, Any]:
+    unsigned = source.get("unsigned")
+    previous = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
+    if previous is None:
+        previous = source.get("prev_content")  # where older servers put it
+    return previous if isinstance(previous, dict) else {}
+
+
+def _membership_change(
+    source: dict[str, Any],
+    content: dict[str, Any],
+    previous: dict[str, Any],
+    actor: _Person,
+    name_of: Callable[[str], str],
+) -> RoomChange | None:
+    target = source.get("state_key")
+    if not isinstance(target, str) or not target:
+        return None
+    membership = content.get("membership")
+    before = previous.get("membership")
+    # A leave carries no display name; the one from before it does.
+    name = _name(name_of, target, content.get("displayname") or previous.get("displayname"))
+    by_self = target == actor.user_id
+    kind: RoomChangeKind | None = None
+    if membership == "join" and before != "join":
+        kind = RoomChangeKind.JOINED
+    elif membership == "invite" and not by_self:
+        kind = RoomChangeKind.ADMITTED if before == "knock" else RoomChangeKind.INVITED
+    elif membership == "leave" and by_self:
+        kind = RoomChangeKind.LEFT if before == "join" else None  # a withdrawn knock or invite
+    elif membership == "leave":
+        if before == "knock":
+            kind = RoomChangeKind.DENIED
+        elif before == "join":
+            kind = RoomChangeKind.REMOVED
+    elif membership == "ban" and not by_self:
+        kind = RoomChangeKind.DENIED if before == "knock" else RoomChangeKind.REMOVED
+    if kind is None:
+        return None
+    # Someone who just left is no longer in the room's member list: their own
+    # event carries the name they had.
+    actor_name = name if by_self else actor.name
+    return RoomChange(kind, actor.user_id, actor_name, target, name)
+
+
+def _level(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _role_changes(
+    content: dict[str, Any],
+    previous: dict[str, Any],
+    actor: _Person,
+    name_of: Callable[[str], str],
+) -> tuple[RoomChange, ...]:
+    if not previous:
+        return ()  # the room's first power levels: nobody's role changed
+    old_users = previous.get("users") if isinstance(previous.get("users"), dict) else {}
+    new_users = content.get("users") if isinstance(content.get("users"), dict) else {}
+    old_default = _level(previous.get("users_default"), 0)
+    new_default = _level(content.get("users_default"), 0)
+    changed: list[RoomChange] = []
+    # Only people named in either list: a new default alone is a policy, not a person's role.
+    for user_id in sorted(set(old_users) | set(new_users)):
+        if not isinstance(user_id, str):
+            continue
+        before = role_for(_level(old_users.get(user_id), old_default), is_organizer=False)
+        after = role_for(_level(new_users.get(user_id), new_default), is_organizer=False)
+        if before != after:
+            changed.append(
+                RoomChange(
+                    RoomChangeKind.ROLE_CHANGED,
+                    actor.user_id,
+                    actor.name,
+                    user_id,
+                    _name(name_of, user_id),
+                    role=after,
+                )
+            )
+    if len(changed) > MAX_ROLE_CHANGES_LISTED:
+        listed = changed[:MAX_ROLE_CHANGES_LISTED]
+        last = listed[-1]
+        more = len(changed) - MAX_ROLE_CHANGES_LISTED
+        changed = [*listed[:-1], replace(last, more=more)]
+    return tuple(changed)
 
 
 def split_body(text: str) -> list[str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.conference_models import Role
 
 
 class ConversationState(enum.Enum):
@@ -62,13 +66,48 @@ class ConversationInfo:
     member_count: int = 0
 
 
+class RoomChangeKind(enum.Enum):
+    """What a membership, power-level or name event did to a room."""
+
+    JOINED = "joined"
+    LEFT = "left"
+    INVITED = "invited"
+    ADMITTED = "admitted"  # invited after knocking: let in from the lobby
+    DENIED = "denied"  # a knock turned down
+    REMOVED = "removed"  # kicked or banned
+    ROLE_CHANGED = "role changed"
+    SUBJECT_CHANGED = "subject changed"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChange:
+    """One thing that happened to a room, as data: the UI puts it into words.
+
+    ``actor`` did it (a user ID; names are already cleaned for one line of UI);
+    ``target`` is whom it was done to, if anyone. ``more`` counts the further
+    people of the same event left out of the list (a role change of many).
+    """
+
+    kind: RoomChangeKind
+    actor: str
+    actor_name: str
+    target: str = ""
+    target_name: str = ""
+    role: Role | None = None
+    subject: str = ""
+    previous_subject: str = ""
+    more: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One line of a transcript.
 
     ``key`` is stable for the life of the message: the transaction ID for our
     own messages (so a local echo and its server copy are one row) and the
-    event ID for everyone else's.
+    event ID for everyone else's. A line about the room itself (someone
+    joined, was made presenter, changed the subject) carries ``changes`` and
+    an empty body.
     """
 
     key: str
@@ -83,6 +122,8 @@ class Message:
     encrypted: bool = False
     notice: bool = False
     error: str | None = None
+    #: Non-empty for a line about the room (joins, roles, subject), not a message.
+    changes: tuple[RoomChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

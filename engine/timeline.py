@@ -33,6 +33,9 @@ class Timeline:
         self._key_by_event_id: dict[str, str] = {}
         self.prev_batch: str | None = None  # token for loading older history
         self.reached_start = False
+        # Names from member events seen so far: history can name people who
+        # have left the room since (the room's member list no longer has them).
+        self.member_names: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._messages)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from engine.models import ConversationInfo, ConversationKind, Presence
 from ui import plain_text, theme
 from ui.bridge import EngineBridge
+from ui.presence_text import presence_text
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -37,7 +38,7 @@ def subtitle_of(info: ConversationInfo, status_message: str = "") -> str:
     if info.invited:
         return "Invitation"
     if info.kind is ConversationKind.DIRECT:
-        text = info.peer_presence.value if info.peer_presence is not Presence.UNKNOWN else ""
+        text = presence_text(info.peer_presence)
         if status_message and status_message.casefold() != text.casefold():
             return f"{text} — {status_message}" if text else status_message
         return text

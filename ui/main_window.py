@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QListView,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -28,6 +27,7 @@ from ui.banner import Banner, BannerKind
 from ui.bridge import EngineBridge
 from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
+from ui.conversation_list_view import ConversationListView
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.new_button, self.meet_now_button)
         self.setTabOrder(self.meet_now_button, self.join_button)
         self.setTabOrder(self.join_button, self.list_view)
+        self.setTabOrder(self.list_view, self.open_button)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self)
         self._connect_signals()
         self._update_identity()
@@ -183,6 +184,11 @@ class MainWindow(QMainWindow):
         self.join_button = QPushButton("Join a meeting…", self)
         self.join_button.setAccessibleName("Join a meeting")
         self.join_button.setToolTip("Join a meeting by its link or 7-digit ID (Ctrl+J)")
+        # Also how assistive tools open a conversation: list items offer only "select".
+        self.open_button = QPushButton("Open", self)
+        self.open_button.setAccessibleName("Open the selected conversation")
+        self.open_button.setToolTip("Open the selected conversation (Enter)")
+        self.open_button.setEnabled(False)
 
         who = QVBoxLayout()
         who.setSpacing(0)
@@ -201,10 +207,11 @@ class MainWindow(QMainWindow):
         actions.addWidget(self.meet_now_button)
         actions.addWidget(self.join_button)
         actions.addStretch(1)
+        actions.addWidget(self.open_button)
         column.addLayout(actions)
 
     def _build_list(self) -> None:
-        self.list_view = QListView(self)
+        self.list_view = ConversationListView(self)
         self.list_view.setObjectName("conversationList")
         self.list_view.setModel(self.model)
         self.list_view.setItemDelegate(ConversationDelegate(self.list_view))
@@ -287,6 +294,9 @@ class MainWindow(QMainWindow):
         self.preferences_action.triggered.connect(self._on_preferences_triggered)
         self.presence_combo.activated.connect(self._on_presence_chosen)
         self.list_view.activated.connect(self._on_conversation_activated)
+        self.list_view.open_requested.connect(self._on_conversation_activated)
+        self.list_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.open_button.clicked.connect(self._on_open_clicked)
         self.model.rowsInserted.connect(self._update_empty_state)
         self.model.rowsRemoved.connect(self._update_empty_state)
         self.model.modelReset.connect(self._update_empty_state)
@@ -451,6 +461,19 @@ class MainWindow(QMainWindow):
         if index.isValid():
             self.list_view.setCurrentIndex(index)
         self.open_conversation(room_id)
+
+    def _on_selection_changed(self, *_args: object) -> None:
+        index = self.list_view.chosen_index()
+        self.open_button.setEnabled(index.isValid())
+        info = index.data(ConversationRole.CONVERSATION) if index.isValid() else None
+        self.open_button.setAccessibleName(
+            f"Open {info.display_name}" if info else "Open the selected conversation"
+        )
+
+    def _on_open_clicked(self) -> None:
+        index = self.list_view.chosen_index()
+        if index.isValid():
+            self._on_conversation_activated(index)
 
     def _on_conversation_activated(self, index: QModelIndex) -> None:
         room_id = index.data(ConversationRole.ROOM_ID)

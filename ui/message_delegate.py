@@ -51,6 +51,7 @@ from ui.message_model import (
     format_time,
 )
 from ui.rich_text import SafeTextDocument, build_document, escaped_tooltip
+from ui.room_change_text import change_text
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -58,6 +59,7 @@ PAD = 12  # left and right padding of a row
 ICON = 16  # state and lock icons
 GUTTER = ICON + 8  # room on the right for the state icon
 GROUP_GAP = 8  # space above the first message of a group
+CHANGE_FLAGS = int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap)  # room-change lines
 DOC_CACHE_SIZE = 256  # laid-out documents kept for painting
 
 START_TEXT = "Start of the conversation"
@@ -246,6 +248,28 @@ class MessageDelegate(QStyledItemDelegate):
             y += fm_small.height() + 2
 
         content_top = y
+        if message.changes:
+            # A line about the room: small, centred, no header or state icon.
+            y += 4
+            text_rect = QRect(x0 + PAD, y, max(width - 2 * PAD, 40), 0)
+            text_h = fm_small.boundingRect(text_rect, CHANGE_FLAGS, change_text(message)).height()
+            body_rect = QRect(
+                text_rect.left(), y, text_rect.width(), max(text_h, fm_small.height())
+            )
+            y += body_rect.height() + 4
+            return RowGeometry(
+                height=y - top,
+                content=QRect(x0, content_top, width, y - content_top),
+                start=start_rect,
+                day=day_rect,
+                name=None,
+                time=None,
+                lock=None,
+                body=body_rect,
+                icon=None,
+                failed=None,
+                retry=None,
+            )
         name_rect = time_rect = None
         if not continuation:
             y += GROUP_GAP
@@ -327,6 +351,8 @@ class MessageDelegate(QStyledItemDelegate):
             return Hit(HitKind.TIME, format_full_timestamp(message.timestamp_ms))
         if g.lock is not None and g.lock.contains(pos):
             return Hit(HitKind.LOCK, "Encrypted message: Confero cannot read it yet.")
+        if g.body.contains(pos) and message.changes:
+            return Hit(HitKind.TIME, format_full_timestamp(message.timestamp_ms))
         if g.body.contains(pos):
             doc = self.document(message, g.body.width())
             anchor = doc.documentLayout().anchorAt(QPointF(pos - g.body.topLeft()))
@@ -365,6 +391,13 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_divider(painter, g.start, START_TEXT, base, dim)
         if g.day is not None:
             self._paint_divider(painter, g.day, format_day(message.timestamp_ms), small, dim)
+
+        if message.changes:
+            painter.setFont(small)
+            painter.setPen(dim)
+            painter.drawText(g.body, CHANGE_FLAGS, change_text(message))
+            painter.restore()
+            return
 
         if g.name is not None and g.time is not None:
             painter.setFont(bold)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 
 from engine.models import Message, MessageState
 from ui.bridge import EngineBridge, disconnect_all
+from ui.room_change_text import change_text
 
 #: Consecutive messages from one sender closer than this share one header.
 GROUP_GAP_MS = 5 * 60 * 1000
@@ -103,6 +104,8 @@ def continues(previous: Message, message: Message) -> bool:
     """Whether ``message`` joins ``previous``'s group (same sender, shortly after)."""
     return (
         previous.sender == message.sender
+        and not previous.changes
+        and not message.changes
         and not previous.notice
         and not message.notice
         and 0 <= message.timestamp_ms - previous.timestamp_ms <= GROUP_GAP_MS
@@ -111,6 +114,8 @@ def continues(previous: Message, message: Message) -> bool:
 
 def accessible_text(message: Message) -> str:
     """What a screen reader says for one row."""
+    if message.changes:
+        return f"{change_text(message)}, {format_time(message.timestamp_ms)}"
     parts = [f"{message.sender_name}, {format_time(message.timestamp_ms)}: {message.body}"]
     if state := _STATE_TEXT[message.state]:
         parts.append(state)
@@ -214,7 +219,7 @@ class MessageModel(QAbstractListModel):
         if role == MessageRole:
             return info.message
         if role == Qt.ItemDataRole.DisplayRole:
-            return info.message.body
+            return change_text(info.message) if info.message.changes else info.message.body
         if role == ContinuationRole:
             return info.continuation
         if role == DayBreakRole:

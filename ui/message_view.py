@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QMenu, QWidg
 from engine.models import Message, MessageState
 from ui.message_delegate import Hit, HitKind, MessageDelegate, dim_color
 from ui.message_model import MessageRole
+from ui.room_change_text import plain_text
 
 _OPENABLE_SCHEMES = {"http", "https", "mailto"}
 _BOTTOM_SLACK = 4  # pixels from the end that still count as "at the bottom"
@@ -277,7 +278,7 @@ class MessageView(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         message = self._current_message()
         if event.matches(QKeySequence.StandardKey.Copy) and message is not None:
-            QGuiApplication.clipboard().setText(message.body)
+            QGuiApplication.clipboard().setText(plain_text(message))
             event.accept()
             return
         if (
@@ -304,7 +305,7 @@ class MessageView(QListView):
             retry.triggered.connect(lambda: self.retry_requested.emit(message.key))
             menu.setDefaultAction(retry)
         copy = menu.addAction("Copy text")
-        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(plain_text(message)))
         if hit is not None and hit.kind is HitKind.LINK:
             href = hit.value
             menu.addAction("Copy link address").triggered.connect(

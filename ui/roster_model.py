@@ -35,6 +35,7 @@ from engine.conference_models import ConferenceDetails, Membership, Participant,
 from engine.models import Presence
 from ui import plain_text, theme
 from ui.bridge import EngineBridge, disconnect_all
+from ui.presence_text import presence_text
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 _SortKey = tuple[int, int, str, str]
@@ -433,7 +434,7 @@ class RosterModel(QAbstractItemModel):
             case Qt.ItemDataRole.DisplayRole:
                 return label_of(person)
             case Qt.ItemDataRole.AccessibleTextRole:
-                presence = person.presence.value if person.presence is not Presence.UNKNOWN else ""
+                presence = presence_text(person.presence, own=person.is_you)
                 return f"{label_of(person)}, {presence}" if presence else label_of(person)
             case Qt.ItemDataRole.DecorationRole:
                 return _presence_icon(person.presence)
@@ -464,8 +465,8 @@ class RosterModel(QAbstractItemModel):
         else:
             status = person.role.value
         lines = [person.display_name or person.user_id, person.user_id, status]
-        if person.presence is not Presence.UNKNOWN:
-            lines.append(person.presence.value)
+        if presence := presence_text(person.presence, own=person.is_you):
+            lines.append(presence)
         return plain_text.tooltip("\n".join(lines))
 
     def _count_changed(self, section: Section) -> None:

@@ -1,7 +1,8 @@
 """The roster panel of a meeting window: who is here, who waits, and what you may do.
 
-A tree of sections and people (RosterModel + RosterDelegate), an "Admit all"
-bar while people wait in the lobby, and a context menu per row: Admit / Deny
+A tree of sections and people (RosterModel + RosterDelegate), a lobby bar
+while people wait (Admit and Deny for the selected person, Admit all), and a
+context menu per row: Admit / Deny
 on lobby rows; Make presenter, Make attendee and Remove from meeting on the
 others, each enabled as ``engine.permissions`` says, with its reason as the
 tooltip when not. What the server refuses is shown under the tree.
@@ -15,13 +16,21 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -47,6 +56,31 @@ def waiting_text(count: int) -> str:
     if count == 1:
         return "1 person is waiting in the lobby"
     return f"{count} people are waiting in the lobby"
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text drawn with "…" when narrow; text() and the tooltip keep it all."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.setText(text)
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(
+            rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown
+        )
 
 
 class RosterTree(QTreeView):
@@ -113,6 +147,10 @@ class RosterPanel(QWidget):
         self.tree.setMouseTracking(True)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # One column, so items are rows; and with SelectRows Qt's accessible
+        # "Toggle" selects by the row within the section as if it were the row
+        # in the whole tree (the wrong person, or a section title).
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.tree.setAccessibleName("Participants")
         self.tree.setAccessibleDescription(
             "People in the meeting by role. Press the Menu key on a person for actions."
@@ -120,18 +158,30 @@ class RosterPanel(QWidget):
         self.tree.setToolTip("")
         self.tree.expandAll()
 
-        self.lobby_label = QLabel(self)
-        self.lobby_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.lobby_label.setWordWrap(True)
+        self.lobby_label = ElidedLabel(self)
         self.admit_all_button = QPushButton("Admit all", self)
         self.admit_all_button.setAccessibleName("Admit everyone waiting in the lobby")
         self.admit_all_button.setToolTip("Let everyone waiting in the lobby in (Ctrl+Shift+A)")
         self.admit_all_button.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        # Admit and Deny for the selected lobby row: the row's painted buttons are
+        # not in the accessibility tree (its items offer only "select").
+        self.admit_button = QPushButton("Admit", self)
+        self.deny_button = QPushButton("Deny", self)
         self._lobby_bar = QWidget(self)
-        bar = QHBoxLayout(self._lobby_bar)
+        self._lobby_bar.setObjectName("lobbyBar")
+        # The count on its own line above the buttons: beside them, a narrow
+        # roster wrapped it word by word.
+        bar = QVBoxLayout(self._lobby_bar)
         bar.setContentsMargins(6, 4, 4, 4)
-        bar.addWidget(self.lobby_label, 1)
-        bar.addWidget(self.admit_all_button)
+        bar.setSpacing(4)
+        bar.addWidget(self.lobby_label)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        buttons.addWidget(self.admit_button)
+        buttons.addWidget(self.deny_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.admit_all_button)
+        bar.addLayout(buttons)
 
         self.error_label = ErrorLabel(self)
         self.error_label.setContentsMargins(6, 2, 6, 4)
@@ -150,6 +200,10 @@ class RosterPanel(QWidget):
         self.delegate.admit_clicked.connect(self.admit)
         self.delegate.deny_clicked.connect(self.deny)
         self.admit_all_button.clicked.connect(self._on_admit_all_clicked)
+        self.admit_button.clicked.connect(self._on_admit_selected_clicked)
+        self.deny_button.clicked.connect(self._on_deny_selected_clicked)
+        self.tree.selectionModel().selectionChanged.connect(self._update_lobby_bar)
+        self.model.rowsMoved.connect(self._update_lobby_bar)
         self.model.rowsInserted.connect(self._on_rows_inserted)
         self.model.modelReset.connect(self._on_model_reset)
         self.model.lobby_count_changed.connect(self._update_lobby_bar)
@@ -330,6 +384,25 @@ class RosterPanel(QWidget):
     def _on_admit_all_clicked(self) -> None:
         self.admit_all()
 
+    def _on_admit_selected_clicked(self) -> None:
+        if person := self.selected_waiting():
+            self.admit(person.user_id)
+
+    def _on_deny_selected_clicked(self) -> None:
+        if person := self.selected_waiting():
+            self.deny(person.user_id)
+
+    def selected_waiting(self) -> Participant | None:
+        """The person selected in the Lobby section, if any.
+
+        Selection, not the current row: an assistive tool's "Toggle" selects.
+        """
+        for index in self.tree.selectionModel().selectedIndexes():
+            person = index.data(RosterRole.PARTICIPANT)
+            if index.data(RosterRole.SECTION) is Section.LOBBY and isinstance(person, Participant):
+                return person
+        return None
+
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():  # a section appeared (the Lobby): show its people
             for row in range(first, last + 1):
@@ -342,10 +415,22 @@ class RosterPanel(QWidget):
 
     def _update_lobby_bar(self, *_args: object) -> None:
         waiting = self.model.count(Section.LOBBY) if self.model.lobby_shown else 0
-        self.lobby_label.setText(waiting_text(waiting))
-        self.lobby_label.setAccessibleName(waiting_text(waiting))
+        self.lobby_label.set_full_text(waiting_text(waiting))
         self._lobby_bar.setVisible(waiting > 0)
         self.admit_all_button.setEnabled(waiting > 0)
+        person = self.selected_waiting() if waiting else None
+        name = (person.display_name or person.user_id) if person else ""
+        for button, verb, tip in (
+            (self.admit_button, "Admit", "Let {} into the meeting"),
+            (self.deny_button, "Deny", "Don't let {} in"),
+        ):
+            # Shown only with someone selected: the bar stays narrow otherwise.
+            button.setVisible(person is not None)
+            button.setEnabled(person is not None)
+            button.setAccessibleName(f"{verb} {name}" if name else f"{verb} the selected person")
+            button.setToolTip(
+                tip.format(name) if name else f"Select someone in the lobby first, then {verb}"
+            )
 
     def apply_details(self, details: ConferenceDetails | None) -> None:
         """Follow the meeting's details (whether I can admit)."""

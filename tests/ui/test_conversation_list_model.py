@@ -111,6 +111,16 @@ def test_presence_updates_the_peer_row(fed_model) -> None:
     assert "At lunch" in index.data(Qt.ItemDataRole.AccessibleTextRole)
 
 
+def test_someone_offline_reads_offline_not_the_own_setting(fed_model) -> None:
+    bus, model, _ = fed_model
+    bus.publish(ev.ConversationAdded(conversation("ann", 100, peer_presence=Presence.OFFLINE)))
+    index = model.index_of("!ann:example.org")
+    assert index.data(ConversationRole.SUBTITLE) == "Offline"
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole) == "Ann, Offline"
+    assert "Offline" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert "Appear offline" not in index.data(Qt.ItemDataRole.ToolTipRole)
+
+
 def test_conferences_have_their_own_icon_and_subtitle(fed_model) -> None:
     bus, model, _ = fed_model
     bus.publish(ev.ConversationAdded(conversation("ann", 100)))

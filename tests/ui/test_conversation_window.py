@@ -26,6 +26,7 @@ from engine.homeserver import EmbeddedHomeserver
 from engine.models import ConnectionState, Message, MessageState
 from tests.helpers.engines import signed_in_engine
 from tests.helpers.qt_async import wait_until
+from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
 from ui.conversation_window import (
@@ -345,9 +346,6 @@ async def test_scrolling_to_top_loads_history_until_the_start(
         def spy(value: bool) -> None:
             loading.append(value)
             original(value)
-            if value and loading.count(True) == 1:
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                window.grab().save(str(SHOTS / "conv_loading_history.png"))
 
         monkeypatch.setattr(window.view, "set_loading", spy)
         await _shown(window)
@@ -608,8 +606,6 @@ async def test_encrypted_conversation_is_explained(
         )
         assert geometry.lock is not None  # drawn with a lock, in italics
         assert window.view.delegate.document_for_index(index).defaultFont().italic()
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(SHOTS / "conv_encrypted.png"))
     finally:
         close_conversation_windows(alice)
         bridge.detach()
@@ -714,7 +710,8 @@ async def test_message_sent_while_server_is_down_goes_out_once_when_back(
 async def test_screenshots_light_and_dark(
     make_user: Callable[..., TestUser], tmp_path: Path, qtbot
 ) -> None:
-    """A realistic conversation, saved for a person to look at (no pixel asserts)."""
+    """A realistic conversation, saved for a person to look at, and checked: not blank,
+    the palette's background, text contrast, the transcript and composer in view."""
     alice_user = make_user("alice", displayname="Alice Martin")
     bob_user = make_user("bob", displayname="Bob Okafor")
     bob_raw = await _raw_client(bob_user)
@@ -775,10 +772,12 @@ async def test_screenshots_light_and_dark(
             await _shown(window)
             window.view.scroll_to_end()
             await _shown(window)
-            assert window.grab().save(str(SHOTS / f"conv_{name}.png"))
+            parts = (window.view, window.composer, window.send_button)
+            dark = name == "dark"
+            check_screenshot(window, SHOTS / f"conv_{name}.png", dark=dark, key_widgets=parts)
             window.view.verticalScrollBar().setValue(0)
             await _shown(window)
-            assert window.grab().save(str(SHOTS / f"conv_{name}_top.png"))
+            check_screenshot(window, SHOTS / f"conv_{name}_top.png", dark=dark, key_widgets=parts)
         # Tooltips and the failed row are reachable by mouse position too.
         failed = _row_with(window, "And one more thing!")
         index = window.model.index(window.model.row_of(failed.key), 0)

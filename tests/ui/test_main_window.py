@@ -25,6 +25,7 @@ from engine.models import ConnectionState, ConversationInfo, Presence
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import signed_in_engine, wait_for_event
 from tests.helpers.qt_async import wait_for_signal, wait_until
+from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui import theme
 from ui.banner import BannerKind
@@ -356,8 +357,18 @@ async def test_screenshots_light_and_dark(make_user: MakeUser, tmp_path: Path, q
             for name, palette in (("light", light), ("dark", theme.dark_palette())):
                 app.setPalette(palette)
                 await asyncio.sleep(0.05)
-                path = SHOTS / f"main_window_{name}.png"
-                assert s.window.grab().save(str(path))
+                check_screenshot(
+                    s.window,
+                    SHOTS / f"main_window_{name}.png",
+                    dark=name == "dark",
+                    key_widgets=(
+                        s.window.list_view,
+                        s.window.presence_combo,
+                        s.window.new_button,
+                        s.window.meet_now_button,
+                        s.window.connection_banner,
+                    ),
+                )
             dialog = s.window.start_new_conversation()
             finished = asyncio.ensure_future(wait_for_signal(dialog.search_finished, 20))
             await asyncio.sleep(0)
@@ -366,7 +377,12 @@ async def test_screenshots_light_and_dark(make_user: MakeUser, tmp_path: Path, q
             for name, palette in (("light", light), ("dark", theme.dark_palette())):
                 app.setPalette(palette)
                 await asyncio.sleep(0.05)
-                assert dialog.grab().save(str(SHOTS / f"new_conversation_{name}.png"))
+                check_screenshot(
+                    dialog,
+                    SHOTS / f"new_conversation_{name}.png",
+                    dark=name == "dark",
+                    key_widgets=(dialog.query_edit,),
+                )
             dialog.reject()
         finally:
             app.setPalette(light)

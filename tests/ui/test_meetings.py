@@ -35,6 +35,7 @@ from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import signed_in_engine
 from tests.helpers.holds import HeldAnswers, SeenAfter, hold_syncs, settled
 from tests.helpers.qt_async import wait_for_signal, wait_until
+from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui import theme
 from ui.bridge import EngineBridge
@@ -241,12 +242,14 @@ async def palette(name: str) -> AsyncIterator[None]:
         app.setPalette(previous)
 
 
-async def shoot(widget: QWidget, stem: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+async def shoot(widget: QWidget, stem: str, *key_widgets: QWidget) -> None:
+    """Save ``widget`` in both palettes and check each picture (see check_screenshot)."""
     for name in ("light", "dark"):
         async with palette(name):
             await shown(widget)
-            assert widget.grab().save(str(SHOTS / f"{stem}_{name}.png"))
+            check_screenshot(
+                widget, SHOTS / f"{stem}_{name}.png", dark=name == "dark", key_widgets=key_widgets
+            )
 
 
 # -- Meet Now ---------------------------------------------------------------------
@@ -662,8 +665,12 @@ async def test_join_dialog_explains_bad_input(people: People, qtbot) -> None:
     assert await attempt("0000000") == "There is no meeting with ID 0000000."
     assert "locked" in await attempt(f"{digits[:3]} {digits[3:]}")
     assert dialog.error_label.isVisible() and dialog.reference_edit.isEnabled()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    dialog.grab().save(str(SHOTS / "meeting_join_error.png"))
+    check_screenshot(
+        dialog,
+        SHOTS / "meeting_join_error.png",
+        dark=False,
+        key_widgets=(dialog.error_label, dialog.reference_edit, dialog.join_button),
+    )
     assert unnamed_controls(dialog) == []
     dialog.close()
     await people.close()

@@ -30,6 +30,7 @@ from engine.settings import Settings
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.keyrings import MemoryKeyring, NoKeyring
 from tests.helpers.qt_async import wait_for_signal, wait_until
+from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from tests.ui.conftest import MakeController
 from ui import theme
@@ -477,7 +478,8 @@ async def test_local_flag_restores_the_remembered_local_session(
 
 
 def test_screenshots_light_and_dark(qtbot) -> None:
-    """Welcome, sign-in and local account pages in both palettes, for people to look at."""
+    """Welcome, sign-in and local account pages in both palettes: saved for people to
+    look at, and checked (not blank, the palette's background, text contrast)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     light = app.palette()
@@ -489,15 +491,22 @@ def test_screenshots_light_and_dark(qtbot) -> None:
         for name, palette in (("light", light), ("dark", theme.dark_palette())):
             app.setPalette(palette)
             app.processEvents()
+            dark = name == "dark"
             welcome.show_choice()
-            assert welcome.grab().save(str(SHOTS / f"welcome_{name}.png"))
+            check_screenshot(welcome, SHOTS / f"welcome_{name}.png", dark=dark)
             welcome.show_sign_in("example.org", "ada")
             welcome.sign_in_page.show_error(LoginFailed())
-            assert welcome.grab().save(str(SHOTS / f"sign_in_{name}.png"))
+            page = welcome.sign_in_page
+            check_screenshot(
+                welcome,
+                SHOTS / f"sign_in_{name}.png",
+                dark=dark,
+                key_widgets=(page.error_label,),
+            )
             welcome.show_local_account()
-            assert welcome.grab().save(str(SHOTS / f"local_account_{name}.png"))
+            check_screenshot(welcome, SHOTS / f"local_account_{name}.png", dark=dark)
             welcome.show_busy("Starting the meeting server on this computer…")
-            assert welcome.grab().save(str(SHOTS / f"busy_{name}.png"))
+            check_screenshot(welcome, SHOTS / f"busy_{name}.png", dark=dark)
     finally:
         app.setPalette(light)
 

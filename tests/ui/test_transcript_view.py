@@ -1,0 +1,96 @@
+"""A meeting window's transcript shows lines for joins, admissions and roles (real Synapse)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QAccessible
+
+from engine.conference_models import Membership, Role
+from tests.helpers.engines import signed_in_engine
+from tests.helpers.qt_async import wait_until
+from tests.helpers.users import TestUser
+from ui.bridge import EngineBridge
+from ui.conversation_window import (
+    close_conversation_windows,
+    open_conversation_window,
+    wait_for_background_work,
+)
+from ui.message_model import MessageRole
+
+pytestmark = [pytest.mark.integration, pytest.mark.gui]
+
+SLOW = 30.0
+
+
+def member(engine, room_id: str, user_id: str) -> Membership | None:
+    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
+    return found[0].membership if found else None
+
+
+async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
+    make_user: Callable[..., TestUser], tmp_path: Path, qtbot
+) -> None:
+    alice = await signed_in_engine(make_user("alice", displayname="Alice"), tmp_path / "a")
+    bob = await signed_in_engine(make_user("bob", displayname="Bob"), tmp_path / "b")
+    bridge = EngineBridge(alice.bus)
+    try:
+        room_id = await alice.meet_now("Planning")
+        window = open_conversation_window(alice, bridge, room_id)
+        window.resize(520, 600)
+        await bob.join_conference(alice.conference(room_id).conference_id)
+        await wait_until(lambda: member(alice, room_id, bob.user_id) is Membership.KNOCKING, SLOW)
+        await alice.admit(room_id, bob.user_id)
+        await wait_until(lambda: member(alice, room_id, bob.user_id) is Membership.JOINED, SLOW)
+        await alice.set_role(room_id, bob.user_id, Role.ATTENDEE)
+        await alice.send_text(room_id, "Welcome, Bob")
+
+        model = window.model
+        wanted = ["Alice admitted Bob from the lobby", "Bob joined", "Alice made Bob an attendee"]
+
+        def shown_lines() -> list[str]:
+            return [
+                model.index(row, 0).data()
+                for row in range(model.rowCount())
+                if model.message_at(row).changes
+            ]
+
+        await wait_until(lambda: all(line in shown_lines() for line in wanted), SLOW)
+        rows = {model.index(r, 0).data(): r for r in range(model.rowCount())}
+        role_row = model.index(rows["Alice made Bob an attendee"], 0)
+        assert role_row.data(Qt.ItemDataRole.AccessibleTextRole).startswith(
+            "Alice made Bob an attendee, "
+        )
+        # A room line never joins a message group, and the message after it has its header.
+        message_row = next(
+            r for r in range(model.rowCount()) if model.message_at(r).body == "Welcome, Bob"
+        )
+        assert not model.index(message_row, 0).data(MessageRole).changes
+        view = window.view
+        view.scrollTo(role_row)
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+        # Drawn as a small line: lower than a message with its header, inside the viewport.
+        line_height = view.visualRect(role_row).height()
+        message_height = view.visualRect(model.index(message_row, 0)).height()
+        assert 0 < line_height < message_height
+        assert QRect(view.viewport().rect()).intersects(view.visualRect(role_row))
+        # The accessibility tree reads the line out.
+        iface = QAccessible.queryAccessibleInterface(view)
+        texts = [
+            iface.child(i).text(QAccessible.Text.Name)
+            for i in range(iface.childCount())
+            if iface.child(i) is not None
+        ]
+        assert any(t.startswith("Alice made Bob an attendee") for t in texts), texts
+    finally:
+        close_conversation_windows(alice)
+        await wait_for_background_work()
+        bridge.detach()
+        await bob.close()
+        await alice.close()
+        await asyncio.sleep(0.05)
