@@ -46,6 +46,10 @@ REMOTE = "remote"
 UNEXPECTED_ERROR = "Something went wrong. Please try again."
 KEYRING_WAITING = "Waiting for the system password store…"
 CONTINUE_WITHOUT_KEYRING = "Continue without remembering"
+SIGN_IN_WITHOUT_KEYRING = (
+    "Confero went on without the system password store, so it could not read your "
+    "remembered sign-in. Sign in with your password; it will not be remembered this time."
+)
 #: Upper bounds of the steps of shutdown, so quitting ends whatever hangs.
 _TASKS_STOP_S = 5.0
 _SESSION_CLOSE_S = 5.0
@@ -175,6 +179,8 @@ class AppController(QObject):
         if info is None:
             await self._discard_engine()
             self.welcome.show_sign_in(address, user)
+            if self._keyring_skipped():
+                self.welcome.show_notice(SIGN_IN_WITHOUT_KEYRING, BannerKind.INFO)
             return
         if not await self._enter_session(info, REMOTE):
             self.welcome.show_sign_in(address, user)
@@ -209,6 +215,8 @@ class AppController(QObject):
             if info is not None and await self._enter_session(info, LOCAL):
                 return
             await self._discard_engine()
+            if info is None and not notice and self._keyring_skipped():
+                notice = SIGN_IN_WITHOUT_KEYRING
         known_user = self._settings.last_user if self._settings.last_mode == LOCAL else ""
         mode = LocalAccountMode.SIGN_IN if known_user else LocalAccountMode.CREATE
         self.welcome.show_local_account(mode, user=known_user, notice=notice)
@@ -415,6 +423,12 @@ class AppController(QObject):
         elif not waiting and self._keyring_notice:
             self._keyring_notice = False
             self.welcome.clear_notice()
+
+    def _keyring_skipped(self) -> bool:
+        from engine.credentials import CredentialStoreState
+
+        store = self._credentials
+        return store is not None and store.state is CredentialStoreState.SKIPPED
 
     def _continue_without_keyring(self) -> None:
         self._keyring_notice = False
