@@ -121,6 +121,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._header)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label, 1)
+        # Open acts on the list's selection, so it sits under the list (and keeps
+        # the action row above wide enough for its three buttons).
+        footer = QHBoxLayout()
+        footer.addStretch(1)
+        footer.addWidget(self.open_button)
+        layout.addLayout(footer)
         self.setCentralWidget(central)
 
         self.server_label = QLabel(self)
@@ -207,7 +213,6 @@ class MainWindow(QMainWindow):
         actions.addWidget(self.meet_now_button)
         actions.addWidget(self.join_button)
         actions.addStretch(1)
-        actions.addWidget(self.open_button)
         column.addLayout(actions)
 
     def _build_list(self) -> None:
