@@ -128,7 +128,7 @@ async def run(members: int) -> None:
             await engine.set_meeting_options(room_id, access_level=AccessLevel.EVERYONE)
             print(f"adding {members} members…", flush=True)
             started = time.perf_counter()
-            await populate(server, engine._client.access_token, room_id, members)
+            await populate(server, engine.session.require_client().access_token, room_id, members)
             print(f"  (set-up took {time.perf_counter() - started:.1f} s)")
             await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
 
@@ -148,7 +148,7 @@ async def run(members: int) -> None:
 
             timer = PublishTimer(engine)
             heartbeat.restart()
-            async with admin_session(server, engine._client.access_token) as http:
+            async with admin_session(server, engine.session.require_client().access_token) as http:
                 await add_member(http, server, room_id, "latecomer", "Late Comer")
             newcomer = (ev.ParticipantAdded, f"@latecomer:{server.server_name}")
             await wait_until(lambda: newcomer in timer.durations)

@@ -5,17 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from engine.models import Presence
+# Role lives with the models (a room-change line names one too); importable from here as well.
+from engine.models import Presence, Role
 
 PRESENTER_LEVEL = 50
 LEADER_LEVEL = 100
 DEFAULT_LOBBY_TIMEOUT_S = 15 * 60
-
-
-class Role(enum.Enum):
-    LEADER = "Leader"
-    PRESENTER = "Presenter"
-    ATTENDEE = "Attendee"
 
 
 class Membership(enum.Enum):

@@ -12,13 +12,15 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from nio import (
     ErrorResponse,
     JoinResponse,
+    MatrixRoom,
     RoomCreateResponse,
     RoomKnockResponse,
     RoomPreset,
@@ -59,13 +61,10 @@ from engine.meeting_links import (
     parse_meeting_reference,
 )
 from engine.models import Presence
-from engine.own_presence import SavedPresence
-from engine.presence import IN_A_CONFERENCE_CALL
+from engine.presences import Presences
 from engine.roster import Roster
 from engine.sanitize import clean_name
-
-if TYPE_CHECKING:
-    from engine.engine import Engine
+from engine.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,8 @@ MAX_SUBJECT_LENGTH = 200
 # The space whose members count as "the same enterprise": everyone on the server.
 ORGANISATION_SPACE = "confero-organisation"
 _ALIAS_ATTEMPTS = 8
+
+SessionListener = Callable[[ConferenceSession], None]
 
 
 def conference_power_levels(organizer: str, policy: PresenterPolicy) -> dict[str, Any]:
@@ -98,10 +99,10 @@ def conference_power_levels(organizer: str, policy: PresenterPolicy) -> dict[str
 
 
 class Conferences:
-    """The meeting half of the engine; reached through Engine's methods."""
+    """Meetings (ConferenceSession per room), the lobby, roles and rosters."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, session: Session, presences: Presences) -> None:
+        self._session = session
         self._rosters: dict[str, Roster] = {}
         self._state: dict[str, dict[str, Any]] = {}  # org.confero.conference content
         self._join_rules: dict[str, str] = {}
@@ -116,13 +117,21 @@ class Conferences:
         self._gave_up: set[str] = set()
         self._admitting: set[str] = set()  # admission joins on their way
         self._leaving: set[str] = set()  # declines and leave-agains on their way
-        # The presence to put back after the meeting (also on disk, see own_presence.py).
-        self._presence_before: tuple[Presence, str] | None = None
-        self._presence_loaded = False
-        self._chosen_in_call = False  # the user picked a presence during the meeting
-        self._presence_lock = asyncio.Lock()  # one presence update at a time, in order
-        self._presence_store: SavedPresence | None = None
         self._details_waiters: dict[str, asyncio.Event] = {}
+        self._session_listeners: list[SessionListener] = []
+        # Registered before Conversations: a lobby's admission is ours to answer.
+        session.on_invite(self._apply_invite)
+        session.on_room_event(self._apply_room_event)
+        session.on_left_room(self._apply_left_room)
+        session.on_farewell(self._farewell)
+        session.on_close(self._close)
+        presences.on_change(self._apply_presence)
+
+    # -------------------------------------------------------------- hooks
+
+    def on_session_changed(self, listener: SessionListener) -> None:
+        """A meeting's ConferenceSession changed (also published on the bus)."""
+        self._session_listeners.append(listener)
 
     # -------------------------------------------------------------- reading
 
@@ -134,6 +143,17 @@ class Conferences:
 
     def session(self, room_id: str) -> ConferenceSession | None:
         return self._sessions.get(room_id)
+
+    def sessions(self) -> list[ConferenceSession]:
+        return list(self._sessions.values())
+
+    def in_call(self) -> bool:
+        """Connected to at least one meeting."""
+        return any(s.state == SessionState.CONNECTED for s in self._sessions.values())
+
+    def lobby_timer(self, room_id: str) -> asyncio.Task[None] | None:
+        """The running lobby wait of a meeting, if any (tests wait for it to end)."""
+        return self._lobby_timers.get(room_id)
 
     def participants(self, room_id: str) -> list[Participant]:
         roster = self._rosters.get(room_id)
@@ -147,7 +167,7 @@ class Conferences:
 
     # ------------------------------------------------------- sync (inbound)
 
-    def apply_state_event(self, room_id: str, source: dict[str, Any]) -> None:
+    def _apply_state_event(self, room_id: str, source: dict[str, Any]) -> None:
         """Feed one state event of a joined room (from sync or /members)."""
         event_type = source.get("type")
         content = source.get("content")
@@ -186,44 +206,49 @@ class Conferences:
             return
         if self.is_conference(room_id):
             for change in changes:
-                self._engine.bus.publish(change)
+                self._session.bus.publish(change)
             self._refresh_details(room_id)
 
-    def apply_presence(self, user_id: str, presence: Presence) -> None:
+    def _apply_presence(self, user_id: str, presence: Presence) -> None:
         for room_id, roster in self._rosters.items():
             for change in roster.apply_presence(user_id, presence):
                 if self.is_conference(room_id):
-                    self._engine.bus.publish(change)
+                    self._session.bus.publish(change)
 
-    def apply_invite(self, room_id: str) -> bool:
+    def _apply_room_event(
+        self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool
+    ) -> None:
+        self._apply_state_event(room.room_id, source)
+
+    def _apply_invite(self, room_id: str, invite_state: list[Any]) -> bool:
         """An invite arrived; True if it admits us from a lobby (and we join or decline)."""
         if room_id in self._knocked:
             if room_id not in self._admitting:
                 self._admitting.add(room_id)
-                self._engine._spawn(self._join_after_admission(room_id))
+                self._session.spawn(self._join_after_admission(room_id))
             return True
         if room_id in self._gave_up:
             # The admission crossed our Cancel (or the timeout): say no to it.
-            self._engine._spawn(self._leave_quietly(room_id))
+            self._session.spawn(self._leave_quietly(room_id))
             return True
         return False
 
-    def apply_left_room(self, room_id: str, member_events: list[dict[str, Any]]) -> None:
+    def _apply_left_room(self, room_id: str, member_events: list[dict[str, Any]]) -> None:
         """Our membership ended (we left, were removed, or our knock was denied)."""
-        own = self._engine.user_id
+        own = self._session.user_id
         members = [e for e in member_events if e.get("type") == "m.room.member"]
         # Others first: the remover's name comes with them; then our own leave.
         members.sort(key=lambda source: source.get("state_key") == own)
         for source in members:
-            self.apply_state_event(room_id, source)
+            self._apply_state_event(room_id, source)
 
     def _on_own_membership(self, room_id: str, membership: str, sender: str) -> None:
         current = self._sessions.get(room_id)
-        own = self._engine.user_id
+        own = self._session.user_id
         if membership == "join":
             if room_id in self._gave_up:
                 # A join that landed after the user gave up the lobby: not theirs to keep.
-                self._engine._spawn(self._leave_quietly(room_id, only_if_joined=True))
+                self._session.spawn(self._leave_quietly(room_id, only_if_joined=True))
                 return
             if self.is_conference(room_id) and (
                 current is None or current.state != SessionState.CONNECTED
@@ -235,7 +260,7 @@ class Conferences:
         if membership not in ("leave", "ban") or current is None:
             return
         if sender and sender != own:
-            remover = self._roster(room_id).name_of(sender) or self._engine.display_name(sender)
+            remover = self._roster(room_id).name_of(sender) or self._session.display_name(sender)
             if current.state == SessionState.IN_LOBBY:
                 self._knocked.pop(room_id, None)
                 self._cancel_lobby_timer(room_id)
@@ -259,10 +284,11 @@ class Conferences:
     # ---------------------------------------------------- actions (outbound)
 
     async def meet_now(self, subject: str = "") -> str:
-        client = self._engine._require_client()
+        client = self._session.require_client()
         own = client.user_id
         title = (
-            clean_name(subject)[:MAX_SUBJECT_LENGTH] or f"{self._engine.own_display_name}'s meeting"
+            clean_name(subject)[:MAX_SUBJECT_LENGTH]
+            or f"{self._session.own_display_name}'s meeting"
         )
         policy = PresenterPolicy.EVERYONE
         for _ in range(_ALIAS_ATTEMPTS):
@@ -278,7 +304,7 @@ class Conferences:
                 "created_ts": int(time.time() * 1000),
                 "presenter_policy": policy.value,
             }
-            response = await self._engine._call(
+            response = await self._session.call(
                 client.room_create(
                     alias=conference_id,
                     name=title,
@@ -323,7 +349,7 @@ class Conferences:
         mode: JoinMode = JoinMode.DEFAULT,
         lobby_timeout_s: float | None = None,
     ) -> str:
-        client = self._engine._require_client()
+        client = self._session.require_client()
         target = parse_meeting_reference(reference, server_name_of(client.user_id))
         room_id = await self._resolve(target)
         if (
@@ -368,8 +394,8 @@ class Conferences:
         self._set_session(room_id, SessionState.LEFT, "You left the lobby.")
 
     async def leave(self, room_id: str) -> None:
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_leave(room_id))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_leave(room_id))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
         self._record_own_leave(room_id)
@@ -377,7 +403,7 @@ class Conferences:
 
     async def load_participants(self, room_id: str) -> None:
         """Fetch every member (with lazy loading, sync only brings those who speak)."""
-        data = await self._engine._api("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        data = await self._session.api("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
         roster = self._roster(room_id)
         for source in data.get("chunk", []) if isinstance(data, dict) else []:
             if isinstance(source, dict) and source.get("type") == "m.room.member":
@@ -390,7 +416,7 @@ class Conferences:
                 roster.apply_member(
                     str(source.get("state_key")), str(content.get("membership")), name
                 )
-        self._engine.bus.publish(ev.ParticipantsReset(room_id, tuple(roster.participants())))
+        self._session.bus.publish(ev.ParticipantsReset(room_id, tuple(roster.participants())))
 
     async def admit(self, room_id: str, user_id: str) -> None:
         roster = self._roster(room_id)
@@ -399,10 +425,10 @@ class Conferences:
             return  # another presenter was quicker: the result is what we wanted
         if membership != Membership.KNOCKING:
             raise ServerRefused(
-                f"{self._engine.display_name(user_id)} is no longer waiting in the lobby."
+                f"{self._session.display_name(user_id)} is no longer waiting in the lobby."
             )
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_invite(room_id, user_id))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_invite(room_id, user_id))
         if isinstance(response, ErrorResponse) and roster.membership_of(user_id) not in (
             Membership.INVITED,
             Membership.JOINED,
@@ -415,7 +441,7 @@ class Conferences:
         roster = self._roster(room_id)
         if roster.membership_of(user_id) != Membership.KNOCKING:
             raise ServerRefused(
-                f"{self._engine.display_name(user_id)} is no longer waiting in the lobby."
+                f"{self._session.display_name(user_id)} is no longer waiting in the lobby."
             )
         await self._kick(room_id, user_id, "Not admitted to the meeting")
 
@@ -442,14 +468,14 @@ class Conferences:
         await self._put_state(room_id, "m.room.power_levels", {**content, "users": users})
 
     async def invite(self, room_id: str, user_id: str) -> None:
-        client = self._engine._require_client()
+        client = self._session.require_client()
         target = parse_user_id(user_id)
         if target == client.user_id:
             raise InvalidUserId("You are already in this meeting.")
-        profile = await self._engine._call(client.get_profile(target))
+        profile = await self._session.call(client.get_profile(target))
         if isinstance(profile, ErrorResponse):
             raise UnknownUser(f"There is no user {target} on the server.")
-        response = await self._engine._call(client.room_invite(room_id, target))
+        response = await self._session.call(client.room_invite(room_id, target))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
 
@@ -494,16 +520,16 @@ class Conferences:
 
         Returns None when it does not exist (and ``create`` is false).
         """
-        client = self._engine._require_client()
+        client = self._session.require_client()
         server = server_name_of(client.user_id)
         alias = f"#{ORGANISATION_SPACE}:{server}"
-        response = await self._engine._call(client.room_resolve_alias(alias))
+        response = await self._session.call(client.room_resolve_alias(alias))
         if isinstance(response, RoomResolveAliasResponse):
             space_id = response.room_id
         elif not create:
             return None
         else:
-            created = await self._engine._call(
+            created = await self._session.call(
                 client.room_create(
                     alias=ORGANISATION_SPACE,
                     name=f"Everyone at {server}",
@@ -514,16 +540,16 @@ class Conferences:
             )
             if isinstance(created, RoomCreateResponse):
                 return created.room_id
-            again = await self._engine._call(client.room_resolve_alias(alias))  # a race
+            again = await self._session.call(client.room_resolve_alias(alias))  # a race
             if not isinstance(again, RoomResolveAliasResponse):
                 raise ServerRefused(refusal_text(created))
             space_id = again.room_id
-        joined = await self._engine._call(client.join(space_id))
+        joined = await self._session.call(client.join(space_id))
         if not isinstance(joined, JoinResponse):
             return None
         return space_id
 
-    def close(self) -> None:
+    async def _close(self) -> None:
         for task in self._lobby_timers.values():
             task.cancel()
         self._lobby_timers.clear()
@@ -533,14 +559,14 @@ class Conferences:
     def _roster(self, room_id: str) -> Roster:
         roster = self._rosters.get(room_id)
         if roster is None:
-            roster = self._rosters[room_id] = Roster(room_id, self._engine.user_id or "")
+            roster = self._rosters[room_id] = Roster(room_id, self._session.user_id or "")
         return roster
 
     async def _resolve(self, target: MeetingReference) -> str:
         if not target.is_alias:
             return target.target
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_resolve_alias(target.target))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_resolve_alias(target.target))
         if isinstance(response, RoomResolveAliasResponse):
             return response.room_id
         if response.status_code == "M_NOT_FOUND":
@@ -552,7 +578,7 @@ class Conferences:
     async def _preview(self, room_id: str) -> None:
         """What a joiner may see before getting in (the room summary), for the lobby page."""
         try:
-            summary = await self._engine._api(
+            summary = await self._session.api(
                 "GET", f"/_matrix/client/v1/room_summary/{quote(room_id)}"
             )
         except ConferoError:
@@ -573,8 +599,8 @@ class Conferences:
             self._refresh_details(room_id)
 
     async def _default_join(self, room_id: str, target: MeetingReference, timeout: float) -> None:
-        client = self._engine._require_client()
-        response = await self._engine._call(client.join(room_id))
+        client = self._session.require_client()
+        response = await self._session.call(client.join(room_id))
         if isinstance(response, JoinResponse):
             await self._wait_for_details(room_id)
             if self.is_conference(room_id):
@@ -587,13 +613,13 @@ class Conferences:
         # People of the organisation get in directly where the meeting allows
         # it (SameEnterprise); membership of its space is what proves that.
         if await self._organisation_space(create=False):
-            response = await self._engine._call(client.join(room_id))
+            response = await self._session.call(client.join(room_id))
             if isinstance(response, JoinResponse):
                 await self._wait_for_details(room_id)
                 self._set_session(room_id, SessionState.CONNECTED)
                 return
         # Not invited: ask to be let in, which is what the lobby is.
-        knock = await self._engine._call(
+        knock = await self._session.call(
             client.room_knock(room_id, reason="Asking to join the meeting")
         )
         if not isinstance(knock, RoomKnockResponse):
@@ -630,9 +656,9 @@ class Conferences:
         Like Lync's impersonation API: the admin acts briefly as a presenter of
         the meeting to invite us, so the join needs nobody's approval.
         """
-        client = self._engine._require_client()
+        client = self._session.require_client()
         room = quote(room_id)
-        state = await self._engine._api("GET", f"/_synapse/admin/v1/rooms/{room}/state")
+        state = await self._session.api("GET", f"/_synapse/admin/v1/rooms/{room}/state")
         if not isinstance(state, dict) or "state" not in state:
             raise ServerRefused(
                 "A trusted join needs a server-admin account: "
@@ -641,7 +667,7 @@ class Conferences:
         inviter = _local_presenter(state["state"], server_name_of(client.user_id))
         if inviter is None:
             raise ServerRefused("No presenter of this meeting is on this server.")
-        puppet = await self._engine._api(
+        puppet = await self._session.api(
             "POST",
             f"/_synapse/admin/v1/users/{quote(inviter)}/login",
             {"valid_until_ms": int(time.time() * 1000) + 60_000},
@@ -649,15 +675,15 @@ class Conferences:
         token = puppet.get("access_token") if isinstance(puppet, dict) else None
         if not token:
             raise ServerRefused("The server refused the trusted join.")
-        await self._engine._api(
+        await self._session.api(
             "POST",
             f"/_matrix/client/v3/rooms/{room}/invite",
             {"user_id": client.user_id},
             token=token,
         )
         with contextlib.suppress(ConferoError):
-            await self._engine._api("POST", "/_matrix/client/v3/logout", {}, token=token)
-        response = await self._engine._call(client.join(room_id))
+            await self._session.api("POST", "/_matrix/client/v3/logout", {}, token=token)
+        response = await self._session.call(client.join(room_id))
         if not isinstance(response, JoinResponse):
             raise ServerRefused(refusal_text(response))
         await self._wait_for_details(room_id)
@@ -665,9 +691,9 @@ class Conferences:
 
     async def _join_after_admission(self, room_id: str) -> None:
         """A presenter let us in: join, unless the user gave up the wait meanwhile."""
-        client = self._engine._require_client()
+        client = self._session.require_client()
         try:
-            response = await self._engine._call(client.join(room_id))
+            response = await self._session.call(client.join(room_id))
         except ConferoError:
             response = None
         finally:
@@ -718,17 +744,17 @@ class Conferences:
             return
         self._leaving.add(room_id)
         try:
-            client = self._engine._require_client()
+            client = self._session.require_client()
             with contextlib.suppress(ConferoError):
-                await self._engine._call(client.room_leave(room_id))
+                await self._session.call(client.room_leave(room_id))
         finally:
             self._leaving.discard(room_id)
         self._record_own_leave(room_id)
 
     async def _withdraw_knock(self, room_id: str) -> None:
         self._knocked.pop(room_id, None)
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_leave(room_id))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_leave(room_id))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
         self._record_own_leave(room_id)
@@ -738,7 +764,7 @@ class Conferences:
         roster = self._roster(room_id)
         for change in roster.apply_member(roster.own_user_id, "leave", None):
             if self.is_conference(room_id):
-                self._engine.bus.publish(change)
+                self._session.bus.publish(change)
 
     def _cancel_lobby_timer(self, room_id: str) -> None:
         task = self._lobby_timers.pop(room_id, None)
@@ -746,14 +772,14 @@ class Conferences:
             task.cancel()
 
     async def _kick(self, room_id: str, user_id: str, reason: str) -> None:
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_kick(room_id, user_id, reason))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_kick(room_id, user_id, reason))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
 
     async def _current_power_levels(self, room_id: str) -> dict[str, Any]:
-        client = self._engine._require_client()
-        response = await self._engine._call(
+        client = self._session.require_client()
+        response = await self._session.call(
             client.room_get_state_event(room_id, "m.room.power_levels")
         )
         if isinstance(response, ErrorResponse):
@@ -761,8 +787,8 @@ class Conferences:
         return dict(response.content)
 
     async def _put_state(self, room_id: str, event_type: str, content: dict[str, Any]) -> None:
-        client = self._engine._require_client()
-        response = await self._engine._call(client.room_put_state(room_id, event_type, content))
+        client = self._session.require_client()
+        response = await self._session.call(client.room_put_state(room_id, event_type, content))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
 
@@ -777,92 +803,14 @@ class Conferences:
         if session == previous:
             return
         self._sessions[room_id] = session
-        self._engine.bus.publish(ev.ConferenceSessionChanged(session))
-        self._engine._spawn(self._update_presence())
+        self._session.bus.publish(ev.ConferenceSessionChanged(session))
+        for listener in self._session_listeners:
+            listener(session)
 
-    # ------------------------------------------------------------- presence
-
-    def _in_call(self) -> bool:
-        return any(s.state == SessionState.CONNECTED for s in self._sessions.values())
-
-    def _saved_presence(self) -> SavedPresence:
-        if self._presence_store is None:
-            directory = self._engine._data_dir / "presence"
-            self._presence_store = SavedPresence(directory, self._engine.user_id or "")
-        return self._presence_store
-
-    async def _remember_presence_before(self) -> None:
-        store = self._saved_presence()
-        try:
-            if self._presence_before is None:
-                await asyncio.to_thread(store.clear)
-            else:
-                await asyncio.to_thread(store.save, *self._presence_before)
-        except OSError as exc:  # a read-only data folder only loses the restore after a crash
-            log.warning("could not keep the presence from before the meeting: %s", exc)
-
-    async def _update_presence(self) -> None:
-        """Busy, "In a conference call", while in any meeting; the old presence after.
-
-        Updates run one at a time and each looks at the sessions as they are when
-        it runs, so quick session changes end in the presence of the last one.
-        """
-        async with self._presence_lock:
-            with contextlib.suppress(ConferoError):
-                await self._apply_meeting_presence()
-
-    async def _apply_meeting_presence(self) -> None:
-        engine = self._engine
-        if not self._presence_loaded:
-            self._presence_loaded = True
-            with contextlib.suppress(OSError):
-                saved = await asyncio.to_thread(self._saved_presence().load)
-                if self._presence_before is None:
-                    self._presence_before = saved
-        if self._in_call():
-            if self._presence_before is None:
-                before = (engine.own_presence, engine.own_status)
-                if before[1] == IN_A_CONFERENCE_CALL or before[0] == Presence.UNKNOWN:
-                    before = (Presence.AVAILABLE, "")  # left over from an earlier meeting
-                self._presence_before = before
-                await self._remember_presence_before()
-            if not self._chosen_in_call and (engine.own_presence, engine.own_status) != (
-                Presence.BUSY,
-                IN_A_CONFERENCE_CALL,
-            ):
-                await engine._write_presence(Presence.BUSY, IN_A_CONFERENCE_CALL)
-        elif self._presence_before is not None:
-            presence, status = self._presence_before
-            await engine._write_presence(presence, status or None)
-            self._presence_before = None
-            self._chosen_in_call = False
-            await self._remember_presence_before()
-        elif engine.own_status == IN_A_CONFERENCE_CALL:
-            # The server still shows a meeting we are not in (nothing saved to go back to).
-            await engine._write_presence(Presence.AVAILABLE, None)
-
-    async def set_own_presence(self, presence: Presence, status_message: str | None) -> None:
-        """The user's own choice; during a meeting it is also what stays after it."""
-        async with self._presence_lock:
-            await self._engine._write_presence(presence, status_message)
-            if self._in_call():
-                self._presence_before = (presence, self._engine.own_status)
-                self._chosen_in_call = True
-            else:
-                self._presence_before = None
-            self._presence_loaded = True
-            await self._remember_presence_before()
-
-    def check_presence_at_start(self) -> None:
-        """The server told us our presence for the first time this run: set it right.
-
-        After a quit (or crash) in a meeting, the server may still show "In a
-        conference call"; the presence saved before the meeting goes back.
-        """
-        self._engine._spawn(self._update_presence())
-
-    async def farewell(self) -> None:
-        """Quitting: leave every meeting (as Leave does), withdraw lobby waits, restore presence."""
+    async def _farewell(self) -> None:
+        """Quitting: leave every meeting (as Leave does), withdraw lobby waits."""
+        if not self._needs_farewell():
+            return
         for task in self._lobby_timers.values():
             task.cancel()
         self._lobby_timers.clear()
@@ -873,12 +821,10 @@ class Conferences:
             elif session.state == SessionState.IN_LOBBY or room_id in self._knocked:
                 goodbyes.append(self.cancel_lobby(room_id))
         await asyncio.gather(*goodbyes, return_exceptions=True)
-        await self._update_presence()
 
-    def needs_farewell(self) -> bool:
+    def _needs_farewell(self) -> bool:
         return bool(
-            self._presence_before is not None
-            or self._knocked
+            self._knocked
             or any(
                 s.state in (SessionState.CONNECTED, SessionState.IN_LOBBY)
                 for s in self._sessions.values()
@@ -922,7 +868,7 @@ class Conferences:
         )
         if self._details.get(room_id) != details:
             self._details[room_id] = details
-            self._engine.bus.publish(ev.ConferenceChanged(details))
+            self._session.bus.publish(ev.ConferenceChanged(details))
         if (
             details.conference_id
             and details.my_role

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from engine.conference_models import Role
+
+class Role(enum.Enum):
+    """A meeting role (seed 002); engine.conference_models re-exports it with its kin."""
+
+    LEADER = "Leader"
+    PRESENTER = "Presenter"
+    ATTENDEE = "Attendee"
 
 
 class ConversationState(enum.Enum):

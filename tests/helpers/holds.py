@@ -20,7 +20,7 @@ from tests.helpers.engines import eventually
 
 class HeldAnswers:
     def __init__(self, engine: Engine, method: str, *, held: bool = True) -> None:
-        client = engine._require_client()
+        client = engine.session.require_client()
         self._real = getattr(client, method)
         self._open = asyncio.Event()
         if not held:
@@ -58,7 +58,7 @@ async def wake_sync(engine: Engine) -> None:
     """Give the account's sync something to answer at once (a marker in its own data)."""
     user = quote(engine.user_id or "")
     path = f"/_matrix/client/v3/user/{user}/account_data/org.confero.test.marker"
-    await engine._api("PUT", path, {"nonce": secrets.token_hex(4)})
+    await engine.session.api("PUT", path, {"nonce": secrets.token_hex(4)})
 
 
 async def hold_syncs(engine: Engine) -> HeldAnswers:
@@ -81,11 +81,9 @@ async def settled(engine: Engine, syncs: HeldAnswers) -> None:
         await wake_sync(engine)
         await eventually(lambda before=before: syncs.answered > before)
     # The work those answers started (joins, declines) is over, up to its own timeouts.
-    await eventually(lambda: all(task.done() for task in engine._background), 30)
-    # Our own presence writes are done too (one writer, see Engine._write_presence).
-    await eventually(
-        lambda: getattr(engine, "_presence_written", 0) == getattr(engine, "_presence_wanted", 0)
-    )
+    await eventually(lambda: not engine.session.busy, 30)
+    # Our own presence writes are done too (one writer, see Presences.write).
+    await eventually(lambda: engine.presences.writes_done)
 
 
 class SeenAfter:

@@ -137,7 +137,7 @@ async def test_long_message_is_split_not_lost(pair):
 
 async def test_hostile_html_is_sanitised(pair):
     alice, bob, room_id = pair
-    client = bob._client  # a raw client, as another Matrix app would send it
+    client = bob.session.client  # a raw client, as another Matrix app would send it
     await client.room_send(
         room_id,
         "m.room.message",
@@ -178,7 +178,7 @@ async def test_hostile_display_name_is_cleaned(make_user, tmp_path):
 
 async def test_encrypted_room_is_shown_as_encrypted(pair):
     alice, bob, room_id = pair
-    client = bob._client
+    client = bob.session.client
     await client.room_put_state(room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
     await client.room_send(
         room_id,

@@ -110,7 +110,7 @@ async def test_an_admission_after_giving_up_is_declined(people, give_up):
 
 async def test_an_admission_on_its_way_when_the_lobby_times_out_gets_in(people):
     alice, bob, room_id, syncs = await bob_in_alices_lobby(people, lobby_timeout_s=3.0)
-    timer = bob._conferences._lobby_timers[room_id]
+    timer = bob.conferences.lobby_timer(room_id)
     bobs_syncs = await hold_syncs(bob)  # Bob's app hears of the admission only by its join
     await alice.admit(room_id, bob.user_id)
     await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.INVITED)

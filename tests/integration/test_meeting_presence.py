@@ -39,7 +39,7 @@ async def on_server(user: TestUser) -> tuple[str, str]:
 
 
 def writes_done(engine: Engine) -> bool:
-    return engine._presence_written == engine._presence_wanted
+    return engine.presences.writes_done
 
 
 @pytest.mark.parametrize(("presence", "status"), BEFORE)
@@ -125,7 +125,7 @@ async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_pa
     alice = await signed_in_engine(user, tmp_path / "alice")
     try:
         await alice.set_presence(Presence.AWAY, "Out for lunch")
-        client = alice._require_client()
+        client = alice.session.require_client()
         real = client.set_presence
         in_flight: list[int] = []
         most = 0

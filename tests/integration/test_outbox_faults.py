@@ -130,7 +130,7 @@ async def test_restart_with_the_message_still_in_the_outbox(scene):
     assert {t for t in scene.proxy.sends if t != echo.key} <= {
         m.key for m in scene.alice.messages(scene.room_id)
     }
-    assert scene.alice._require_outbox().get(echo.key) is None
+    assert scene.alice.conversations.outbox.get(echo.key) is None
 
 
 # -- a room that became encrypted while the message waited
@@ -146,7 +146,7 @@ async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking
     scene.proxy.go_dark()
     await lost
     echo = await scene.alice.send_text(scene.room_id, "secret plans")
-    await scene.bob._client.room_put_state(
+    await scene.bob.session.client.room_put_state(
         scene.room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}
     )
     failed = expect_event(scene.alice, is_state(echo.key, MessageState.FAILED), 30)
@@ -155,12 +155,12 @@ async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking
     assert "encrypted" in event.message.error
     assert echo.key not in scene.proxy.sends  # never went out, in plain text or otherwise
     # Bob writes afterwards; once Alice has it, she has synced past everything.
-    await scene.bob._client.room_send(
+    await scene.bob.session.client.room_send(
         scene.room_id, "m.room.message", {"msgtype": "m.text", "body": "after"}
     )
     await eventually(lambda: "after" in [m.body for m in scene.alice.messages(scene.room_id)], 30)
     assert "secret plans" not in [m.body for m in scene.bob.messages(scene.room_id)]
-    assert scene.alice._require_outbox().get(echo.key).failed
+    assert scene.alice.conversations.outbox.get(echo.key).failed
 
 
 # -- a store that cannot save
@@ -168,7 +168,7 @@ async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking
 
 async def test_store_that_cannot_save_fails_messages_and_retry_sends_them(scene):
     """A second program holds the outbox file's write lock: real for root too."""
-    path = scene.alice._require_outbox().path
+    path = scene.alice.conversations.outbox.path
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     problem = expect_event(scene.alice, lambda e: isinstance(e, ev.SendingProblem), 30)

@@ -139,7 +139,7 @@ def _bob_got(chat: Chat, body: str) -> bool:
 
 def _events_default(engine: Engine, room_id: str) -> int | None:
     """The room's events_default as the engine's client has synced it."""
-    room = engine._require_client().rooms.get(room_id)
+    room = engine.session.require_client().rooms.get(room_id)
     return room.power_levels.defaults.events_default if room else None
 
 

@@ -52,7 +52,7 @@ async def test_cannot_save_shows_a_banner_and_retry_sends(make_user, tmp_path, q
     async with main_window(alice, tmp_path / "alice") as window:
         engine = window.engine
         room_id = await engine.start_direct_conversation(bob.user_id)
-        other = sqlite3.connect(engine._require_outbox().path, isolation_level=None)
+        other = sqlite3.connect(engine.conversations.outbox.path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another program holds the file
         try:
             echo = await engine.send_text(room_id, "saved later")
