@@ -4,8 +4,7 @@ Each bar has one owner that shows and clears it: the session bar ("You have
 left the call", Rejoin) and the lobby bar ("… is waiting in the lobby", Admit)
 belong to the meeting parts, the encryption note to the window, the error bar
 to whoever reports a failure. A later part (the escalation banner, a call bar)
-adds its own bar with ``add_bar`` without touching the others. The area takes
-no room while every bar is hidden.
+adds its own bar with ``add_bar`` without touching the others.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from ui.banner import Banner, BannerKind
 
@@ -22,11 +20,12 @@ W = TypeVar("W", bound=QWidget)
 
 
 class BannerArea(QWidget):
-    """A column of bars; visible only while one of them is."""
+    """A column of bars, each shown and cleared by its owner."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("bannerArea")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 0, 8, 6)
         self._layout.setSpacing(4)
@@ -42,16 +41,12 @@ class BannerArea(QWidget):
         #: What went wrong last, with an optional Try again.
         self.error_bar = self.add_bar(Banner(self))
         self.error_bar.action_triggered.connect(self._on_error_action)
-        self._update_visibility()
 
     def add_bar(self, bar: W, index: int | None = None) -> W:
-        """Add ``bar`` (at ``index``, else last); the area shows while any bar does."""
-        bar.setParent(self)
+        """Add ``bar`` at ``index`` (0 is the top), else below the others."""
         position = len(self._bars) if index is None else index
         self._bars.insert(position, bar)
         self._layout.insertWidget(position, bar)
-        bar.installEventFilter(self)
-        self._update_visibility()
         return bar
 
     def show_error(
@@ -69,14 +64,6 @@ class BannerArea(QWidget):
         """Take down the error bar if it shows an error (a later success)."""
         if self.error_bar.kind is BannerKind.ERROR:
             self.error_bar.clear()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
-            self._update_visibility()
-        return super().eventFilter(watched, event)
-
-    def _update_visibility(self) -> None:
-        self.setVisible(any(not bar.isHidden() for bar in self._bars))
 
     def _on_error_action(self) -> None:
         action, self._error_action = self._error_action, None

@@ -227,6 +227,7 @@ async def test_composer_sends_with_enter_ctrl_enter_and_button(chat: Chat, qtbot
     composer = window.composer
     assert window.windowTitle() == "Bob"
     assert composer.accessibleName()
+    assert window.focusWidget() is composer, "typing goes straight to the composer"
 
     qtbot.keyClicks(composer, "Hello Bob")
     QTest.keyClick(composer, Qt.Key.Key_Return)
