@@ -8,15 +8,18 @@
   wait to be let in, the lobby page in its place (``MeetingAccess``).
 
 The window only builds and places the parts, routes the engine's state to them,
-and decides whether you may write. Each part connects to the bridge itself and
-spawns its work in the window's ``TaskGroup``, which closing the window cancels.
+and decides whether you may write. Each part connects to the bridge itself,
+spawns its work in the window's ``TaskGroup`` (closing the window cancels it),
+and has ``detach()``, which the window calls on close. A new part (escalation
+banner, call bar) is built in ``__init__`` or ``_become_meeting``, adds its bar
+with ``banners.add_bar`` and joins ``self._parts``; the others stay untouched.
 One window per conversation: ``ConversationWindows`` (ui/window_registry.py)
 raises the open one instead of making a second.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -29,6 +32,7 @@ from ui.banner import Banner, BannerKind
 from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge, disconnect_all
 from ui.composer import Composer
+from ui.error_text import CONVERSATION_GONE, SIGNED_OUT
 from ui.lobby_page import LobbyPage
 from ui.meeting_access import MeetingAccess
 from ui.meeting_header import MeetingHeader
@@ -56,6 +60,12 @@ _SILENCED = (
     SessionState.FAILED,
     SessionState.CONNECTING,
 )
+
+
+class WindowPart(Protocol):
+    """What the window needs of a part: to let go of the engine when it closes."""
+
+    def detach(self) -> None: ...
 
 
 def window_title(name: str) -> str:
@@ -104,6 +114,8 @@ class ConversationWindow(QWidget):
 
         self.banners = BannerArea(self)
         self.transcript = TranscriptPane(engine, bridge, room_id, self.banners, self._tasks, self)
+        #: Every part, detached in this order when the window closes.
+        self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)
         self._close_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -168,6 +180,7 @@ class ConversationWindow(QWidget):
         self._splitter.setSizes([620, 280])
         self.resize(max(self.width(), 900), self.height())
 
+        self._parts += [self.access, self.meeting]
         self.access.close_requested.connect(self.close)
         self.access.rejoin_finished.connect(self._on_rejoin_finished)
         self._apply_details(self._engine.conference(self._room_id))
@@ -366,11 +379,8 @@ class ConversationWindow(QWidget):
         if not self._closing:
             self._closing = True
             # The parts stop following the engine; what was asked of it goes on.
-            self.transcript.detach()
-            if self.access is not None:
-                self.access.detach()
-            if self.meeting is not None:
-                self.meeting.detach()
+            for part in self._parts:
+                part.detach()
             self._tasks.cancel_all()
             self._disconnect_bridge()
             self.closed.emit(self._room_id)
@@ -385,11 +395,11 @@ class ConversationWindow(QWidget):
     def _on_conversation_removed(self, room_id: str) -> None:
         if room_id == self._room_id:
             self.transcript.set_writable(False)
-            self.banners.show_error("You are no longer in this conversation.")
+            self.banners.show_error(CONVERSATION_GONE)
 
     def _on_signed_out(self, _reason: str) -> None:
         self.transcript.set_writable(False)
-        self.banners.show_error("You are signed out.")
+        self.banners.show_error(SIGNED_OUT)
 
     def _on_conference_changed(self, details: ConferenceDetails) -> None:
         if details.room_id != self._room_id:

@@ -23,10 +23,10 @@ from ui.banner import BannerKind
 from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge, disconnect_all
 from ui.engine_calls import detached_task, finish, give_up_after, spawn_detached
+from ui.error_text import GENERIC_ERROR
 from ui.lobby_page import LOBBY_STATES, LobbyPage
 from ui.meeting_text import (
     CANCEL_LOBBY_FAILED,
-    GENERIC_ERROR,
     REJOIN_FAILED,
     REJOINING_TEXT,
     session_bar_text,

@@ -21,8 +21,9 @@ from ui.banner import BannerKind
 from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge
 from ui.engine_calls import finish
+from ui.error_text import GENERIC_ERROR
 from ui.meeting_header import MeetingHeader
-from ui.meeting_text import GENERIC_ERROR, LEAVE_FAILED, PARTICIPANTS_FAILED
+from ui.meeting_text import LEAVE_FAILED, PARTICIPANTS_FAILED
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
 from ui.tasks import TaskGroup

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from engine.conference_models import ConferenceSession, SessionState
 from ui.banner import BannerKind
 
-GENERIC_ERROR = "Something went wrong. Please try again."
-
 # -- the bar above a meeting's transcript ------------------------------------------
 
 LEFT_TEXT = "You have left the call"

@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
 from engine.errors import ConferoError
 from ui.bridge import EngineBridge
+from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
-from ui.meeting_text import GENERIC_ERROR, waiting_text
+from ui.meeting_text import waiting_text
 from ui.roster_delegate import RosterDelegate
 from ui.roster_model import RosterModel, RosterRole, Section
 from ui.tasks import TaskGroup

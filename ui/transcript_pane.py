@@ -22,7 +22,7 @@ from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge, disconnect_all
 from ui.composer import Composer
 from ui.engine_calls import finish, spawn_detached
-from ui.meeting_text import GENERIC_ERROR
+from ui.error_text import GENERIC_ERROR, HISTORY_FAILED
 from ui.message_delegate import dim_color
 from ui.message_model import MessageModel
 from ui.message_view import MessageView
@@ -239,7 +239,7 @@ class TranscriptPane(QWidget):
         if failure is not None:
             self._history_failed = True
             self._banners.show_error(
-                f"Earlier messages could not be loaded. {failure}",
+                HISTORY_FAILED.format(failure),
                 action_text="Try again",
                 action=self._retry_history,
             )
