@@ -34,8 +34,8 @@ from engine.conference_models import AccessLevel, Role
 from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
 from ui.bridge import EngineBridge
-from ui.conversation_window import open_conversation_window
 from ui.roster_model import Section
+from ui.window_registry import ConversationWindows
 
 
 class Heartbeat:
@@ -137,7 +137,7 @@ async def run(members: int) -> None:
             rss_before = process.memory_info().rss
             heartbeat.restart()
             opened = time.perf_counter()
-            window = open_conversation_window(engine, bridge, room_id)
+            window = ConversationWindows(engine, bridge).open(room_id)
             window.show()
             model = window.roster.model
             await wait_until(lambda: sum(model.count(s) for s in Section) >= members + 1)

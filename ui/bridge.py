@@ -2,6 +2,11 @@
 
 Widgets and item models connect only to these signals. Under qasync the engine
 runs on the GUI thread, so plain direct connections are enough.
+
+Signals are declared with the engine's own classes (dataclasses and enums):
+PySide6 registers a Python class as ``PyObject`` and passes the very object
+through a direct connection, so slots get it intact; the type documents what
+arrives. Tuples are declared as ``tuple`` (Qt has no parameterised types).
 """
 
 from __future__ import annotations
@@ -13,49 +18,52 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
+from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
+from engine.models import ConnectionState, ConversationInfo, Message, Presence
+from engine.outbox import OutboxProblemKind
 
 
 class EngineBridge(QObject):
     #: A conversation appeared in the list (ConversationInfo).
-    conversation_added = Signal(object)
+    conversation_added = Signal(ConversationInfo)
     #: A conversation's name, unread count, presence or activity changed (ConversationInfo).
-    conversation_changed = Signal(object)
+    conversation_changed = Signal(ConversationInfo)
     #: A conversation left the list (room_id).
     conversation_removed = Signal(str)
     #: A message was appended to a transcript (Message).
-    message_added = Signal(object)
+    message_added = Signal(Message)
     #: Older history was loaded: (room_id, tuple[Message, ...], reached_start).
-    messages_prepended = Signal(str, object, bool)
+    messages_prepended = Signal(str, tuple, bool)
     #: A message changed state or got its server copy (Message).
-    message_changed = Signal(object)
+    message_changed = Signal(Message)
     #: Someone's presence changed: (user_id, Presence, status message).
-    presence_changed = Signal(str, object, str)
+    presence_changed = Signal(str, Presence, str)
     #: Our own presence changed: (Presence, status message).
-    own_presence_changed = Signal(object, str)
+    own_presence_changed = Signal(Presence, str)
     #: Who is typing in a room: (room_id, tuple of display names).
-    typing_changed = Signal(str, object)
+    typing_changed = Signal(str, tuple)
     #: Sync connection state: (ConnectionState, detail).
-    connection_state_changed = Signal(object, str)
+    connection_state_changed = Signal(ConnectionState, str)
     #: The session ended (reason).
     signed_out = Signal(str)
     #: A meeting's details changed: subject, access level, my role… (ConferenceDetails).
-    conference_changed = Signal(object)
+    conference_changed = Signal(ConferenceDetails)
     #: My session in a meeting changed state: lobby, connected, left… (ConferenceSession).
-    conference_session_changed = Signal(object)
+    conference_session_changed = Signal(ConferenceSession)
     #: A meeting's full participant list, after loading: (room_id, tuple[Participant, ...]).
-    participants_reset = Signal(str, object)
+    participants_reset = Signal(str, tuple)
     #: Someone appeared in a meeting's roster: (room_id, Participant).
-    participant_added = Signal(str, object)
+    participant_added = Signal(str, Participant)
     #: Someone's role, membership, name or presence changed: (room_id, Participant).
-    participant_changed = Signal(str, object)
+    participant_changed = Signal(str, Participant)
     #: Someone left a meeting's roster: (room_id, user_id).
     participant_removed = Signal(str, str)
     #: Someone started waiting in a meeting's lobby: (room_id, Participant).
-    lobby_knock = Signal(str, object)
+    lobby_knock = Signal(str, Participant)
     #: Saved messages could not all be read at sign-in: (OutboxProblemKind, message).
-    outbox_problem = Signal(object, str)
+    outbox_problem = Signal(OutboxProblemKind, str)
     #: Messages can't be saved or sent: (SendingProblemKind, message).
-    sending_problem = Signal(object, str)
+    sending_problem = Signal(ev.SendingProblemKind, str)
     #: Saving works again after a sending problem.
     sending_recovered = Signal()
     #: The meeting server on this computer died or hung and is being restarted: (cause, try).

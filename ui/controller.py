@@ -25,6 +25,7 @@ from engine.ids import validate_localpart
 from engine.models import ConnectionState, SessionInfo
 from engine.settings import Settings
 from ui.banner import BannerKind
+from ui.error_text import GENERIC_ERROR
 from ui.startup_timing import StartupTimer
 from ui.tasks import TaskGroup
 from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 LOCAL = "local"
 REMOTE = "remote"
-UNEXPECTED_ERROR = "Something went wrong. Please try again."
+UNEXPECTED_ERROR = GENERIC_ERROR
 KEYRING_WAITING = "Waiting for the system password store…"
 CONTINUE_WITHOUT_KEYRING = "Continue without remembering"
 SIGN_IN_WITHOUT_KEYRING = (

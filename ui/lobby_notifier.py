@@ -2,7 +2,9 @@
 
 The meeting's window, when open, gets a banner with Admit. When that window is
 not in front (or not open), a desktop notification goes out through the system
-tray if the desktop has one; otherwise the main window shows a notice.
+tray if the desktop has one; otherwise it asks for a notice (``notice_wanted``),
+which the main window shows. It finds windows through the ``ConversationWindows``
+it is given and knows nothing of the main window.
 """
 
 from __future__ import annotations
@@ -16,23 +18,14 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from engine.conference_models import Participant
 from ui import theme
-from ui.banner import BannerKind
 from ui.bridge import EngineBridge, disconnect_all
+from ui.meeting_text import KNOCK_TITLE, knock_text
+from ui.window_registry import ConversationWindows
 
 if TYPE_CHECKING:
     from engine.engine import Engine
-    from ui.main_window import MainWindow
 
 NOTIFICATION_MS = 10_000
-TITLE = "Someone is waiting in the lobby"
-
-
-def knock_text(name: str, subject: str) -> str:
-    return (
-        f"{name} is waiting in the lobby of “{subject}”."
-        if subject
-        else (f"{name} is waiting in the lobby.")
-    )
 
 
 class LobbyNotifier(QObject):
@@ -40,11 +33,21 @@ class LobbyNotifier(QObject):
 
     #: Someone was announced: (room_id, text, where: "window", "tray" or "main").
     notified = Signal(str, str, str)
+    #: No window and no tray to tell it: show ``text`` in the main window.
+    notice_wanted = Signal(str)
+    #: The desktop notification about ``room_id`` was clicked: open its window.
+    open_requested = Signal(str)
 
-    def __init__(self, engine: Engine, bridge: EngineBridge, main_window: MainWindow) -> None:
-        super().__init__(main_window)
+    def __init__(
+        self,
+        engine: Engine,
+        bridge: EngineBridge,
+        windows: ConversationWindows,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
         self._engine = engine
-        self._main = main_window
+        self._windows = windows
         self._tray: QSystemTrayIcon | None = None
         self._last_room = ""
         bridge.lobby_knock.connect(self._on_lobby_knock)
@@ -56,14 +59,12 @@ class LobbyNotifier(QObject):
             self._tray.hide()
 
     def _on_lobby_knock(self, room_id: str, participant: Participant) -> None:
-        from ui.conversation_window import conversation_windows
-
         details = self._engine.conference(room_id)
         if participant.is_you or details is None or not details.can_admit:
             return
         name = participant.display_name or participant.user_id
         text = knock_text(name, details.subject)
-        window = next((w for w in conversation_windows(self._engine) if w.room_id == room_id), None)
+        window = self._windows.find(room_id)
         if window is not None:
             window.show_lobby_notice(participant, text)
             self.notified.emit(room_id, text, "window")
@@ -73,14 +74,14 @@ class LobbyNotifier(QObject):
             self._last_room = room_id
             tray = self._ensure_tray()
             tray.showMessage(
-                TITLE,
+                KNOCK_TITLE,
                 _notification_body(text),
                 QSystemTrayIcon.MessageIcon.Information,
                 NOTIFICATION_MS,
             )
             self.notified.emit(room_id, text, "tray")
         elif window is None:
-            self._main.show_notice(text, BannerKind.INFO)
+            self.notice_wanted.emit(text)
             self.notified.emit(room_id, text, "main")
 
     def _ensure_tray(self) -> QSystemTrayIcon:
@@ -93,7 +94,7 @@ class LobbyNotifier(QObject):
 
     def _on_message_clicked(self) -> None:
         if self._last_room:
-            self._main.open_conversation(self._last_room)
+            self.open_requested.emit(self._last_room)
 
 
 def _notification_body(text: str) -> str:

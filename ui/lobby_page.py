@@ -26,12 +26,9 @@ from PySide6.QtWidgets import (
 from engine.conference_models import ConferenceDetails, ConferenceSession, SessionState
 from ui import theme
 from ui.accessibility import announce
+from ui.meeting_text import lobby_page_text
 from ui.message_delegate import dim_color
 
-WAITING_TITLE = "Waiting in the lobby: someone in the meeting will let you in"
-TIMED_OUT_TITLE = "Nobody let you in"
-DENIED_TITLE = "You were not let in"
-CONNECTING_TITLE = "Joining the meeting…"
 TICK_MS = 1000
 BOX_WIDTH = 420
 _BAR_STEPS = 1000
@@ -179,18 +176,7 @@ class LobbyPage(QWidget):
         self.meeting_label.setVisible(bool(self.meeting_label.text()))
         waiting = session.state is SessionState.IN_LOBBY
         connecting = session.state is SessionState.CONNECTING
-        if waiting:
-            title, detail = WAITING_TITLE, ""
-        elif connecting:
-            title, detail = CONNECTING_TITLE, ""
-        elif session.state is SessionState.LOBBY_TIMED_OUT:
-            title = TIMED_OUT_TITLE
-            detail = "Nobody in the meeting answered in time."
-            if session.can_rejoin:
-                detail += " Retry to wait in the lobby again."
-        else:
-            title = DENIED_TITLE
-            detail = session.detail or "Someone in the meeting turned down your request to join."
+        title, detail = lobby_page_text(session)
         self.title_label.setText(title)
         self.detail_label.setText(detail)
         self.detail_label.setVisible(bool(detail))

@@ -34,6 +34,7 @@ from ui.lobby_notifier import LobbyNotifier
 from ui.preferences_dialog import PreferencesDialog
 from ui.server_log_dialog import ServerLogDialog
 from ui.tasks import TaskGroup
+from ui.window_registry import ConversationWindows
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -76,12 +77,15 @@ class MainWindow(QMainWindow):
         *,
         homeserver: EmbeddedHomeserver | None = None,
         settings: Settings | None = None,
+        windows: ConversationWindows | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings = settings or Settings()
         self._engine = engine
         self._bridge = bridge
+        #: The open conversation windows of this session (one per conversation).
+        self.windows = windows or ConversationWindows(engine, bridge, self)
         self._homeserver = homeserver
         self._quiet_close = False
         # The meeting server on this computer: "running", "restarting" or "failed";
@@ -138,7 +142,7 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.meet_now_button, self.join_button)
         self.setTabOrder(self.join_button, self.list_view)
         self.setTabOrder(self.list_view, self.open_button)
-        self.lobby_notifier = LobbyNotifier(engine, bridge, self)
+        self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
@@ -286,6 +290,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.about_action)
 
     def _connect_signals(self) -> None:
+        self.lobby_notifier.notice_wanted.connect(self.show_notice)
+        self.lobby_notifier.open_requested.connect(self.open_conversation)
         self.new_button.clicked.connect(self.new_conversation_action.trigger)
         self.new_conversation_action.triggered.connect(self._on_new_conversation_triggered)
         self.meet_now_button.clicked.connect(self.meet_now_action.trigger)
@@ -338,9 +344,7 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, room_id: str) -> None:
         """Open (or raise) the conversation window of ``room_id``."""
-        from ui.conversation_window import open_conversation_window
-
-        open_conversation_window(self._engine, self._bridge, room_id, self)
+        self.windows.open(room_id, self)
         self.conversation_opened.emit(room_id)
 
     def start_new_conversation(self) -> NewConversationDialog:
@@ -419,12 +423,10 @@ class MainWindow(QMainWindow):
 
     def close_quietly(self) -> None:
         """Close without asking the app to quit (used when signing out)."""
-        from ui.conversation_window import close_conversation_windows
-
         self._quiet_close = True
         self._tasks.cancel_all()
         self.lobby_notifier.detach()
-        close_conversation_windows(self._engine)
+        self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():
                 child.close()

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 from engine.conference_models import ConferenceDetails, ConferenceSession, SessionState
 from ui import plain_text, theme
 from ui.accessibility import announce
+from ui.invite_dialog import InviteDialog
+from ui.meeting_options_dialog import MeetingOptionsDialog
 from ui.message_delegate import dim_color
 
 if TYPE_CHECKING:
@@ -203,15 +205,11 @@ class MeetingHeader(QWidget):
         return digits
 
     def open_invite(self) -> QDialog:
-        from ui.invite_dialog import InviteDialog
-
         dialog = InviteDialog(self._engine, self._room_id, self.window())
         self._show_dialog(dialog)
         return dialog
 
     def open_options(self) -> QDialog | None:
-        from ui.meeting_options_dialog import MeetingOptionsDialog
-
         if self._details is None:
             return None
         dialog = MeetingOptionsDialog(self._engine, self._details, self.window())

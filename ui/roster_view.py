@@ -39,7 +39,9 @@ from PySide6.QtWidgets import (
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
 from engine.errors import ConferoError
 from ui.bridge import EngineBridge
+from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
+from ui.meeting_text import waiting_text
 from ui.roster_delegate import RosterDelegate
 from ui.roster_model import RosterModel, RosterRole, Section
 from ui.tasks import TaskGroup
@@ -48,14 +50,6 @@ if TYPE_CHECKING:
     from engine.engine import Engine
 
 log = logging.getLogger(__name__)
-
-GENERIC_ERROR = "Something went wrong. Please try again."
-
-
-def waiting_text(count: int) -> str:
-    if count == 1:
-        return "1 person is waiting in the lobby"
-    return f"{count} people are waiting in the lobby"
 
 
 class ElidedLabel(QLabel):

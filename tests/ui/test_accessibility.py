@@ -24,12 +24,9 @@ from tests.helpers.engines import signed_in_engine
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
-from ui.conversation_window import (
-    close_conversation_windows,
-    open_conversation_window,
-    wait_for_background_work,
-)
+from ui.engine_calls import wait_for_background_work
 from ui.main_window import MainWindow
+from ui.window_registry import ConversationWindows
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -64,7 +61,7 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         await asyncio.sleep(0)
         do_action(window.open_button, PRESS)
         assert await opened == (room_id,)
-        close_conversation_windows(alice)
+        window.windows.close_all()
 
         # The keyboard: Space opens the current row too, and the Menu key's menu has Open.
         window.list_view.setCurrentIndex(window.model.index_of(room_id))
@@ -73,7 +70,7 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         await asyncio.sleep(0)
         QTest.keyClick(window.list_view, Qt.Key.Key_Space)
         assert await opened == (room_id,)
-        close_conversation_windows(alice)
+        window.windows.close_all()
         QApplication.sendEvent(
             window.list_view.viewport(),
             QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(0, 0)),
@@ -83,7 +80,7 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         assert [a.text().replace("&", "") for a in menu.actions()] == ["Open"]
         menu.close()
     finally:
-        close_conversation_windows(alice)
+        window.windows.close_all()
         await wait_for_background_work()
         window.close_quietly()
         bridge.detach()
@@ -107,9 +104,10 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
     }
     alice, bob, carol = people["Alice"], people["Bob"], people["Carol"]
     bridge = EngineBridge(alice.bus)
+    windows = ConversationWindows(alice, bridge)
     try:
         room_id = await alice.meet_now("Planning")
-        window = open_conversation_window(alice, bridge, room_id)
+        window = windows.open(room_id)
         roster = window.roster
         assert roster is not None
         cid = alice.conference(room_id).conference_id
@@ -164,7 +162,7 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
         )
         await wait_until(lambda: membership(alice, room_id, bob.user_id or "") is Membership.JOINED)
     finally:
-        close_conversation_windows(alice)
+        windows.close_all()
         await wait_for_background_work()
         bridge.detach()
         for engine in people.values():

@@ -29,16 +29,12 @@ from tests.helpers.qt_async import wait_until
 from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
-from ui.conversation_window import (
-    ENCRYPTED_NOTE,
-    ConversationWindow,
-    close_conversation_windows,
-    open_conversation_window,
-)
+from ui.conversation_window import ENCRYPTED_NOTE, ConversationWindow
 from ui.message_delegate import HitKind
 from ui.message_model import StartOfHistoryRole
 from ui.rich_text import build_document
 from ui.typing_notifier import TypingNotifier, typing_text
+from ui.window_registry import ConversationWindows
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -57,9 +53,10 @@ class Chat:
     bridge: EngineBridge  # Alice's
     room_id: str
     tmp_path: Path
+    windows: ConversationWindows  # Alice's
 
     def open_window(self) -> ConversationWindow:
-        return open_conversation_window(self.alice, self.bridge, self.room_id)
+        return self.windows.open(self.room_id)
 
 
 MakeRoom = Callable[[Engine], Awaitable[str]]
@@ -76,7 +73,9 @@ async def _start_chat(
     else:
         room_id = await make_room(alice)
     await wait_until(lambda: _both_joined(alice, bob, room_id), timeout=20)
-    return Chat(alice, bob, alice_user, bob_user, EngineBridge(alice.bus), room_id, tmp_path)
+    bridge = EngineBridge(alice.bus)
+    windows = ConversationWindows(alice, bridge)
+    return Chat(alice, bob, alice_user, bob_user, bridge, room_id, tmp_path, windows)
 
 
 def _both_joined(alice: Engine, bob: Engine, room_id: str) -> bool:
@@ -85,7 +84,7 @@ def _both_joined(alice: Engine, bob: Engine, room_id: str) -> bool:
 
 
 async def _close_chat(chat: Chat) -> None:
-    close_conversation_windows(chat.alice)
+    chat.windows.close_all()
     await asyncio.sleep(0)  # let the windows' last tasks (typing off) start
     chat.bridge.detach()
     await chat.alice.close()
@@ -228,6 +227,7 @@ async def test_composer_sends_with_enter_ctrl_enter_and_button(chat: Chat, qtbot
     composer = window.composer
     assert window.windowTitle() == "Bob"
     assert composer.accessibleName()
+    assert window.focusWidget() is composer, "typing goes straight to the composer"
 
     qtbot.keyClicks(composer, "Hello Bob")
     QTest.keyClick(composer, Qt.Key.Key_Return)
@@ -575,6 +575,7 @@ async def test_encrypted_conversation_is_explained(
     bob_raw = await _raw_client(bob_user)
     alice = await signed_in_engine(alice_user, tmp_path / "alice")
     bridge = EngineBridge(alice.bus)
+    windows = ConversationWindows(alice, bridge)
     try:
         room_id = await _raw_direct_room(bob_raw, alice.user_id)
         await wait_until(
@@ -594,7 +595,7 @@ async def test_encrypted_conversation_is_explained(
                 "session_id": "c2Vzc2lvbg",
             },
         )
-        window = open_conversation_window(alice, bridge, room_id)
+        window = windows.open(room_id)
         await wait_until(lambda: window.encryption_note.text() == ENCRYPTED_NOTE)
         await wait_until(lambda: any(m.encrypted for m in window.model.messages()))
         assert not window.composer.isEnabled()
@@ -607,7 +608,7 @@ async def test_encrypted_conversation_is_explained(
         assert geometry.lock is not None  # drawn with a lock, in italics
         assert window.view.delegate.document_for_index(index).defaultFont().italic()
     finally:
-        close_conversation_windows(alice)
+        windows.close_all()
         bridge.detach()
         await alice.close()
         await bob_raw.close()

@@ -31,7 +31,6 @@ from ui import theme
 from ui.banner import BannerKind
 from ui.bridge import EngineBridge
 from ui.conversation_list_model import ConversationRole
-from ui.conversation_window import close_conversation_windows, conversation_windows
 from ui.dialogs import NewConversationDialog
 from ui.main_window import MainWindow
 
@@ -206,20 +205,20 @@ async def test_new_conversation_by_matrix_id_opens_it(
         (room_id,) = await opened
         assert not shiboken6.isValid(dialog) or not dialog.isVisible()
         assert row(s.window, room_id) is not None
-        windows = [w for w in conversation_windows(s.engine) if w.isVisible()]
+        windows = [w for w in s.window.windows.all() if w.isVisible()]
         assert len(windows) == 1
         assert s.window.list_view.currentIndex().data(ConversationRole.ROOM_ID) == room_id
 
         # Enter on the row opens it again; a second Enter raises it rather than a second window.
-        close_conversation_windows(s.engine)
-        await wait_until(lambda: not any(w.isVisible() for w in conversation_windows(s.engine)))
+        s.window.windows.close_all()
+        await wait_until(lambda: not any(w.isVisible() for w in s.window.windows.all()))
         s.window.list_view.setFocus()
         reopened = asyncio.ensure_future(wait_for_signal(s.window.conversation_opened, 10))
         await asyncio.sleep(0)
         qtbot.keyClick(s.window.list_view, Qt.Key.Key_Return)
         assert await reopened == (room_id,)
         qtbot.keyClick(s.window.list_view, Qt.Key.Key_Return)
-        assert len([w for w in conversation_windows(s.engine) if w.isVisible()]) == 1
+        assert len([w for w in s.window.windows.all() if w.isVisible()]) == 1
 
 
 async def test_malformed_and_unknown_ids_are_explained_in_the_dialog(

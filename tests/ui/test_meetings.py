@@ -39,20 +39,16 @@ from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui import theme
 from ui.bridge import EngineBridge
-from ui.conversation_window import (
-    LEFT_TEXT,
-    ConversationWindow,
-    close_conversation_windows,
-    open_conversation_window,
-    wait_for_background_work,
-)
+from ui.conversation_window import ConversationWindow
+from ui.engine_calls import wait_for_background_work
 from ui.join_meeting_dialog import EMPTY_ERROR, JoinMeetingDialog
-from ui.lobby_page import DENIED_TITLE, TIMED_OUT_TITLE, WAITING_TITLE
 from ui.main_window import MainWindow
 from ui.meeting_options_dialog import MeetingOptionsDialog
+from ui.meeting_text import DENIED_TITLE, LEFT_TEXT, TIMED_OUT_TITLE, WAITING_TITLE
 from ui.roster_delegate import LobbyButton
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
+from ui.window_registry import ConversationWindows
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -70,6 +66,7 @@ class Person:
     user: TestUser
     engine: Engine
     bridge: EngineBridge
+    windows: ConversationWindows
     main: MainWindow | None = None
 
     @property
@@ -77,7 +74,7 @@ class Person:
         return self.engine.user_id or ""
 
     def window(self, room_id: str) -> ConversationWindow:
-        return open_conversation_window(self.engine, self.bridge, room_id)
+        return self.windows.open(room_id)
 
 
 @dataclass
@@ -90,9 +87,10 @@ class People:
         user = self.make_user(name.lower(), displayname=name)
         engine = await signed_in_engine(user, self.tmp_path / name, start=not main_window)
         bridge = EngineBridge(engine.bus)
-        person = Person(name, user, engine, bridge)
+        windows = ConversationWindows(engine, bridge)
+        person = Person(name, user, engine, bridge, windows)
         if main_window:
-            person.main = MainWindow(engine, bridge)
+            person.main = MainWindow(engine, bridge, windows=windows)
             await engine.start()
             person.main.show()
         self.everyone.append(person)
@@ -107,7 +105,7 @@ class People:
         """
         everyone, self.everyone = self.everyone, []
         for person in everyone:
-            close_conversation_windows(person.engine)
+            person.windows.close_all()
             if person.main is not None:
                 person.main.close_quietly()
                 person.main.deleteLater()
@@ -744,9 +742,9 @@ async def test_meeting_on_the_command_line_is_joined_after_sign_in(
         return session is not None and session.state is SessionState.CONNECTED
 
     await wait_until(joined, SLOW, "the meeting was not joined")
-    from ui.conversation_window import conversation_windows
-
-    await wait_until(lambda: any(w.room_id == room_id for w in conversation_windows(engine)), SLOW)
+    main = controller.main_window
+    assert main is not None
+    await wait_until(lambda: main.windows.find(room_id) is not None, SLOW)
     assert controller.pending_meeting is None
     await wait_until(
         lambda: any(
@@ -755,6 +753,6 @@ async def test_meeting_on_the_command_line_is_joined_after_sign_in(
         ),
         SLOW,
     )
-    for window in conversation_windows(engine):
+    for window in main.windows.all():
         assert shiboken6.isValid(window)
     await people.close()

@@ -15,12 +15,9 @@ from tests.helpers.engines import signed_in_engine
 from tests.helpers.qt_async import wait_until
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
-from ui.conversation_window import (
-    close_conversation_windows,
-    open_conversation_window,
-    wait_for_background_work,
-)
+from ui.engine_calls import wait_for_background_work
 from ui.message_model import MessageRole
+from ui.window_registry import ConversationWindows
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -38,9 +35,10 @@ async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
     alice = await signed_in_engine(make_user("alice", displayname="Alice"), tmp_path / "a")
     bob = await signed_in_engine(make_user("bob", displayname="Bob"), tmp_path / "b")
     bridge = EngineBridge(alice.bus)
+    windows = ConversationWindows(alice, bridge)
     try:
         room_id = await alice.meet_now("Planning")
-        window = open_conversation_window(alice, bridge, room_id)
+        window = windows.open(room_id)
         window.resize(520, 600)
         await bob.join_conference(alice.conference(room_id).conference_id)
         await wait_until(lambda: member(alice, room_id, bob.user_id) is Membership.KNOCKING, SLOW)
@@ -88,7 +86,7 @@ async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
         ]
         assert any(t.startswith("Alice made Bob an attendee") for t in texts), texts
     finally:
-        close_conversation_windows(alice)
+        windows.close_all()
         await wait_for_background_work()
         bridge.detach()
         await bob.close()
