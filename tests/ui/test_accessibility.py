@@ -18,9 +18,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from engine.conference_models import Membership, SessionState
-from engine.engine import Engine
 from tests.helpers.a11y import actions_of, do_action, item_named
 from tests.helpers.engines import signed_in_engine
+from tests.helpers.meetings import membership
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
@@ -91,11 +91,6 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         await alice.close()
         window.deleteLater()
         await asyncio.sleep(0.05)
-
-
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
 
 
 async def test_admit_and_deny_one_person_through_the_accessibility_tree(
