@@ -40,6 +40,7 @@ from engine.conference_models import ConferenceDetails, Membership, Participant,
 from engine.errors import ConferoError
 from ui.bridge import EngineBridge
 from ui.form_widgets import ErrorLabel
+from ui.item_menus import menu_target
 from ui.roster_delegate import RosterDelegate
 from ui.roster_model import RosterModel, RosterRole, Section
 from ui.tasks import TaskGroup
@@ -90,13 +91,7 @@ class RosterTree(QTreeView):
     menu_requested = Signal(QModelIndex, QPoint)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Mouse:
-            index = self.indexAt(event.pos())
-            where = event.globalPos()
-        else:
-            index = self.currentIndex()
-            rect = self.visualRect(index)
-            where = self.viewport().mapToGlobal(rect.center() if index.isValid() else QPoint())
+        index, where = menu_target(self, event)
         if index.isValid():
             self.menu_requested.emit(index, where)
             event.accept()
