@@ -445,12 +445,15 @@ async def test_html_from_bob_is_rich_but_never_runs_or_fetches(chat: Chat, qtbot
         # Bob's message goes through his outbox (a synced SQLite write) before the
         # server: under load that alone can take seconds, so wait as for any crossing.
         await wait_until(
-            lambda: message_state(chat.bob, chat.room_id, echo.key) is MessageState.SENT, CROSSING_S
+            lambda: message_state(chat.bob, chat.room_id, echo.key) is MessageState.SENT,
+            CROSSING_S,
+            "Bob's own engine did not get his message to the server",
         )
         await wait_until(lambda: _row_with(window, "bold") is not None, CROSSING_S)
         await wait_until(
             lambda: _row_with(window, "<b>not bold</b> <script>alert(2)</script>") is not None,
             CROSSING_S,
+            "Bob's message reached the server but not Alice's window",
         )
         await _shown(window)
 
