@@ -40,7 +40,9 @@ async def main_window(user: TestUser, data_dir: Path) -> AsyncIterator[Session]:
         bridge.detach()
         await engine.close()
         window.deleteLater()
-        await asyncio.sleep(0)
+        # Let the requests the close cut short finish cancelling (see _close_chat
+        # in tests/ui/test_conversation_window.py).
+        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager
