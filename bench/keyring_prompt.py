@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-import qasync
-from PySide6.QtWidgets import QApplication
-
-from bench.roster import Heartbeat
+from bench.harness import embedded_server, run_on_qt_loop
 from engine.credentials import CredentialStore
 from engine.engine import Engine  # imported up front: its import is not the prompt's stall
-from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.homeserver import EmbeddedHomeserver
 from engine.settings import Settings
 from tests.helpers.keyrings import BlockingKeyring, MemoryKeyring
+from tests.helpers.stalls import StallMeter
 from ui.controller import KEYRING_WAITING, AppController
 
 PROMPT_S = 2.0
@@ -56,10 +51,10 @@ async def one_run(data_dir: Path, remembered: MemoryKeyring, prompt_s: float) ->
     backend = BlockingKeyring()
     backend.entries.update(remembered.entries)
     controller = AppController(data_dir, credentials=CredentialStore(backend=backend))
-    heartbeat = Heartbeat()
+    meter = StallMeter()
     figures: dict[str, float] = {}
     began = time.perf_counter()
-    heartbeat.restart()
+    meter.start()
     controller.show_first_window()
     startup = asyncio.ensure_future(controller.start())
     try:
@@ -68,13 +63,13 @@ async def one_run(data_dir: Path, remembered: MemoryKeyring, prompt_s: float) ->
         figures["notice_after"] = time.perf_counter() - began
         while time.perf_counter() - began < prompt_s:
             await asyncio.sleep(0.005)
-        figures["prompt_stall"] = heartbeat.longest
+        figures["prompt_stall"] = meter.longest
         backend.release()
         answered = time.perf_counter()
         while controller.main_window is None or not controller.main_window.isVisible():
             await asyncio.sleep(0.005)
         figures["to_main_window"] = time.perf_counter() - answered
-        figures["restore_stall"] = heartbeat.longest
+        figures["restore_stall"] = meter.stop()
         await startup
     finally:
         backend.close()
@@ -86,13 +81,9 @@ async def one_run(data_dir: Path, remembered: MemoryKeyring, prompt_s: float) ->
 async def bench(runs: int, prompt_s: float) -> None:
     with tempfile.TemporaryDirectory(prefix="confero-bench-keyring-") as tmp:
         root = Path(tmp)
-        server = EmbeddedHomeserver(root / "server", profile=HomeserverProfile.TEST)
-        await server.start()
-        try:
+        async with embedded_server(root / "server") as server:
             remembered = await remember_sign_in(server, root / "app")
             results = [await one_run(root / "app", remembered, prompt_s) for _ in range(runs)]
-        finally:
-            await server.stop()
 
     def line(label: str, key: str, scale: float, unit: str) -> None:
         values = [r[key] * scale for r in results]
@@ -113,11 +104,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--prompt", type=float, default=PROMPT_S, help="seconds the keyring blocks")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    with loop:
-        loop.run_until_complete(bench(args.runs, args.prompt))
+    run_on_qt_loop(bench(args.runs, args.prompt))
 
 
 if __name__ == "__main__":

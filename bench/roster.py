@@ -21,41 +21,18 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import aiohttp
 import psutil
-import qasync
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
+from bench.harness import embedded_server, run_on_qt_loop, wait_until
 from engine import events as ev
 from engine.conference_models import AccessLevel, Role
 from engine.engine import Engine
-from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.homeserver import EmbeddedHomeserver
+from tests.helpers.stalls import StallMeter
 from ui.bridge import EngineBridge
 from ui.roster_model import Section
 from ui.window_registry import ConversationWindows
-
-
-class Heartbeat:
-    """Records the longest gap between ticks of a fast timer: the UI-thread stall."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
-
-    def restart(self) -> None:
-        self.longest, self._last = 0.0, time.perf_counter()
-        self._timer.start()
 
 
 class PublishTimer:
@@ -105,20 +82,10 @@ async def populate(server: EmbeddedHomeserver, token: str, room_id: str, count: 
         await asyncio.gather(*(add(i) for i in range(count)))
 
 
-async def wait_until(predicate, timeout: float = 120.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not predicate():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the benchmark's condition was not met")
-        await asyncio.sleep(0.001)
-
-
 async def run(members: int) -> None:
     process = psutil.Process()
     with tempfile.TemporaryDirectory(prefix="confero-roster-") as tmp:
-        server = EmbeddedHomeserver(Path(tmp) / "hs", profile=HomeserverProfile.TEST)
-        await server.start()
-        try:
+        async with embedded_server(Path(tmp) / "hs") as server:
             password = secrets.token_urlsafe(12)
             await server.register_user("organizer", password, admin=True, displayname="Organizer")
             engine = Engine(Path(tmp) / "app")
@@ -133,31 +100,35 @@ async def run(members: int) -> None:
             await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
 
             bridge = EngineBridge(engine.bus)
-            heartbeat = Heartbeat()
+            meter = StallMeter()
             rss_before = process.memory_info().rss
-            heartbeat.restart()
+            meter.start()
             opened = time.perf_counter()
             window = ConversationWindows(engine, bridge).open(room_id)
             window.show()
             model = window.roster.model
-            await wait_until(lambda: sum(model.count(s) for s in Section) >= members + 1)
+            await wait_until(
+                lambda: sum(model.count(s) for s in Section) >= members + 1, poll=0.001
+            )
             full_roster = time.perf_counter() - opened
             await asyncio.sleep(0.5)
-            open_stall = heartbeat.longest
+            open_stall = meter.longest
             rss_after = process.memory_info().rss
 
             timer = PublishTimer(engine)
-            heartbeat.restart()
+            meter.start()
             async with admin_session(server, engine.session.require_client().access_token) as http:
                 await add_member(http, server, room_id, "latecomer", "Late Comer")
             newcomer = (ev.ParticipantAdded, f"@latecomer:{server.server_name}")
-            await wait_until(lambda: newcomer in timer.durations)
+            await wait_until(lambda: newcomer in timer.durations, poll=0.001)
             demoted = f"@member0000:{server.server_name}"
             await engine.set_role(room_id, demoted, Role.ATTENDEE)
-            await wait_until(lambda: (ev.ParticipantChanged, demoted) in timer.durations)
+            await wait_until(
+                lambda: (ev.ParticipantChanged, demoted) in timer.durations, poll=0.001
+            )
             assert model.section_of_user(demoted) == Section.ATTENDEES
             await asyncio.sleep(0.2)
-            change_stall = heartbeat.longest
+            change_stall = meter.stop()
             added = timer.durations[newcomer]
             changed = timer.durations[(ev.ParticipantChanged, demoted)]
 
@@ -174,20 +145,13 @@ async def run(members: int) -> None:
             window.close()
             bridge.detach()
             await engine.close()
-        finally:
-            await server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1000)
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with loop:
-        loop.run_until_complete(run(args.members))
+    run_on_qt_loop(run(args.members))
 
 
 if __name__ == "__main__":

@@ -26,49 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-import qasync
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-
 from bench.file_keyring import PATH_ENV, FileKeyring
+from bench.harness import run_on_qt_loop, wait_until
 from engine.credentials import CredentialStore
 from engine.homeserver import HomeserverProfile
 from engine.homeserver_supervisor import SupervisorTiming
 from engine.models import MessageState
+from tests.helpers.stalls import StallMeter
 from ui.controller import AppController
-
-
-class Heartbeat:
-    """Records the longest gap between ticks of a fast timer: the UI-thread stall."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
-
-    def restart(self) -> None:
-        self.longest, self._last = 0.0, time.perf_counter()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-
-async def wait_until(predicate, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.005)
 
 
 async def run(runs: int, messages: int) -> None:
@@ -92,15 +57,15 @@ async def run(runs: int, messages: int) -> None:
             def flushed() -> bool:
                 return all(m.state is MessageState.SENT for m in engine.messages(room_id))
 
-            heartbeat = Heartbeat()
+            meter = StallMeter()
             durations: list[float] = []
             stalls: list[float] = []
             for i in range(runs):
                 await wait_until(lambda: controller.main_window.server_banner.isHidden())
-                await asyncio.sleep(1.0)  # settle: the heartbeat measures the restart only
+                await asyncio.sleep(1.0)  # settle: the meter measures the restart only
                 pid = server.pid
                 assert pid is not None
-                heartbeat.restart()
+                meter.start()
                 started = time.perf_counter()
                 os.kill(pid, signal.SIGKILL)
                 for n in range(messages):
@@ -108,8 +73,7 @@ async def run(runs: int, messages: int) -> None:
                 await wait_until(flushed)
                 durations.append(time.perf_counter() - started)
                 await wait_until(lambda: controller.main_window.server_banner.isHidden())
-                stalls.append(heartbeat.longest)
-                heartbeat.stop()
+                stalls.append(meter.stop())
                 print(
                     f"  run {i + 1}: flushed after {durations[-1]:.2f} s, "
                     f"longest UI stall {stalls[-1] * 1000:.1f} ms"
@@ -130,12 +94,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--messages", type=int, default=5)
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with loop:
-        loop.run_until_complete(run(args.runs, args.messages))
+    run_on_qt_loop(run(args.runs, args.messages))
 
 
 if __name__ == "__main__":

@@ -114,8 +114,14 @@ class Presences:
         if own:
             if self._written != self._wanted:
                 return  # the echo of an older write; ours is on its way
-            if presence_map.to_matrix(self._own_presence, self._own_status) == (state, status):
+            ours = presence_map.to_matrix(self._own_presence, self._own_status)
+            if ours == (state, status):
                 presence = self._own_presence  # Busy with a status of its own reads as Away
+            elif self._checked and status == ours[1]:
+                # Only the state differs, and a sync cannot change the status message:
+                # one of our own syncs, built before the last choice, carried the older
+                # set_presence. Our next sync puts the choice back; don't adopt the echo.
+                return
         if self._presence.get(user_id) == (presence, status):
             if own:
                 self._check_own_once()

@@ -9,11 +9,12 @@ a context menu (Menu key or Shift+F10) with Open.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent, QKeyEvent
 from PySide6.QtWidgets import QListView, QMenu, QWidget
 
 from ui.conversation_list_model import ConversationRole
+from ui.item_menus import menu_target
 
 
 class ConversationListView(QListView):
@@ -49,13 +50,7 @@ class ConversationListView(QListView):
         super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Mouse:
-            index = self.indexAt(event.pos())
-            where = event.globalPos()
-        else:
-            index = self.currentIndex()
-            rect = self.visualRect(index)
-            where = self.viewport().mapToGlobal(rect.center() if index.isValid() else QPoint())
+        index, where = menu_target(self, event)
         if not index.isValid():
             event.ignore()
             return

@@ -84,17 +84,19 @@ class Hit:
 
 @dataclass(slots=True)
 class RowGeometry:
+    """Where a row's parts are; None for a part the row does not have."""
+
     height: int
     content: QRect  # the message itself (without date / start lines)
-    start: QRect | None
-    day: QRect | None
-    name: QRect | None
-    time: QRect | None
-    lock: QRect | None
     body: QRect
-    icon: QRect | None
-    failed: QRect | None
-    retry: QRect | None
+    start: QRect | None = None
+    day: QRect | None = None
+    name: QRect | None = None
+    time: QRect | None = None
+    lock: QRect | None = None
+    icon: QRect | None = None
+    failed: QRect | None = None
+    retry: QRect | None = None
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -257,18 +259,13 @@ class MessageDelegate(QStyledItemDelegate):
                 text_rect.left(), y, text_rect.width(), max(text_h, fm_small.height())
             )
             y += body_rect.height() + 4
+            # A room-change line: one small sentence, no sender, time or state.
             return RowGeometry(
                 height=y - top,
                 content=QRect(x0, content_top, width, y - content_top),
+                body=body_rect,
                 start=start_rect,
                 day=day_rect,
-                name=None,
-                time=None,
-                lock=None,
-                body=body_rect,
-                icon=None,
-                failed=None,
-                retry=None,
             )
         name_rect = time_rect = None
         if not continuation:

@@ -41,6 +41,7 @@ from engine.errors import ConferoError
 from ui.bridge import EngineBridge
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
+from ui.item_menus import menu_target
 from ui.meeting_text import waiting_text
 from ui.roster_delegate import RosterDelegate
 from ui.roster_model import RosterModel, RosterRole, Section
@@ -84,13 +85,7 @@ class RosterTree(QTreeView):
     menu_requested = Signal(QModelIndex, QPoint)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Mouse:
-            index = self.indexAt(event.pos())
-            where = event.globalPos()
-        else:
-            index = self.currentIndex()
-            rect = self.visualRect(index)
-            where = self.viewport().mapToGlobal(rect.center() if index.isValid() else QPoint())
+        index, where = menu_target(self, event)
         if index.isValid():
             self.menu_requested.emit(index, where)
             event.accept()

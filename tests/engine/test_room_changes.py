@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from engine.conference_models import Role
 from engine.matrix_events import MAX_ROLE_CHANGES_LISTED, message_from_event
 from engine.models import Message, RoomChangeKind
@@ -54,22 +56,22 @@ def kinds(message: Message | None) -> list[tuple[RoomChangeKind, str, str]]:
     return [(c.kind, c.actor_name, c.target_name) for c in message.changes]
 
 
-def test_memberships_say_who_did_what_to_whom() -> None:
-    K = RoomChangeKind
-    join = member("join", before=None, sender="@bob:hs", target="@bob:hs")
-    assert kinds(join) == [(K.JOINED, "Bob", "Bob")]
-    left = member("leave", before="join", sender="@bob:hs", target="@bob:hs")
-    assert kinds(left) == [(K.LEFT, "Bob", "Bob")]
-    admitted = member("invite", before="knock", sender="@alice:hs", target="@bob:hs")
-    assert kinds(admitted) == [(K.ADMITTED, "Alice", "Bob")]
-    invited = member("invite", before=None, sender="@alice:hs", target="@bob:hs")
-    assert kinds(invited) == [(K.INVITED, "Alice", "Bob")]
-    denied = member("leave", before="knock", sender="@alice:hs", target="@bob:hs")
-    assert kinds(denied) == [(K.DENIED, "Alice", "Bob")]
-    removed = member("leave", before="join", sender="@alice:hs", target="@bob:hs")
-    assert kinds(removed) == [(K.REMOVED, "Alice", "Bob")]
-    banned = member("ban", before="join", sender="@alice:hs", target="@bob:hs")
-    assert kinds(banned) == [(K.REMOVED, "Alice", "Bob")]
+@pytest.mark.parametrize(
+    ("membership", "before", "sender", "line"),
+    [
+        ("join", None, "@bob:hs", (RoomChangeKind.JOINED, "Bob", "Bob")),
+        ("leave", "join", "@bob:hs", (RoomChangeKind.LEFT, "Bob", "Bob")),
+        ("invite", "knock", "@alice:hs", (RoomChangeKind.ADMITTED, "Alice", "Bob")),
+        ("invite", None, "@alice:hs", (RoomChangeKind.INVITED, "Alice", "Bob")),
+        ("leave", "knock", "@alice:hs", (RoomChangeKind.DENIED, "Alice", "Bob")),
+        ("leave", "join", "@alice:hs", (RoomChangeKind.REMOVED, "Alice", "Bob")),
+        ("ban", "join", "@alice:hs", (RoomChangeKind.REMOVED, "Alice", "Bob")),
+    ],
+)
+def test_memberships_say_who_did_what_to_whom(
+    membership: str, before: str | None, sender: str, line: tuple[RoomChangeKind, str, str]
+) -> None:
+    assert kinds(member(membership, before=before, sender=sender, target="@bob:hs")) == [line]
 
 
 def test_changes_that_show_nothing_give_no_line() -> None:

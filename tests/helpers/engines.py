@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.engine import Engine
 from engine.events import EngineEvent
+from engine.models import MessageState
 from tests.helpers.users import TestUser
 
 
@@ -60,3 +61,12 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> No
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout:.0f} s")
         await asyncio.sleep(0.05)
+
+
+def message_state(engine: Engine, room_id: str, key: str) -> MessageState | None:
+    """The state of one message, found by its key, not by its place in the list.
+
+    Room-change lines (someone joined, ...) may be synced after one's own message.
+    """
+    found = [m.state for m in engine.messages(room_id) if m.key == key]
+    return found[0] if found else None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -22,36 +20,10 @@ from engine.engine import Engine
 from engine.errors import InvalidMeetingLink, MeetingLocked, ServerRefused, UnknownConference
 from engine.models import ConversationKind, Presence
 from engine.presence import IN_A_CONFERENCE_CALL
-from tests.helpers.engines import eventually, expect_event, signed_in_engine
-from tests.helpers.users import TestUser
+from tests.helpers.engines import eventually, expect_event
+from tests.helpers.meetings import membership, session_state
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def people(
-    make_user: Callable[..., TestUser], tmp_path: Path
-) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    engines: list[Engine] = []
-
-    async def person(name: str) -> Engine:
-        engine = await signed_in_engine(make_user(name.lower(), displayname=name), tmp_path / name)
-        engines.append(engine)
-        return engine
-
-    yield person
-    for engine in engines:
-        await engine.close()
-
-
-def session_state(engine: Engine, room_id: str) -> SessionState | None:
-    session = engine.conference_session(room_id)
-    return session.state if session else None
-
-
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
 
 
 async def test_meet_now_makes_a_conference_led_by_its_creator(people):

@@ -10,7 +10,7 @@ from engine import events as ev
 from engine.credentials import CredentialStore
 from engine.engine import Engine
 from engine.models import ConnectionState, MessageState
-from tests.helpers.engines import eventually, expect_event
+from tests.helpers.engines import eventually, expect_event, message_state
 from tests.helpers.keyrings import MemoryKeyring
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ async def test_restart_mid_conversation_loses_and_duplicates_nothing(private_syn
         await lost
         # Typed while the server is down: shown as Sending, kept in the outbox.
         echo = await alice.send_text(room_id, "while offline")
-        assert alice.messages(room_id)[-1].state == MessageState.SENDING
+        assert message_state(alice, room_id, echo.key) == MessageState.SENDING
 
         back = expect_event(
             alice,
@@ -62,8 +62,7 @@ async def test_restart_mid_conversation_loses_and_duplicates_nothing(private_syn
         )
         await server.start()
         await back
-        await eventually(lambda: alice.messages(room_id)[-1].state == MessageState.SENT, 30)
-        assert alice.messages(room_id)[-1].key == echo.key
+        await eventually(lambda: message_state(alice, room_id, echo.key) == MessageState.SENT, 30)
         await bob.send_text(room_id, "after")
         await eventually(lambda: any(m.body == "after" for m in alice.messages(room_id)), 30)
         await eventually(lambda: any(m.body == "while offline" for m in bob.messages(room_id)), 30)

@@ -7,46 +7,15 @@ or a presenter's view of the room, never by replacing the server.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import pytest
 
 from engine.conference_models import Membership, SessionState
-from engine.engine import Engine
 from engine.models import Presence
-from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.engines import eventually
 from tests.helpers.holds import HeldAnswers, SeenAfter, hold_syncs, settled
-from tests.helpers.users import TestUser
+from tests.helpers.meetings import membership, session_state
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def people(
-    make_user: Callable[..., TestUser], tmp_path: Path
-) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    engines: list[Engine] = []
-
-    async def person(name: str) -> Engine:
-        engine = await signed_in_engine(make_user(name.lower(), displayname=name), tmp_path / name)
-        engines.append(engine)
-        return engine
-
-    yield person
-    for engine in engines:
-        await engine.close()
-
-
-def session_state(engine: Engine, room_id: str) -> SessionState | None:
-    session = engine.conference_session(room_id)
-    return session.state if session else None
-
-
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
 
 
 async def bob_in_alices_lobby(people, lobby_timeout_s: float | None = None):

@@ -26,6 +26,7 @@ from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, Supe
 from engine.models import ConnectionState, MessageState
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.keyrings import MemoryKeyring
+from tests.helpers.meetings import membership
 
 pytestmark = pytest.mark.integration
 
@@ -211,11 +212,6 @@ async def test_a_short_stall_is_not_a_hang(
 
 
 # -- meetings -------------------------------------------------------------------------
-
-
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
 
 
 async def test_roster_and_lobby_are_right_after_a_restart(

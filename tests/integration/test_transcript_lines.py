@@ -3,38 +3,17 @@ away, who changed roles and the subject: on the real Synapse, live and from hist
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import pytest
 
 from engine.conference_models import Membership, Role, SessionState
 from engine.engine import Engine
 from engine.models import RoomChangeKind as K
-from tests.helpers.engines import eventually, signed_in_engine
-from tests.helpers.users import TestUser
+from tests.helpers.engines import eventually
+from tests.helpers.meetings import membership
 
 pytestmark = pytest.mark.integration
 
 Line = tuple[K, str, str, object]
-
-
-@pytest.fixture
-async def people(
-    make_user: Callable[..., TestUser], tmp_path: Path
-) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    engines: list[Engine] = []
-
-    async def person(name: str, user: TestUser | None = None) -> Engine:
-        user = user or make_user(name.lower(), displayname=name)
-        engine = await signed_in_engine(user, tmp_path / f"{name}-{len(engines)}")
-        engines.append(engine)
-        return engine
-
-    yield person
-    for engine in engines:
-        await engine.close()
 
 
 def lines(engine: Engine, room_id: str) -> list[Line]:
@@ -49,11 +28,6 @@ def lines(engine: Engine, room_id: str) -> list[Line]:
 def in_order(expected: list[Line], actual: list[Line]) -> bool:
     remaining = iter(actual)
     return all(any(line == seen for seen in remaining) for line in expected)
-
-
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
 
 
 async def test_the_meeting_transcript_says_who_came_went_and_changed_what(

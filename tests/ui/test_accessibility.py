@@ -18,9 +18,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from engine.conference_models import Membership, SessionState
-from engine.engine import Engine
 from tests.helpers.a11y import actions_of, do_action, item_named
 from tests.helpers.engines import signed_in_engine
+from tests.helpers.meetings import membership, session_state
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.users import TestUser
 from ui.bridge import EngineBridge
@@ -90,11 +90,6 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         await asyncio.sleep(0.05)
 
 
-def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
-    return found[0].membership if found else None
-
-
 async def test_admit_and_deny_one_person_through_the_accessibility_tree(
     make_user: MakeUser, tmp_path: Path, qtbot
 ) -> None:
@@ -143,23 +138,11 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
         assert roster.admit_button.isVisible()
         assert roster.admit_button.accessibleName() == "Admit Bob"
         do_action(roster.admit_button, PRESS)
-        await wait_until(
-            lambda: (
-                (s := bob.conference_session(room_id)) is not None
-                and s.state is SessionState.CONNECTED
-            ),
-            SLOW,
-        )
+        await wait_until(lambda: session_state(bob, room_id) is SessionState.CONNECTED, SLOW)
         do_action(item_named(roster.tree, "Carol"), TOGGLE)
         assert roster.deny_button.accessibleName() == "Deny Carol"
         do_action(roster.deny_button, PRESS)
-        await wait_until(
-            lambda: (
-                (s := carol.conference_session(room_id)) is not None
-                and s.state is SessionState.DENIED
-            ),
-            SLOW,
-        )
+        await wait_until(lambda: session_state(carol, room_id) is SessionState.DENIED, SLOW)
         await wait_until(lambda: membership(alice, room_id, bob.user_id or "") is Membership.JOINED)
     finally:
         windows.close_all()

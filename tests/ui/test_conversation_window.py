@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver
 from engine.models import ConnectionState, Message, MessageState
-from tests.helpers.engines import signed_in_engine
+from tests.helpers.engines import message_state, signed_in_engine
 from tests.helpers.qt_async import wait_until
 from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
@@ -39,6 +39,8 @@ from ui.window_registry import ConversationWindows
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 SHOTS = Path("/tmp/shots")
+#: Seconds to wait for something that crosses the server (a send, then the other's sync).
+CROSSING_S = 30.0
 
 
 # -- fixtures and helpers -------------------------------------------------------
@@ -89,6 +91,10 @@ async def _close_chat(chat: Chat) -> None:
     chat.bridge.detach()
     await chat.alice.close()
     await chat.bob.close()
+    # Let the requests the close cut short finish cancelling (aiohttp's body
+    # writers): a task still pending when the test's loop closes is reported,
+    # as "coroutine ... was never awaited", in whichever test comes next.
+    await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -439,10 +445,19 @@ async def test_html_from_bob_is_rich_but_never_runs_or_fetches(chat: Chat, qtbot
             },
         )
         assert getattr(response, "event_id", None), response
-        await chat.bob.send_text(chat.room_id, "<b>not bold</b> <script>alert(2)</script>")
-        await wait_until(lambda: _row_with(window, "bold") is not None)
+        echo = await chat.bob.send_text(chat.room_id, "<b>not bold</b> <script>alert(2)</script>")
+        # Bob's message goes through his outbox (a synced SQLite write) before the
+        # server: under load that alone can take seconds, so wait as for any crossing.
         await wait_until(
-            lambda: _row_with(window, "<b>not bold</b> <script>alert(2)</script>") is not None
+            lambda: message_state(chat.bob, chat.room_id, echo.key) is MessageState.SENT,
+            CROSSING_S,
+            "Bob's own engine did not get his message to the server",
+        )
+        await wait_until(lambda: _row_with(window, "bold") is not None, CROSSING_S)
+        await wait_until(
+            lambda: _row_with(window, "<b>not bold</b> <script>alert(2)</script>") is not None,
+            CROSSING_S,
+            "Bob's message reached the server but not Alice's window",
         )
         await _shown(window)
 
@@ -467,7 +482,7 @@ async def test_html_from_bob_is_rich_but_never_runs_or_fetches(chat: Chat, qtbot
 
         # A display name with markup shows literally, in the title and the header.
         await bob_raw.set_displayname("<b>Bob</b><script>x</script>")
-        await wait_until(lambda: window.windowTitle() == "<b>Bob</b><script>x</script>")
+        await wait_until(lambda: window.windowTitle() == "<b>Bob</b><script>x</script>", CROSSING_S)
         title = window.findChild(QLabel, "conversationTitle")
         assert title.text() == "<b>Bob</b><script>x</script>"
         assert title.textFormat() == Qt.TextFormat.PlainText

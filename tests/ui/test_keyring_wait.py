@@ -62,6 +62,20 @@ async def remembered_sign_in(
     return first
 
 
+async def restart_with_slow_keyring(
+    make_controller: MakeController,
+    user: TestUser,
+    memory_keyring: MemoryKeyring,
+    slow_keyring: BlockingKeyring,
+    qtbot,
+) -> AppController:
+    """A remembered sign-in, then a new controller (not started) whose keyring is slow."""
+    first = await remembered_sign_in(make_controller, user, qtbot)
+    slow_keyring.entries.update(memory_keyring.entries)
+    keyring.set_keyring(slow_keyring)
+    return make_controller(data_dir=first.data_dir)
+
+
 async def waiting_notice_of(controller: AppController) -> None:
     banner = controller.welcome.banner
     await wait_until(lambda: banner.text() == KEYRING_WAITING, 20, "no word of the keyring wait")
@@ -79,11 +93,9 @@ async def test_restore_keeps_painting_while_the_keyring_asks_then_signs_in(
     qtbot,
 ) -> None:
     user = make_user("slowring")
-    first = await remembered_sign_in(make_controller, user, qtbot)
-    slow_keyring.entries.update(memory_keyring.entries)
-    keyring.set_keyring(slow_keyring)
-
-    second = make_controller(data_dir=first.data_dir)
+    second = await restart_with_slow_keyring(
+        make_controller, user, memory_keyring, slow_keyring, qtbot
+    )
     meter = StallMeter()
     meter.start()
     startup = asyncio.ensure_future(second.start())
@@ -108,11 +120,9 @@ async def test_continue_without_remembering_on_restore_asks_to_sign_in(
     qtbot,
 ) -> None:
     user = make_user("skipring")
-    first = await remembered_sign_in(make_controller, user, qtbot)
-    slow_keyring.entries.update(memory_keyring.entries)
-    keyring.set_keyring(slow_keyring)
-
-    second = make_controller(data_dir=first.data_dir)
+    second = await restart_with_slow_keyring(
+        make_controller, user, memory_keyring, slow_keyring, qtbot
+    )
     startup = asyncio.ensure_future(second.start())
     await waiting_notice_of(second)
     click(qtbot, second.welcome.banner.action_button)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,13 +21,13 @@ from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver
 from engine.models import ConnectionState, ConversationInfo, Presence
 from tests.helpers.a11y import unnamed_controls
-from tests.helpers.engines import signed_in_engine, wait_for_event
+from tests.helpers.engines import wait_for_event
+from tests.helpers.main_windows import Session, main_window, peers
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
 from ui import theme
 from ui.banner import BannerKind
-from ui.bridge import EngineBridge
 from ui.conversation_list_model import ConversationRole
 from ui.dialogs import NewConversationDialog
 from ui.main_window import MainWindow
@@ -38,46 +36,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 MakeUser = Callable[..., TestUser]
 SHOTS = Path("/tmp/shots")
-
-
-@dataclass
-class Session:
-    user: TestUser
-    engine: Engine
-    bridge: EngineBridge
-    window: MainWindow
-
-
-@asynccontextmanager
-async def main_window(user: TestUser, data_dir: Path) -> AsyncIterator[Session]:
-    """Alice signed in with her main window on screen, as the controller would set it up."""
-    engine = Engine(data_dir)
-    info = await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
-    bridge = EngineBridge(engine.bus)
-    window = MainWindow(engine, bridge)
-    try:
-        await engine.start()
-        window.show_session(info)
-        window.show()
-        yield Session(user, engine, bridge, window)
-    finally:
-        window.close_quietly()
-        bridge.detach()
-        await engine.close()
-        window.deleteLater()
-        await asyncio.sleep(0)
-
-
-@asynccontextmanager
-async def peers(*users: TestUser, data_dir: Path) -> AsyncIterator[list[Engine]]:
-    engines: list[Engine] = []
-    try:
-        for user in users:
-            engines.append(await signed_in_engine(user, data_dir / user.localpart))
-        yield engines
-    finally:
-        for engine in engines:
-            await engine.close()
 
 
 def row(window: MainWindow, room_id: str) -> ConversationInfo | None:

@@ -6,50 +6,25 @@ outbox file's write lock, which fails for root as for anyone.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.engine import Engine
 from engine.models import MessageState
 from tests.helpers.engines import eventually
+from tests.helpers.main_windows import main_window
 from tests.helpers.qt_async import wait_until
-from tests.helpers.users import TestUser
 from ui.banner import BannerKind
-from ui.bridge import EngineBridge
-from ui.main_window import MainWindow
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 
-@asynccontextmanager
-async def main_window(user: TestUser, data_dir: Path) -> AsyncIterator[MainWindow]:
-    engine = Engine(data_dir)
-    info = await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
-    bridge = EngineBridge(engine.bus)
-    window = MainWindow(engine, bridge)
-    try:
-        await engine.start()
-        window.show_session(info)
-        window.show()
-        yield window
-    finally:
-        window.close_quietly()
-        bridge.detach()
-        await engine.close()
-        window.deleteLater()
-        await asyncio.sleep(0)
-
-
 async def test_cannot_save_shows_a_banner_and_retry_sends(make_user, tmp_path, qtbot):
     alice, bob = make_user("alice"), make_user("bob")
-    async with main_window(alice, tmp_path / "alice") as window:
+    async with main_window(alice, tmp_path / "alice") as s:
+        window = s.window
         engine = window.engine
         room_id = await engine.start_direct_conversation(bob.user_id)
         other = sqlite3.connect(engine.conversations.outbox.path, isolation_level=None)
@@ -83,7 +58,8 @@ async def test_outbox_set_aside_is_shown_after_sign_in(make_user, tmp_path):
     outbox_dir.mkdir(parents=True)
     digest = hashlib.sha256(alice.user_id.encode()).hexdigest()[:16]
     (outbox_dir / f"outbox-{digest}.json").write_text('{"not": "a list"}')
-    async with main_window(alice, tmp_path / "alice") as window:
+    async with main_window(alice, tmp_path / "alice") as s:
+        window = s.window
         await wait_until(lambda: "set aside" in window.notice_banner.text())
         assert window.notice_banner.kind is BannerKind.WARNING
         assert window.sending_banner.text() == ""
