@@ -97,7 +97,8 @@ def bodies(engine: Engine, room_id: str, prefix: str = "m") -> list[str]:
 
 
 def sent_count(engine: Engine, room_id: str) -> int:
-    return sum(m.state == MessageState.SENT for m in engine.messages(room_id))
+    # Room-change lines ("Alice joined") are not messages, whatever their state.
+    return sum(m.state == MessageState.SENT and not m.changes for m in engine.messages(room_id))
 
 
 async def conversation(alice: Engine, bob: Engine) -> str:
