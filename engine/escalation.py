@@ -305,7 +305,9 @@ class Escalation:
 
     # ------------------------------------------------------------- sync
 
-    def _apply_room_event(self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool) -> None:
+    def _apply_room_event(
+        self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool
+    ) -> None:
         if source.get("type") == "m.room.member" and room.room_id in self._waiting:
             self._apply_peer_membership(room.room_id, source)
         elif in_timeline and source.get("type") == "m.room.message":
