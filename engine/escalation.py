@@ -159,6 +159,8 @@ class Escalation:
             return self._set(
                 ConferenceEscalation(direct_room_id, result=Result.ENCRYPTED, peer=peer)
             )
+        # The peer follows anyway, and we are in it: adding either is no one new.
+        added = tuple(u for u in added if u not in (peer, self._session.user_id))
         self._pending_invitees[direct_room_id] = (added, toast_message)
         self._peer_request.pop(direct_room_id, None)
         self._own_request.pop(direct_room_id, None)
