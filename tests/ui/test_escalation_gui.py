@@ -7,7 +7,7 @@ Carol (user3) is invited, then joins with her engine. Nothing is mocked.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,20 +21,22 @@ from engine.models import Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
-from tests.ui.test_meetings import (  # noqa: F401  (people is a fixture)
-    SLOW,
-    People,
-    click,
-    names_in,
-    people,
-    shoot,
-)
+from tests.ui.test_meetings import SLOW, MakeUser, People, click, names_in, shoot
 from ui.add_people_dialog import AddPeopleDialog
 from ui.roster_model import Section
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 SHOTS = Path("/tmp/shots")
+
+
+@pytest.fixture
+async def people(make_user: MakeUser, tmp_path: Path) -> AsyncIterator[People]:
+    crowd = People(make_user, tmp_path)
+    try:
+        yield crowd
+    finally:
+        await crowd.close()  # only does something when a test failed half-way
 
 
 def open_dialog() -> AddPeopleDialog:
@@ -95,9 +97,7 @@ async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) 
     carol_window = carol.window(conf)
     everyone = ["Alice", "Bob", "Carol"]
     for window in (bob_window, alice_window, carol_window):
-        await wait_until(
-            lambda w=window: sorted(names_in(w, Section.PRESENTERS)) == everyone, SLOW
-        )
+        await wait_until(lambda w=window: sorted(names_in(w, Section.PRESENTERS)) == everyone, SLOW)
         assert names_in(window, Section.ATTENDEES) == []
     for person in (alice, bob, carol):
         await wait_until(lambda p=person: p.engine.own_presence == Presence.BUSY, SLOW)
