@@ -302,7 +302,10 @@ class Escalation:
         except HomeserverUnreachable as exc:
             return self._fail(direct, Result.NETWORK_ERROR, exc.user_message)
         except ConferoError as exc:
-            return self._fail(direct, Result.REFUSED, exc.user_message)
+            # The initiator gave up meanwhile (its invite was withdrawn): nothing to follow.
+            log.info("could not follow the escalation of %s: %s", direct, exc.user_message)
+            self._direct_of.pop(conf, None)
+            return self._set(ConferenceEscalation(direct))
         return await self._complete(direct)
 
     # ------------------------------------------------------------- sync

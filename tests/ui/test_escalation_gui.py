@@ -11,12 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from nio import AsyncClient, LoginResponse
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from engine.conference_models import Membership
-from engine.escalation_models import ConferenceEscalationResult
+from engine.escalation_models import (
+    ConferenceEscalation,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
 from engine.models import Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.a11y import unnamed_controls
@@ -28,6 +33,8 @@ from ui.roster_model import Section
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 SHOTS = Path("/tmp/shots")
+P = ConferenceEscalationProgress
+R = ConferenceEscalationResult
 
 
 @pytest.fixture
@@ -128,4 +135,79 @@ async def test_add_people_keyboard_and_bad_input(people: People, qtbot) -> None:
     await wait_until(lambda: "That is you" in dialog.error_label.text(), SLOW)
     dialog.reject()
     assert window.composer.toPlainText() == "half a thought"
+    await people.close()
+
+
+async def test_declined_then_try_again_from_the_banner(people: People, make_user, qtbot) -> None:
+    """Bob uses another Matrix client: he turns the first meeting down, joins the second."""
+    alice, carol = await people("Alice"), make_user("carol", displayname="Carol")
+    bob_user = make_user("bob", displayname="Bob")
+    bob = AsyncClient(bob_user.homeserver_url, bob_user.user_id)
+    assert isinstance(await bob.login(bob_user.password), LoginResponse)
+    try:
+        room_id = await alice.engine.conversations.start_direct_conversation(bob.user_id)
+        await bob.sync(timeout=0)
+        await bob.join(room_id)
+        window = alice.window(room_id)
+        await wait_until(lambda: alice.engine.conversation(room_id).member_count == 2, SLOW)
+
+        async def answer_invite(join: bool) -> str:
+            while True:
+                await bob.sync(timeout=500)
+                for invited in list(bob.invited_rooms):
+                    if invited != room_id:
+                        await (bob.join(invited) if join else bob.room_leave(invited))
+                        del bob.invited_rooms[invited]
+                        return invited
+
+        click(window.add_people_button)
+        dialog = open_dialog()
+        QTest.keyClicks(dialog.query_edit, carol.user_id)
+        click(dialog.start_button)
+        await answer_invite(join=False)
+        banner = window.escalation
+        assert banner is not None
+        await wait_until(lambda: "Bob declined the meeting" in banner.bar.text(), SLOW)
+        assert banner.bar.action_button.text() == "Try again"
+        assert not window.is_meeting
+        await shoot(window, "escalation_declined", banner.bar)
+
+        click(banner.bar.action_button)
+        conf = await answer_invite(join=True)
+        await wait_until(lambda: window.is_meeting, SLOW)
+        assert window.room_id == conf
+        await wait_until(lambda: "Carol" in names_in(window, Section.ATTENDEES), SLOW)
+    finally:
+        await bob.close()
+    await people.close()
+
+
+async def test_banner_words_and_looks_for_each_state(people: People, qtbot) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await alice.engine.conversations.start_direct_conversation(bob.user_id)
+    window = alice.window(room_id)
+    banner = window.escalation
+    assert banner is not None
+    expected = {
+        P.CONNECTING_TO_CONFERENCE: "Connecting to the meeting…",
+        P.JOINING_LOCAL_MEDIA: "Joining media…",
+        P.WAITING_FOR_PEER: "Waiting for Bob…",
+        P.COMPLETED: "This conversation is now a meeting.",
+    }
+    for progress, text in expected.items():
+        banner.show(ConferenceEscalation(room_id, progress, peer=bob.user_id))
+        assert banner.bar.text() == text and not banner.bar.action_button.isVisible()
+        await shoot(window, f"escalation_{progress.value}", banner.bar)
+    failures = {
+        R.DECLINED: ("Bob declined the meeting.", True),
+        R.NO_ANSWER: ("Bob did not answer in time.", True),
+        R.PEER_OFFLINE: ("Bob is offline", True),
+        R.NETWORK_ERROR: ("The server cannot be reached", True),
+        R.ENCRYPTED: ("end-to-end encrypted", False),
+    }
+    for result, (words, retry) in failures.items():
+        banner.show(ConferenceEscalation(room_id, P.WAITING_FOR_PEER, result, peer=bob.user_id))
+        assert words in banner.bar.text()
+        assert banner.bar.action_button.isVisible() is retry
+        await shoot(window, f"escalation_{result.value}", banner.bar)
     await people.close()
