@@ -472,6 +472,8 @@ class ConversationWindow(QWidget):
         info = self._engine.conversation(self._room_id)
         if self.meeting is not None or info is None or info.kind is not ConversationKind.DIRECT:
             return None
+        if not self.add_people_button.isEnabled():
+            return None  # an escalation is under way
         peer_name = self._engine.session.display_name(info.peer_user_id or "")
         dialog = AddPeopleDialog(self._engine, peer_name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -487,9 +489,11 @@ class ConversationWindow(QWidget):
         await self._engine.escalation.escalate(room_id, people, message)
 
     def _on_escalation_changed(self, escalation: ConferenceEscalation) -> None:
+        if escalation.direct_room_id != self._room_id:
+            return
+        self.add_people_button.setEnabled(not escalation.running)  # one at a time
         if (
-            escalation.direct_room_id == self._room_id
-            and escalation.progress is ConferenceEscalationProgress.COMPLETED
+            escalation.progress is ConferenceEscalationProgress.COMPLETED
             and escalation.conference_room_id
         ):
             self._follow_into_meeting(escalation.conference_room_id)

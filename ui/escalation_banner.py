@@ -46,8 +46,7 @@ class EscalationBanner:
         self._room_id = direct_room_id
         self._tasks = tasks
         #: The bar, at the top of the banner area (it is about the whole window).
-        self.bar = banners.add_bar(Banner(banners), 0)
-        self.bar.setObjectName("escalationBanner")
+        self.bar = banners.add_bar(Banner(banners), 0)  # keeps the name "banner": its style
         self.bar.setAccessibleName("Adding people")
         self.bar.action_triggered.connect(self._on_try_again)
         #: Every text shown, in order (for tests and the screen-reader log).
