@@ -283,7 +283,11 @@ class Conferences:
 
     # ---------------------------------------------------- actions (outbound)
 
-    async def meet_now(self, subject: str = "") -> str:
+    async def meet_now(
+        self, subject: str = "", *, access_level: AccessLevel = AccessLevel.INVITED, **extra: Any
+    ) -> str:
+        """Create a meeting and join it as its Leader; ``extra`` goes into its
+        org.confero.conference state (escalation records ``escalated_from``)."""
         client = self._session.require_client()
         own = client.user_id
         title = (
@@ -303,6 +307,7 @@ class Conferences:
                 "organizer": own,
                 "created_ts": int(time.time() * 1000),
                 "presenter_policy": policy.value,
+                **extra,
             }
             response = await self._session.call(
                 client.room_create(
@@ -315,7 +320,7 @@ class Conferences:
                         {
                             "type": "m.room.join_rules",
                             "state_key": "",
-                            "content": {"join_rule": "knock"},
+                            "content": {"join_rule": JOIN_RULE_OF[access_level]},
                         },
                         {
                             "type": "m.room.history_visibility",

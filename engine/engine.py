@@ -2,7 +2,8 @@
 
 ``Engine`` builds the session core (engine/session.py) and the feature services
 on it, and holds them as attributes: ``session``, ``presences``,
-``conferences``, ``conversations``, ``meeting_presence``. New features (e.g.
+``conferences``, ``conversations``, ``meeting_presence``, ``invitations``,
+``escalation``. New features (e.g.
 invitations, escalation, calls) are new services built here on the same
 session, using the other services' public methods only.
 
@@ -28,6 +29,8 @@ from engine.conference_models import (
 from engine.conferences import Conferences
 from engine.conversations import Conversations
 from engine.credentials import CredentialStore
+from engine.escalation import Escalation
+from engine.invitations import Invitations
 from engine.meeting_presence import MeetingPresence
 from engine.models import (
     ConnectionState,
@@ -56,6 +59,10 @@ class Engine:
         self.conferences = Conferences(self.session, self.presences)
         self.conversations = Conversations(self.session, self.presences, self.conferences)
         self.meeting_presence = MeetingPresence(self.session, self.presences, self.conferences)
+        self.invitations = Invitations(self.session, self.conferences)
+        self.escalation = Escalation(
+            self.session, self.presences, self.conferences, self.conversations, self.invitations
+        )
 
     # ======================================================================
     # Kept for the UI during the move; callers move to the services next.

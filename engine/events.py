@@ -12,6 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
+from engine.escalation_models import (
+    ConferenceEscalation,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -135,6 +140,43 @@ class LobbyKnock:
 
 
 @dataclass(frozen=True, slots=True)
+class EscalationProgressChanged:
+    """A two-party conversation's escalation moved on (seed 002's progress and result)."""
+
+    escalation: ConferenceEscalation
+
+    @property
+    def direct_room_id(self) -> str:
+        return self.escalation.direct_room_id
+
+    @property
+    def progress(self) -> ConferenceEscalationProgress:
+        return self.escalation.progress
+
+    @property
+    def result(self) -> ConferenceEscalationResult:
+        return self.escalation.result
+
+    @property
+    def conference_room_id(self) -> str:
+        return self.escalation.conference_room_id
+
+    @property
+    def conferencing_uri(self) -> str:
+        return self.escalation.conferencing_uri
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateToConferenceRequested:
+    """The peer of a two-party conversation moved it to a meeting; we follow (seed 001)."""
+
+    direct_room_id: str
+    conference_room_id: str
+    conferencing_uri: str
+    escalator: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxProblem:
     """Saved messages could not all be read at sign-in; the readable ones are kept."""
 
@@ -208,6 +250,8 @@ EngineEvent = (
     | ParticipantChanged
     | ParticipantRemoved
     | LobbyKnock
+    | EscalationProgressChanged
+    | EscalateToConferenceRequested
     | OutboxProblem
     | SendingProblem
     | SendingRecovered

@@ -37,6 +37,7 @@ class MeetingPresence:
         self._store: SavedPresence | None = None
         conferences.on_session_changed(self._on_session_changed)
         presences.on_first_own(self._check_at_start)
+        presences.on_change(self._on_presence_changed)
         # Registered after Conferences: the meetings are left first, then presence goes back.
         session.on_farewell(self._farewell)
 
@@ -54,6 +55,17 @@ class MeetingPresence:
 
     def _on_session_changed(self, session: ConferenceSession) -> None:
         self._session.spawn(self._update())
+
+    def _on_presence_changed(self, user_id: str, presence: Presence) -> None:
+        """Synapse turns "unavailable" back into "online" whenever we send something
+        (a message, the escalation request): in a meeting, Busy goes back up."""
+        if (
+            user_id == self._session.user_id
+            and presence != Presence.BUSY
+            and not self._chosen_in_call
+            and self._conferences.in_call()
+        ):
+            self._session.spawn(self._update())
 
     def _check_at_start(self) -> None:
         """The server told us our presence for the first time this run: set it right.

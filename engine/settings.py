@@ -20,6 +20,7 @@ class Settings:
     last_address: str = ""
     last_user: str = ""
     lobby_timeout_s: int = 15 * 60
+    escalation_timeout_s: int = 60  # how long Add people waits for the peer to follow
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

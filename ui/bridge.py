@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
+from engine.escalation_models import ConferenceEscalation
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -60,6 +61,11 @@ class EngineBridge(QObject):
     participant_removed = Signal(str, str)
     #: Someone started waiting in a meeting's lobby: (room_id, Participant).
     lobby_knock = Signal(str, Participant)
+    #: A two-party conversation's escalation moved on (ConferenceEscalation).
+    escalation_changed = Signal(ConferenceEscalation)
+    #: The peer moved a two-party conversation to a meeting; we follow
+    #: (EscalateToConferenceRequested).
+    escalate_to_conference_requested = Signal(ev.EscalateToConferenceRequested)
     #: Saved messages could not all be read at sign-in: (OutboxProblemKind, message).
     outbox_problem = Signal(OutboxProblemKind, str)
     #: Messages can't be saved or sent: (SendingProblemKind, message).
@@ -141,6 +147,10 @@ class EngineBridge(QObject):
                 self.participant_removed.emit(room_id, user_id)
             case ev.LobbyKnock(room_id=room_id, participant=p):
                 self.lobby_knock.emit(room_id, p)
+            case ev.EscalationProgressChanged(escalation=escalation):
+                self.escalation_changed.emit(escalation)
+            case ev.EscalateToConferenceRequested():
+                self.escalate_to_conference_requested.emit(event)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

@@ -24,15 +24,28 @@ from typing import TYPE_CHECKING, Protocol
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant, SessionState
+from engine.escalation_models import ConferenceEscalation, ConferenceEscalationProgress
 from engine.models import ConversationInfo, ConversationKind, ConversationState
+from ui.add_people_dialog import AddPeopleDialog
 from ui.banner import Banner, BannerKind
 from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge, disconnect_all
 from ui.composer import Composer
+from ui.engine_calls import spawn_detached
 from ui.error_text import CONVERSATION_GONE, SIGNED_OUT
+from ui.escalation_banner import EscalationBanner
+from ui.escalation_text import ADD_PEOPLE, ADD_PEOPLE_NAME, ADD_PEOPLE_SHORTCUT, ADD_PEOPLE_TIP
 from ui.lobby_page import LobbyPage
 from ui.meeting_access import MeetingAccess
 from ui.meeting_header import MeetingHeader
@@ -78,6 +91,8 @@ class ConversationWindow(QWidget):
 
     #: The window was closed (room_id).
     closed = Signal(str)
+    #: The window followed its two-party conversation into a meeting: (old, new room_id).
+    room_changed = Signal(str, str)
 
     def __init__(
         self,
@@ -118,12 +133,24 @@ class ConversationWindow(QWidget):
         self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)
         self._close_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        # Add people… (two-party only): the conversation becomes a meeting.
+        self.add_people_button = QPushButton(ADD_PEOPLE, self)
+        self.add_people_button.setObjectName("addPeopleButton")
+        self.add_people_button.setAccessibleName(ADD_PEOPLE_NAME)
+        self.add_people_button.setToolTip(ADD_PEOPLE_TIP)
+        self._add_people_shortcut = QShortcut(QKeySequence(ADD_PEOPLE_SHORTCUT), self)
+        self._add_people_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        #: The escalation banner (a two-party conversation's Add people… progress).
+        self.escalation: EscalationBanner | None = None
 
         self._build_layout()
         self._apply_palette()
         self.resize(560, 680)
         if self._is_meeting_room():
             self._become_meeting()
+        else:
+            self.escalation = EscalationBanner(engine, bridge, room_id, self.banners, self._tasks)
+            self._parts.append(self.escalation)
         self._apply_conversation(engine.conversation(room_id))
         self._connect_signals()
         self.transcript.composer.setFocus()
@@ -135,10 +162,14 @@ class ConversationWindow(QWidget):
         header.setSpacing(0)
         header.addWidget(self._title)
         header.addWidget(self._subtitle)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 12, 0)
+        top.addWidget(self._header, 1)
+        top.addWidget(self.add_people_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self._header)
+        layout.addLayout(top)
         layout.addWidget(self.banners)
         layout.addWidget(self.transcript, 1)
 
@@ -176,6 +207,7 @@ class ConversationWindow(QWidget):
         self._stack.addWidget(self.access.lobby_page)
         layout.insertWidget(position, self._stack, 1)
         self._header.hide()
+        self.add_people_button.hide()
         layout.insertWidget(0, self.meeting.header)
         self._splitter.setSizes([620, 280])
         self.resize(max(self.width(), 900), self.height())
@@ -193,6 +225,9 @@ class ConversationWindow(QWidget):
         self._bridge.conference_changed.connect(self._on_conference_changed)
         self._bridge.conference_session_changed.connect(self._on_conference_session_changed)
         self._close_shortcut.activated.connect(self.close)
+        self.add_people_button.clicked.connect(self.add_people)
+        self._add_people_shortcut.activated.connect(self.add_people)
+        self._bridge.escalation_changed.connect(self._on_escalation_changed)
 
     def _disconnect_bridge(self) -> None:
         disconnect_all(
@@ -202,6 +237,7 @@ class ConversationWindow(QWidget):
                 (self._bridge.signed_out, self._on_signed_out),
                 (self._bridge.conference_changed, self._on_conference_changed),
                 (self._bridge.conference_session_changed, self._on_conference_session_changed),
+                (self._bridge.escalation_changed, self._on_escalation_changed),
             )
         )
 
@@ -315,6 +351,9 @@ class ConversationWindow(QWidget):
                 subtitle = f"{info.member_count} people"
         self._subtitle.setText(subtitle)
         self._subtitle.setVisible(bool(subtitle))
+        two_party = bool(info and info.kind is ConversationKind.DIRECT) and self.meeting is None
+        self.add_people_button.setVisible(two_party)
+        self._add_people_shortcut.setEnabled(two_party)
         encrypted = bool(info and info.encrypted)
         ended = bool(info and info.state is ConversationState.TERMINATED)
         if encrypted:
@@ -425,3 +464,67 @@ class ConversationWindow(QWidget):
     def _on_rejoin_finished(self) -> None:
         if self._alive():
             self._apply_session(self._engine.conference_session(self._room_id))
+
+    # -- adding people: the two-party conversation becomes a meeting ------------
+
+    def add_people(self) -> AddPeopleDialog | None:
+        """Open Add people…; accepting it starts the escalation (the banner follows it)."""
+        info = self._engine.conversation(self._room_id)
+        if self.meeting is not None or info is None or info.kind is not ConversationKind.DIRECT:
+            return None
+        if not self.add_people_button.isEnabled():
+            return None  # an escalation is under way
+        peer_name = self._engine.session.display_name(info.peer_user_id or "")
+        dialog = AddPeopleDialog(self._engine, peer_name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._escalate(dialog.people, dialog.message))
+        dialog.open()
+        return dialog
+
+    def _escalate(self, people: list[str], message: str) -> None:
+        # The escalation outlives the window: half a meeting must not be left behind.
+        spawn_detached(self._run_escalation(self._room_id, people, message))
+
+    async def _run_escalation(self, room_id: str, people: list[str], message: str) -> None:
+        await self._engine.escalation.escalate(room_id, people, message)
+
+    def _on_escalation_changed(self, escalation: ConferenceEscalation) -> None:
+        if escalation.direct_room_id != self._room_id:
+            return
+        self.add_people_button.setEnabled(not escalation.running)  # one at a time
+        if (
+            escalation.progress is ConferenceEscalationProgress.COMPLETED
+            and escalation.conference_room_id
+        ):
+            self._follow_into_meeting(escalation.conference_room_id)
+
+    def _follow_into_meeting(self, conference_room_id: str) -> None:
+        """The same window becomes the meeting: the two-party lines stay above its own."""
+        if self.meeting is not None or not self._alive():
+            return
+        previous, old = self._room_id, self.transcript
+        draft = old.composer.take_text()  # what was being typed goes along
+        old.detach()
+        self._parts.remove(old)
+        self.transcript = TranscriptPane(
+            self._engine,
+            self._bridge,
+            conference_room_id,
+            self.banners,
+            self._tasks,
+            self,
+            earlier=self._engine.messages(previous),
+        )
+        self._parts.insert(0, self.transcript)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.replaceWidget(old, self.transcript)
+        old.deleteLater()
+        if draft:
+            self.transcript.composer.restore_text(draft)
+        self._room_id = conference_room_id
+        self._session = self._engine.conference_session(conference_room_id)
+        self._become_meeting()
+        self._apply_conversation(self._engine.conversation(conference_room_id))
+        self._apply_palette()
+        self.room_changed.emit(previous, conference_room_id)

@@ -9,6 +9,8 @@ banner area. The window decides whether you may write (``set_writable``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -48,7 +50,11 @@ class TranscriptPane(QWidget):
         banners: BannerArea,
         tasks: TaskGroup,
         parent: QWidget | None = None,
+        *,
+        earlier: Sequence[Message] = (),
     ) -> None:
+        """``earlier``: lines shown above this room's own (a two-party conversation's,
+        when its window follows it into a meeting)."""
         super().__init__(parent)
         self.setObjectName("transcriptPane")
         self._engine = engine
@@ -62,7 +68,8 @@ class TranscriptPane(QWidget):
         self._read_pending = True
         self._typing_names: tuple[str, ...] = ()
 
-        self.model = MessageModel(room_id, bridge, engine.messages(room_id), self)
+        lines = [replace(m, room_id=room_id) for m in earlier] + engine.messages(room_id)
+        self.model = MessageModel(room_id, bridge, lines, self)
         self.view = MessageView(self)
         self.view.setModel(self.model)
         self.view.set_placeholder_text("No messages yet.")

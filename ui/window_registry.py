@@ -44,6 +44,7 @@ class ConversationWindows(QObject):
         if window is None:
             window = ConversationWindow(self._engine, self._bridge, room_id, parent)
             window.closed.connect(self._on_window_closed)
+            window.room_changed.connect(self._on_room_changed)
             self._windows[room_id] = window
         if window.isMinimized():
             window.showNormal()
@@ -73,3 +74,10 @@ class ConversationWindows(QObject):
         window = self._windows.get(room_id)
         if window is not None and (not shiboken6.isValid(window) or window.is_closing):
             del self._windows[room_id]
+
+    def _on_room_changed(self, old: str, new: str) -> None:
+        """A two-party window followed into its meeting: it is now that meeting's window;
+        the two-party conversation opens in a window of its own again."""
+        window = self._windows.pop(old, None)
+        if window is not None:
+            self._windows[new] = window

@@ -25,6 +25,7 @@ from engine.conference_models import (
     Role,
     SessionState,
 )
+from engine.escalation_models import ConferenceEscalation, ConferenceEscalationProgress
 from engine.models import (
     ConnectionState,
     ConversationInfo,
@@ -61,6 +62,8 @@ DETAILS = ConferenceDetails(
     can_invite=True,
 )
 SESSION = ConferenceSession(ROOM, SessionState.IN_LOBBY)
+ESCALATION = ConferenceEscalation(ROOM, ConferenceEscalationProgress.WAITING_FOR_PEER)
+REQUEST = ev.EscalateToConferenceRequested(ROOM, "!meeting:example.org", "matrix:r/1", "@a:b")
 MESSAGES = (MESSAGE,)
 PEOPLE = (PERSON,)
 
@@ -89,6 +92,8 @@ CASES: list[tuple[Any, str, tuple[Any, ...]]] = [
     (ev.ParticipantAdded(ROOM, PERSON), "participant_added", (ROOM, PERSON)),
     (ev.ParticipantChanged(ROOM, PERSON), "participant_changed", (ROOM, PERSON)),
     (ev.LobbyKnock(ROOM, PERSON), "lobby_knock", (ROOM, PERSON)),
+    (ev.EscalationProgressChanged(ESCALATION), "escalation_changed", (ESCALATION,)),
+    (REQUEST, "escalate_to_conference_requested", (REQUEST,)),
     (
         ev.OutboxProblem(next(iter(OutboxProblemKind)), "unreadable"),
         "outbox_problem",

@@ -1,0 +1,386 @@
+"""Escalating a two-party conversation into a meeting (seeds 001 and 002).
+
+The Matrix realisation follows ../shared/design/mapping.md. The initiator
+creates the meeting (ConnectingToConference), joins its media (a hook the
+audio issue fills; nothing now), invites the peer and posts a message in the
+two-party room carrying ``org.confero.escalate`` with a plain-text body other
+clients show (WaitingForPeer), and is Completed when the peer joins. The peer
+answers that message by joining on its own, no prompt: it is the same
+conversation. When both sides escalate at once, the request with the lower
+(origin_server_ts, event_id) wins and the other side follows it: one meeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from nio import ErrorResponse, MatrixRoom
+
+from engine import events as ev
+from engine.conference_models import AccessLevel
+from engine.conferences import Conferences
+from engine.conversations import Conversations
+from engine.errors import ConferoError, HomeserverUnreachable, ServerRefused
+from engine.escalation_models import (
+    DEFAULT_ESCALATION_TIMEOUT_S,
+    ESCALATE_KEY,
+    ESCALATED_FROM,
+    ConferenceEscalation,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
+from engine.ids import parse_user_id
+from engine.invitations import ConferenceInvitation, InvitationFailure, Invitations, InvitationState
+from engine.matrix_events import refusal_text
+from engine.models import ConnectionState, ConversationKind, Presence
+from engine.presences import Presences
+from engine.session import Session
+
+log = logging.getLogger(__name__)
+
+Progress = ConferenceEscalationProgress
+Result = ConferenceEscalationResult
+#: Joins the meeting's media for a two-party room: (direct room, meeting room).
+MediaJoiner = Callable[[str, str], Awaitable[None]]
+
+
+async def _no_media(direct_room_id: str, conference_room_id: str) -> None:
+    """Audio comes in a later issue: JoiningLocalMedia has no call to move yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """An escalation message seen in a two-party room."""
+
+    order: tuple[int, str]  # (origin_server_ts, event_id): the lower one wins a tie
+    conference_room_id: str
+    uri: str
+    sender: str
+
+
+class _Outcome:
+    """Why the initiator stopped waiting for the peer."""
+
+    JOINED = "joined"
+    DECLINED = "declined"
+
+
+class Escalation:
+    """Each two-party conversation's escalation, both as initiator and as peer."""
+
+    def __init__(
+        self,
+        session: Session,
+        presences: Presences,
+        conferences: Conferences,
+        conversations: Conversations,
+        invitations: Invitations,
+    ) -> None:
+        self._session = session
+        self._presences = presences
+        self._conferences = conferences
+        self._conversations = conversations
+        self._invitations = invitations
+        #: How long the initiator waits for the peer (Settings.escalation_timeout_s).
+        self.timeout_s = DEFAULT_ESCALATION_TIMEOUT_S
+        self._media_joiner: MediaJoiner = _no_media
+        self._escalations: dict[str, ConferenceEscalation] = {}
+        self._pending_invitees: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._conference_of: dict[str, str] = {}  # two-party room -> meeting room (Completed)
+        self._direct_of: dict[str, str] = {}  # meeting room -> two-party room
+        # Initiator bookkeeping for the room it waits in.
+        # meeting room -> (two-party room, peer, what ends the wait)
+        self._waiting: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
+        self._posted: set[str] = set()  # two-party rooms whose request we posted
+        self._own_request: dict[str, _Request] = {}
+        self._peer_request: dict[str, _Request] = {}
+        self._seen: set[str] = set()  # escalation message event IDs already handled
+        session.on_room_event(self._apply_room_event)
+
+    # -------------------------------------------------------------- reading
+
+    def escalation(self, direct_room_id: str) -> ConferenceEscalation:
+        return self._escalations.get(direct_room_id) or ConferenceEscalation(direct_room_id)
+
+    def progress(self, direct_room_id: str) -> ConferenceEscalationProgress:
+        return self.escalation(direct_room_id).progress
+
+    def result(self, direct_room_id: str) -> ConferenceEscalationResult:
+        return self.escalation(direct_room_id).result
+
+    def conferencing_uri(self, direct_room_id: str) -> str:
+        return self.escalation(direct_room_id).conferencing_uri
+
+    def conference_for(self, direct_room_id: str) -> str | None:
+        """The meeting a two-party conversation became, once Completed."""
+        return self._conference_of.get(direct_room_id)
+
+    def direct_room_of(self, conference_room_id: str) -> str | None:
+        """The two-party conversation a meeting was escalated from (this session)."""
+        return self._direct_of.get(conference_room_id)
+
+    def set_media_joiner(self, joiner: MediaJoiner) -> None:
+        """The audio issue plugs in here: move a running call into the meeting."""
+        self._media_joiner = joiner
+
+    # -------------------------------------------------------------- actions
+
+    async def escalate(
+        self,
+        direct_room_id: str,
+        invitees: Sequence[str] = (),
+        toast_message: str = "",
+        *,
+        timeout_s: float | None = None,
+    ) -> ConferenceEscalation:
+        """Add people to a two-party conversation: it becomes a meeting (seed 001).
+
+        Bad IDs among ``invitees`` raise InvalidUserId before anything starts;
+        everything else ends as the returned escalation's result (a failure
+        leaves the conversation two-party, and escalate() may be called again).
+        """
+        added = tuple(dict.fromkeys(parse_user_id(user) for user in invitees))
+        current = self.escalation(direct_room_id)
+        if current.running or current.result == Result.SUCCESS:
+            if current.result == Result.SUCCESS and added:
+                await self._invite_added(current.conference_room_id, added, toast_message)
+            return current
+        info = self._conversations.conversation(direct_room_id)
+        if info is None or info.kind != ConversationKind.DIRECT or not info.peer_user_id:
+            return self._set(ConferenceEscalation(direct_room_id, result=Result.NOT_TWO_PARTY))
+        peer = info.peer_user_id
+        if info.encrypted:
+            return self._set(
+                ConferenceEscalation(direct_room_id, result=Result.ENCRYPTED, peer=peer)
+            )
+        # The peer follows anyway, and we are in it: adding either is no one new.
+        added = tuple(u for u in added if u not in (peer, self._session.user_id))
+        self._pending_invitees[direct_room_id] = (added, toast_message)
+        self._peer_request.pop(direct_room_id, None)
+        self._own_request.pop(direct_room_id, None)
+        self._posted.discard(direct_room_id)
+        try:
+            return await self._initiate(direct_room_id, peer, timeout_s or self.timeout_s)
+        except HomeserverUnreachable as exc:
+            return self._fail(direct_room_id, Result.NETWORK_ERROR, exc.user_message)
+        except ConferoError as exc:
+            return self._fail(direct_room_id, Result.REFUSED, exc.user_message)
+
+    async def try_again(self, direct_room_id: str) -> ConferenceEscalation:
+        """Escalate again after a failure, with the people and message given before."""
+        added, message = self._pending_invitees.get(direct_room_id, ((), ""))
+        return await self.escalate(direct_room_id, added, message)
+
+    # ------------------------------------------------------ the initiator
+
+    async def _initiate(self, direct: str, peer: str, timeout: float) -> ConferenceEscalation:
+        base = ConferenceEscalation(direct, Progress.CONNECTING_TO_CONFERENCE, peer=peer)
+        self._set(base)
+        peer_name = self._session.display_name(peer)
+        subject = f"{self._session.own_display_name} and {peer_name}"
+        conf = await self._conferences.meet_now(
+            subject, access_level=AccessLevel.LOCKED, escalated_from=direct
+        )
+        details = self._conferences.details(conf)
+        uri = details.matrix_uri if details else ""
+        link = details.link if details else conf
+        self._direct_of[conf] = direct
+        self._set(replace(base, conference_room_id=conf, conferencing_uri=uri))
+        self._set(replace(self.escalation(direct), progress=Progress.JOINING_LOCAL_MEDIA))
+        await self._media_joiner(direct, conf)
+        if request := self._peer_request.get(direct):
+            # The peer escalated first and we have not asked yet: follow theirs.
+            await self._abandon(conf, peer)
+            return await self._follow(direct, request)
+        self._set(replace(self.escalation(direct), progress=Progress.WAITING_FOR_PEER))
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[conf] = (direct, peer, waiter)
+        try:
+            invitation = await self._invitations.deliver(
+                conf, peer, "", extra_content={ESCALATED_FROM: direct}
+            )
+            if invitation.state == InvitationState.FAILED:
+                await self._abandon(conf, peer)
+                return self._fail(direct, *_invitation_failure(invitation))
+            await self._post_request(direct, conf, uri, link)
+            try:
+                outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            except TimeoutError:
+                outcome = None
+        finally:
+            self._waiting.pop(conf, None)
+        if outcome == _Outcome.JOINED:
+            return await self._complete(direct)
+        if isinstance(outcome, _Request):
+            await self._abandon(conf, peer)
+            return await self._follow(direct, outcome)
+        await self._abandon(conf, peer)
+        if outcome == _Outcome.DECLINED:
+            return self._fail(direct, Result.DECLINED)
+        return self._fail(direct, self._silence_reason(peer))
+
+    async def _post_request(self, direct: str, conf: str, uri: str, link: str) -> None:
+        """The request in the two-party room; other clients show its body and link."""
+        client = self._session.require_client()
+        body = f"{self._session.own_display_name} moved this conversation to a meeting: {link}"
+        content = {
+            "msgtype": "m.notice",
+            "body": body,
+            ESCALATE_KEY: {"conference_room": conf, "uri": uri, "link": link},
+        }
+        self._posted.add(direct)
+        response = await self._session.call(client.room_send(direct, "m.room.message", content))
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+
+    def _silence_reason(self, peer: str) -> ConferenceEscalationResult:
+        if self._session.connection != ConnectionState.CONNECTED:
+            return Result.NETWORK_ERROR
+        if self._presences.presence_of(peer) in (Presence.OFFLINE, Presence.UNKNOWN):
+            return Result.PEER_OFFLINE
+        return Result.NO_ANSWER
+
+    async def _abandon(self, conf: str, peer: str) -> None:
+        """The meeting is not needed: withdraw the peer's invite and leave it."""
+        self._direct_of.pop(conf, None)
+        client = self._session.require_client()
+        with contextlib.suppress(ConferoError):
+            await self._session.call(
+                client.room_kick(conf, peer, "The conversation stayed two-party")
+            )
+        with contextlib.suppress(ConferoError):
+            await self._conferences.leave(conf)
+
+    async def _complete(self, direct: str) -> ConferenceEscalation:
+        escalation = self.escalation(direct)
+        conf = escalation.conference_room_id
+        self._conference_of[direct] = conf
+        self._direct_of[conf] = direct
+        done = self._set(replace(escalation, progress=Progress.COMPLETED, result=Result.SUCCESS))
+        added, message = self._pending_invitees.pop(direct, ((), ""))
+        await self._invite_added(conf, added, message)
+        return done
+
+    async def _invite_added(self, conf: str, added: Sequence[str], message: str) -> None:
+        for user_id in added:
+            await self._invitations.deliver(conf, user_id, message)
+
+    def _fail(
+        self, direct: str, result: ConferenceEscalationResult, detail: str = ""
+    ) -> ConferenceEscalation:
+        escalation = self.escalation(direct)
+        return self._set(replace(escalation, result=result, detail=detail))
+
+    # ---------------------------------------------------------- the peer
+
+    async def _follow(self, direct: str, request: _Request) -> ConferenceEscalation:
+        """Join the meeting the peer moved our conversation to, without a prompt."""
+        conf = request.conference_room_id
+        self._session.bus.publish(
+            ev.EscalateToConferenceRequested(direct, conf, request.uri, request.sender)
+        )
+        base = ConferenceEscalation(
+            direct,
+            Progress.CONNECTING_TO_CONFERENCE,
+            conference_room_id=conf,
+            conferencing_uri=request.uri,
+            peer=request.sender,
+            incoming=True,
+        )
+        self._set(base)
+        self._direct_of[conf] = direct
+        try:
+            await self._conferences.join(conf)
+            self._set(replace(base, progress=Progress.JOINING_LOCAL_MEDIA))
+            await self._media_joiner(direct, conf)
+        except HomeserverUnreachable as exc:
+            return self._fail(direct, Result.NETWORK_ERROR, exc.user_message)
+        except ConferoError as exc:
+            # The initiator gave up meanwhile (its invite was withdrawn): nothing to follow.
+            log.info("could not follow the escalation of %s: %s", direct, exc.user_message)
+            self._direct_of.pop(conf, None)
+            return self._set(ConferenceEscalation(direct))
+        return await self._complete(direct)
+
+    # ------------------------------------------------------------- sync
+
+    def _apply_room_event(
+        self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool
+    ) -> None:
+        if source.get("type") == "m.room.member" and room.room_id in self._waiting:
+            self._apply_peer_membership(room.room_id, source)
+        elif in_timeline and source.get("type") == "m.room.message":
+            content = source.get("content") or {}
+            request = content.get(ESCALATE_KEY) if isinstance(content, dict) else None
+            if isinstance(request, dict):
+                self._apply_request(room.room_id, source, request)
+
+    def _apply_peer_membership(self, conf: str, source: dict[str, Any]) -> None:
+        _direct, peer, waiter = self._waiting[conf]
+        if source.get("state_key") != peer or waiter.done():
+            return
+        membership = (source.get("content") or {}).get("membership")
+        if membership == "join":
+            waiter.set_result(_Outcome.JOINED)
+        elif membership in ("leave", "ban") and source.get("sender") == peer:
+            waiter.set_result(_Outcome.DECLINED)
+
+    def _apply_request(self, direct: str, source: dict[str, Any], data: dict[str, Any]) -> None:
+        event_id = source.get("event_id")
+        conf = data.get("conference_room")
+        ts = source.get("origin_server_ts")
+        sender = source.get("sender")
+        if not isinstance(event_id, str) or not isinstance(conf, str) or event_id in self._seen:
+            return
+        if not isinstance(ts, int) or not isinstance(sender, str):
+            return
+        self._seen.add(event_id)
+        request = _Request((ts, event_id), conf, str(data.get("uri") or ""), sender)
+        if sender == self._session.user_id:
+            self._own_request[direct] = request
+            self._settle_tie(direct)
+            return
+        if time.time() * 1000 - ts > self.timeout_s * 1000:
+            return  # an old request (history at start): the initiator gave up long ago
+        current = self.escalation(direct)
+        if current.running and not current.incoming:
+            self._peer_request[direct] = request
+            if direct in self._posted:
+                self._settle_tie(direct)
+            return  # not posted yet: _initiate sees the request and follows it
+        if current.result == Result.SUCCESS and self._conference_of.get(direct) == conf:
+            return
+        self._session.spawn(self._follow_quietly(direct, request))
+
+    async def _follow_quietly(self, direct: str, request: _Request) -> None:
+        with contextlib.suppress(ConferoError):
+            await self._follow(direct, request)
+
+    def _settle_tie(self, direct: str) -> None:
+        """Both sides asked: the lower (ts, event_id) wins, the other side follows it."""
+        own, theirs = self._own_request.get(direct), self._peer_request.get(direct)
+        if own is None or theirs is None or theirs.order > own.order:
+            return
+        for _, (waiting_direct, _, waiter) in self._waiting.items():
+            if waiting_direct == direct and not waiter.done():
+                waiter.set_result(theirs)
+
+    def _set(self, escalation: ConferenceEscalation) -> ConferenceEscalation:
+        if self._escalations.get(escalation.direct_room_id) != escalation:
+            self._escalations[escalation.direct_room_id] = escalation
+            self._session.bus.publish(ev.EscalationProgressChanged(escalation))
+        return escalation
+
+
+def _invitation_failure(
+    invitation: ConferenceInvitation,
+) -> tuple[ConferenceEscalationResult, str]:
+    if invitation.failure == InvitationFailure.UNREACHABLE:
+        return Result.NETWORK_ERROR, invitation.detail
+    return Result.REFUSED, invitation.detail

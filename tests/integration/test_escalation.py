@@ -1,0 +1,368 @@
+"""Escalating a two-party conversation into a meeting, with real clients on Synapse.
+
+Seed 002's sequences: the initiator goes ConnectingToConference, JoiningLocalMedia,
+WaitingForPeer, Completed; the peer ConnectingToConference, JoiningLocalMedia,
+Completed. Peers that are not Confero are plain matrix-nio clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, InviteMemberEvent, LoginResponse, RoomMessageNotice
+
+from engine import events as ev
+from engine.conference_models import Membership, Role, SessionState
+from engine.engine import Engine
+from engine.errors import InvalidUserId
+from engine.escalation_models import (
+    ESCALATE_KEY,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
+from engine.models import ConversationKind, Presence
+from engine.presence import IN_A_CONFERENCE_CALL
+from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.proxy import FaultyProxy
+from tests.helpers.users import TestUser
+
+pytestmark = pytest.mark.integration
+
+P = ConferenceEscalationProgress
+R = ConferenceEscalationResult
+INITIATOR_SEQUENCE = [
+    P.CONNECTING_TO_CONFERENCE,
+    P.JOINING_LOCAL_MEDIA,
+    P.WAITING_FOR_PEER,
+    P.COMPLETED,
+]
+PEER_SEQUENCE = [P.CONNECTING_TO_CONFERENCE, P.JOINING_LOCAL_MEDIA, P.COMPLETED]
+
+
+@dataclass
+class Recorder:
+    """Every escalation change an engine publishes, in order."""
+
+    changes: list[ev.EscalationProgressChanged] = field(default_factory=list)
+    requests: list[ev.EscalateToConferenceRequested] = field(default_factory=list)
+
+    def __call__(self, event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.EscalationProgressChanged):
+            self.changes.append(event)
+        elif isinstance(event, ev.EscalateToConferenceRequested):
+            self.requests.append(event)
+
+    def progress(self, room_id: str) -> list[ConferenceEscalationProgress]:
+        seen: list[ConferenceEscalationProgress] = []
+        for change in self.changes:
+            if change.direct_room_id == room_id and (not seen or seen[-1] != change.progress):
+                seen.append(change.progress)
+        return seen
+
+
+def record(engine: Engine) -> Recorder:
+    recorder = Recorder()
+    engine.bus.subscribe(recorder)
+    return recorder
+
+
+@pytest.fixture
+async def people(
+    make_user: Callable[..., TestUser], tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    engines: list[Engine] = []
+
+    async def person(name: str, *, via: FaultyProxy | None = None) -> Engine:
+        user = make_user(name.lower(), displayname=name)
+        if via is not None:
+            user = replace(user, homeserver_url=via.base_url)
+        engine = await signed_in_engine(user, tmp_path / name)
+        engines.append(engine)
+        return engine
+
+    yield person
+    for engine in engines:
+        await engine.close()
+
+
+@pytest.fixture
+async def plain_clients(
+    make_user: Callable[..., TestUser],
+) -> AsyncIterator[Callable[..., Any]]:
+    """Another Matrix client (not Confero): a bare matrix-nio AsyncClient."""
+    clients: list[AsyncClient] = []
+
+    async def plain(name: str) -> AsyncClient:
+        user = make_user(name.lower(), displayname=name)
+        client = AsyncClient(user.homeserver_url, user.user_id)
+        assert isinstance(await client.login(user.password), LoginResponse)
+        clients.append(client)
+        return client
+
+    yield plain
+    for client in clients:
+        await client.close()
+
+
+async def two_party(alice: Engine, bob_id: str, bob: Engine | None = None) -> str:
+    room_id = await alice.conversations.start_direct_conversation(bob_id)
+    if bob is not None:
+        await eventually(lambda: bob.conversations.conversation(room_id) is not None)
+    return room_id
+
+
+async def plain_join(client: AsyncClient, room_id: str) -> None:
+    """The plain client accepts the two-party invite; Alice's side sees it."""
+    for _ in range(100):
+        await client.sync(timeout=500, set_presence="offline")
+        if room_id in client.invited_rooms or room_id in client.rooms:
+            break
+    await client.join(room_id)
+
+
+async def sync_until(
+    client: AsyncClient, predicate: Callable[[], bool], timeout: float = 20.0
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "the plain client never saw it"
+        await client.sync(timeout=500, set_presence="online")
+
+
+async def test_escalation_succeeds_on_both_sides_with_the_seed_sequences(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    alice_log, bob_log = record(alice), record(bob)
+
+    result = await alice.escalation.escalate(room_id)
+
+    assert result.result == R.SUCCESS and result.progress == P.COMPLETED
+    conf = result.conference_room_id
+    assert alice_log.progress(room_id) == INITIATOR_SEQUENCE
+    await eventually(lambda: bob.escalation.progress(room_id) == P.COMPLETED)
+    assert bob_log.progress(room_id) == PEER_SEQUENCE
+    assert bob.escalation.result(room_id) == R.SUCCESS
+    assert [r.conference_room_id for r in bob_log.requests] == [conf]
+    assert bob_log.requests[0].escalator == alice.session.user_id
+    assert bob.escalation.conference_for(room_id) == conf
+    assert alice.escalation.conferencing_uri(room_id).startswith("matrix:r/")
+    assert alice.escalation.conferencing_uri(room_id) == bob.escalation.conferencing_uri(room_id)
+    # The escalator is the Leader; the peer is a presenter, both connected.
+    assert alice.conferences.details(conf).my_role == Role.LEADER
+    await eventually(lambda: bob.conferences.details(conf) is not None)
+    await eventually(lambda: bob.conferences.details(conf).my_role == Role.PRESENTER)
+    for engine in (alice, bob):
+        assert engine.conferences.session(conf).state == SessionState.CONNECTED
+        await eventually(lambda e=engine: e.presences.own_presence == Presence.BUSY)
+        assert engine.presences.own_status == IN_A_CONFERENCE_CALL
+    # The two-party conversation is still there, with the request line in it.
+    assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
+    await eventually(
+        lambda: any("moved this conversation to a meeting" in m.body for m in bob.messages(room_id))
+    )
+
+
+async def test_added_people_are_invited_once_the_peer_follows(people):
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    result = await alice.escalation.escalate(room_id, [carol.session.user_id], "Join us")
+    conf = result.conference_room_id
+    assert result.result == R.SUCCESS
+    await eventually(
+        lambda: any(
+            p.user_id == carol.session.user_id and p.membership == Membership.INVITED
+            for p in alice.conferences.participants(conf)
+        )
+    )
+
+
+async def test_a_declined_invite_leaves_the_conversation_two_party(people, plain_clients):
+    alice, bob = await people("Alice"), await plain_clients("Bob")
+    room_id = await two_party(alice, bob.user_id)
+    await plain_join(bob, room_id)
+    await eventually(lambda: alice.conversations.conversation(room_id).member_count == 2)
+
+    async def reject_the_meeting() -> None:
+        def invited() -> bool:
+            return any(r != room_id for r in bob.invited_rooms)
+
+        await sync_until(bob, invited)
+        for invited_room in list(bob.invited_rooms):
+            if invited_room != room_id:
+                await bob.room_leave(invited_room)
+
+    escalating = asyncio.ensure_future(alice.escalation.escalate(room_id, timeout_s=30))
+    await reject_the_meeting()
+    result = await escalating
+
+    assert result.result == R.DECLINED
+    assert alice.escalation.conference_for(room_id) is None
+    assert alice.conferences.session(result.conference_room_id).state == SessionState.LEFT
+    assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
+    # Nothing typed is lost: the two-party room still takes messages.
+    await alice.conversations.send_text(room_id, "still here")
+    await eventually(lambda: any(m.body == "still here" for m in alice.messages(room_id)))
+
+
+async def test_no_answer_within_the_timeout(people, plain_clients):
+    alice, bob = await people("Alice"), await plain_clients("Bob")
+    room_id = await two_party(alice, bob.user_id)
+    await plain_join(bob, room_id)
+    # Bob is online (his client syncs) but never answers.
+    await sync_until(bob, lambda: alice.presences.presence_of(bob.user_id) == Presence.AVAILABLE)
+
+    result = await alice.escalation.escalate(room_id, timeout_s=2)
+
+    assert result.result == R.NO_ANSWER
+    assert result.progress == P.WAITING_FOR_PEER  # where it stopped
+    await sync_until(bob, lambda: result.conference_room_id not in bob.invited_rooms)
+
+
+async def test_peer_offline_for_the_whole_timeout(people, plain_clients):
+    alice, bob = await people("Alice"), await plain_clients("Bob")
+    room_id = await two_party(alice, bob.user_id)
+    await plain_join(bob, room_id)  # joined once, never online since
+
+    result = await alice.escalation.escalate(room_id, timeout_s=2)
+
+    assert result.result == R.PEER_OFFLINE
+
+
+async def test_peer_offline_joins_when_back(people, synapse):
+    proxy = FaultyProxy(synapse.base_url)
+    await proxy.start()
+    try:
+        alice, bob = await people("Alice"), await people("Bob", via=proxy)
+        room_id = await two_party(alice, bob.session.user_id, bob)
+        proxy.hold_sync()  # Bob's client learns nothing until released
+        escalating = asyncio.ensure_future(alice.escalation.escalate(room_id, timeout_s=60))
+        await eventually(lambda: alice.escalation.progress(room_id) == P.WAITING_FOR_PEER)
+        assert bob.escalation.progress(room_id) == P.NONE
+        proxy.release_sync()
+        result = await escalating
+        assert result.result == R.SUCCESS
+        await eventually(lambda: bob.escalation.progress(room_id) == P.COMPLETED)
+    finally:
+        await proxy.close()
+
+
+async def test_network_drop_fails_and_try_again_works(people, synapse):
+    proxy = FaultyProxy(synapse.base_url)
+    await proxy.start()
+    try:
+        alice, bob = await people("Alice", via=proxy), await people("Bob")
+        room_id = await two_party(alice, bob.session.user_id, bob)
+        proxy.go_dark()
+        result = await alice.escalation.escalate(room_id)
+        assert result.result == R.NETWORK_ERROR
+        assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
+        proxy.go_light()
+        again = await alice.escalation.try_again(room_id)
+        assert again.result == R.SUCCESS
+        await eventually(lambda: bob.escalation.result(room_id) == R.SUCCESS)
+    finally:
+        await proxy.close()
+
+
+async def test_an_encrypted_conversation_is_refused(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    client = alice.session.require_client()
+    await client.room_put_state(room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
+    await eventually(lambda: alice.conversations.conversation(room_id).encrypted)
+    log = record(alice)
+
+    result = await alice.escalation.escalate(room_id)
+
+    assert result.result == R.ENCRYPTED
+    assert log.progress(room_id) == [P.NONE]  # nothing was started
+    assert alice.conferences.sessions() == []
+
+
+async def test_bad_input_is_refused_before_anything_starts(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    with pytest.raises(InvalidUserId):
+        await alice.escalation.escalate(room_id, ["not an id"])
+    assert alice.escalation.progress(room_id) == P.NONE
+    meeting = await alice.conferences.meet_now("Not two-party")
+    assert (await alice.escalation.escalate(meeting)).result == R.NOT_TWO_PARTY
+
+
+async def test_both_sides_escalating_at_once_make_one_meeting(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+
+    ours, theirs = await asyncio.gather(
+        alice.escalation.escalate(room_id), bob.escalation.escalate(room_id)
+    )
+
+    assert ours.result == R.SUCCESS and theirs.result == R.SUCCESS
+    assert ours.conference_room_id == theirs.conference_room_id
+    conf = ours.conference_room_id
+    for engine in (alice, bob):
+        assert engine.escalation.conference_for(room_id) == conf
+        assert engine.conferences.session(conf).state == SessionState.CONNECTED
+    # The losing side's own meeting was left: only one stays connected on each side.
+    for engine in (alice, bob):
+        connected = [s for s in engine.conferences.sessions() if s.state == SessionState.CONNECTED]
+        assert [s.room_id for s in connected] == [conf]
+
+
+async def test_another_matrix_client_sees_the_link_and_joins(people, plain_clients):
+    alice, bob = await people("Alice"), await plain_clients("Bob")
+    room_id = await two_party(alice, bob.user_id)
+    await plain_join(bob, room_id)
+    escalating = asyncio.ensure_future(alice.escalation.escalate(room_id, timeout_s=30))
+    notices: list[RoomMessageNotice] = []
+    invites: list[InviteMemberEvent] = []
+
+    def on_notice(room: Any, event: RoomMessageNotice) -> None:
+        if room.room_id == room_id:
+            notices.append(event)
+
+    def on_invite(room: Any, event: InviteMemberEvent) -> None:
+        invites.append(event)
+
+    bob.add_event_callback(on_notice, RoomMessageNotice)
+    bob.add_event_callback(on_invite, InviteMemberEvent)
+    await sync_until(bob, lambda: bool(notices))
+    notice = notices[-1]
+    link = notice.source["content"][ESCALATE_KEY]["link"]
+    assert notice.body == f"Alice moved this conversation to a meeting: {link}"
+    assert link.startswith("https://matrix.to/#/")
+    conf = notice.source["content"][ESCALATE_KEY]["conference_room"]
+    assert conf in bob.invited_rooms  # an ordinary invite
+    await bob.join(conf)  # an ordinary join
+    result = await escalating
+    assert result.result == R.SUCCESS and result.conference_room_id == conf
+    with contextlib.suppress(Exception):
+        await bob.room_leave(conf)
+
+
+async def test_sending_in_a_meeting_keeps_busy(people):
+    """Synapse bumps "unavailable" to "online" on every event we send; Busy comes back."""
+    alice = await people("Alice")
+    conf = await alice.conferences.meet_now("Stand-up")
+    await eventually(lambda: alice.presences.own_presence == Presence.BUSY)
+    await alice.conversations.send_text(conf, "hello")
+    await eventually(lambda: any(m.body == "hello" and m.event_id for m in alice.messages(conf)))
+    probe = alice.session.require_client()
+
+    async def server_says_busy() -> bool:
+        answer = await probe.get_presence(alice.session.user_id)
+        return answer.presence == "unavailable" and answer.status_msg == IN_A_CONFERENCE_CALL
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while not await server_says_busy():
+        assert loop.time() < deadline, "the server kept the bumped presence"
+        await asyncio.sleep(0.1)
+    assert alice.presences.own_presence == Presence.BUSY

@@ -1,0 +1,69 @@
+"""Add people… of a two-party conversation: choose who joins, with an optional message.
+
+Accepting starts the escalation (the window's banner shows how it goes); the
+dialog only checks the IDs, so it closes at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from engine.errors import InvalidUserId
+from engine.ids import parse_user_id
+from ui.dialogs import PersonPickerDialog
+from ui.form_widgets import make_line_edit
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+class AddPeopleDialog(PersonPickerDialog):
+    """Picks the people to add; ``people`` and ``message`` hold the choice once accepted."""
+
+    TITLE = "Add people"
+    INTRO = (
+        "Who do you want to add? This conversation becomes a meeting: {peer} follows "
+        "into it, and the people you add are invited."
+    )
+    ACTION = "Add"
+    ACTION_TIP = "Make this conversation a meeting and invite these people (Enter)"
+    BUSY = "Checking…"
+    FAILURE = "These people could not be added."
+
+    def __init__(self, engine: Engine, peer_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(engine, parent)
+        self.intro_label.setText(self.INTRO.format(peer=peer_name))
+        self.query_edit.setPlaceholderText("@name:example.org, several separated by commas")
+        self.message_edit = make_line_edit(
+            self,
+            "Message",
+            placeholder="Message for the invitation (optional)",
+            tooltip="Shown with the invitation, also in other Matrix apps",
+        )
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.buttons), self.message_edit)
+        self.setTabOrder(self.results, self.message_edit)
+        self.people: list[str] = []
+        self.message = ""
+
+    async def _act(self, text: str) -> None:
+        people = [token for token in _SEPARATORS.split(text) if token]
+        own = self._engine.session.user_id
+        chosen: list[str] = []
+        for token in people:
+            if not token.startswith("@"):
+                raise InvalidUserId(f"Choose {token!r} from the list, or type a full Matrix ID.")
+            user_id = parse_user_id(token)
+            if user_id == own:
+                raise InvalidUserId("That is you: you are in the meeting anyway.")
+            chosen.append(user_id)
+        self.people = list(dict.fromkeys(chosen))
+        self.message = self.message_edit.text().strip()
+        self._set_busy(False)
+        self.accept()

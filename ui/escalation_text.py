@@ -1,0 +1,65 @@
+"""The words for adding people to a two-party conversation (escalation).
+
+The engine reports progress and result as data (engine/escalation_models.py);
+every sentence the escalation banner and the Add people… dialog show lives here.
+"""
+
+from __future__ import annotations
+
+from engine.escalation_models import (
+    ConferenceEscalation,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
+from ui.banner import BannerKind
+
+P = ConferenceEscalationProgress
+R = ConferenceEscalationResult
+
+ADD_PEOPLE = "Add people…"
+ADD_PEOPLE_NAME = "Add people"
+ADD_PEOPLE_TIP = "Add people to this conversation: it becomes a meeting (Ctrl+Shift+A)"
+ADD_PEOPLE_SHORTCUT = "Ctrl+Shift+A"
+TRY_AGAIN = "Try again"
+TRY_AGAIN_TIP = "Try again to make this conversation a meeting"
+
+_PROGRESS = {
+    P.CONNECTING_TO_CONFERENCE: "Connecting to the meeting…",
+    P.JOINING_LOCAL_MEDIA: "Joining media…",
+    P.WAITING_FOR_PEER: "Waiting for {peer}…",
+    P.COMPLETED: "This conversation is now a meeting.",
+}
+_STAYS = " The conversation stays between the two of you."
+_FAILURE = {
+    R.DECLINED: "{peer} declined the meeting." + _STAYS,
+    R.NO_ANSWER: "{peer} did not answer in time." + _STAYS,
+    R.PEER_OFFLINE: "{peer} is offline, so the meeting could not start." + _STAYS,
+    R.NETWORK_ERROR: "The server cannot be reached, so the meeting could not start." + _STAYS,
+    R.ENCRYPTED: (
+        "People cannot be added to an end-to-end encrypted conversation yet. "
+        "Start a meeting with Meet Now and invite everyone instead."
+    ),
+    R.NOT_TWO_PARTY: "Only a two-party conversation can become a meeting.",
+    R.REFUSED: "The meeting could not start: {detail}" + _STAYS,
+}
+_FINAL_FAILURES = (R.ENCRYPTED, R.NOT_TWO_PARTY)
+
+
+def escalation_text(escalation: ConferenceEscalation, peer_name: str) -> str:
+    """What the banner says about ``escalation`` ("" when there is nothing to say)."""
+    if escalation.failed:
+        detail = escalation.detail or "the server said no."
+        return _FAILURE[escalation.result].format(peer=peer_name, detail=detail)
+    if escalation.progress is P.NONE:
+        return ""
+    if escalation.progress is P.COMPLETED and escalation.incoming:
+        return f"{peer_name} made this conversation a meeting."
+    return _PROGRESS[escalation.progress].format(peer=peer_name)
+
+
+def escalation_kind(escalation: ConferenceEscalation) -> BannerKind:
+    return BannerKind.ERROR if escalation.failed else BannerKind.INFO
+
+
+def can_try_again(escalation: ConferenceEscalation) -> bool:
+    return escalation.failed and escalation.result not in _FINAL_FAILURES
