@@ -208,6 +208,8 @@ class ConversationWindow(QWidget):
         layout.insertWidget(position, self._stack, 1)
         self._header.hide()
         self.add_people_button.hide()
+        # The meeting header's Invite… takes over the same key (Ctrl+I).
+        self._add_people_shortcut.setEnabled(False)
         layout.insertWidget(0, self.meeting.header)
         self._splitter.setSizes([620, 280])
         self.resize(max(self.width(), 900), self.height())

@@ -18,8 +18,8 @@ R = ConferenceEscalationResult
 
 ADD_PEOPLE = "Add people…"
 ADD_PEOPLE_NAME = "Add people"
-ADD_PEOPLE_TIP = "Add people to this conversation: it becomes a meeting (Ctrl+Shift+A)"
-ADD_PEOPLE_SHORTCUT = "Ctrl+Shift+A"
+ADD_PEOPLE_TIP = "Add people to this conversation: it becomes a meeting (Ctrl+I)"
+ADD_PEOPLE_SHORTCUT = "Ctrl+I"
 TRY_AGAIN = "Try again"
 TRY_AGAIN_TIP = "Try again to make this conversation a meeting"
 
