@@ -14,9 +14,9 @@ from tests.helpers.users import TestUser
 
 async def signed_in_engine(user: TestUser, data_dir: Path, *, start: bool = True) -> Engine:
     engine = Engine(data_dir)
-    await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
+    await engine.session.login(user.homeserver_url, user.user_id, user.password, remember=False)
     if start:
-        await engine.start()
+        await engine.session.start()
     return engine
 
 
@@ -36,7 +36,7 @@ def expect_event(
         if not future.done() and predicate(event):
             future.set_result(event)
 
-    unsubscribe = engine.bus.subscribe(observe)
+    unsubscribe = engine.session.bus.subscribe(observe)
     handle = loop.call_later(
         timeout,
         lambda: future.done() or future.set_exception(TimeoutError(f"no event in {timeout} s")),
@@ -68,5 +68,5 @@ def message_state(engine: Engine, room_id: str, key: str) -> MessageState | None
 
     Room-change lines (someone joined, ...) may be synced after one's own message.
     """
-    found = [m.state for m in engine.messages(room_id) if m.key == key]
+    found = [m.state for m in engine.conversations.messages(room_id) if m.key == key]
     return found[0] if found else None

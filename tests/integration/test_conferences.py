@@ -176,7 +176,7 @@ async def test_roles_permissions_and_removal(people):
     await bob.load_participants(room_id)
 
     def role(engine: Engine, user_id: str) -> Role | None:
-        found = [p.role for p in engine.participants(room_id) if p.user_id == user_id]
+        found = [p.role for p in engine.conferences.participants(room_id) if p.user_id == user_id]
         return found[0] if found else None
 
     await eventually(lambda: role(alice, bob.user_id) == Role.ATTENDEE)
@@ -224,16 +224,18 @@ async def test_trusted_join_bypasses_the_lobby(people, synapse, tmp_path):
     localpart, password = f"bot-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
     synapse.register_user_blocking(localpart, password, admin=True, displayname="Announcer")
     bot = Engine(tmp_path / "bot")
-    await bot.login(synapse.base_url, localpart, password, remember=False)
-    await bot.start()
+    await bot.session.login(synapse.base_url, localpart, password, remember=False)
+    await bot.session.start()
     try:
-        await bot.join_conference(
+        await bot.conferences.join(
             alice.conference(room_id).conference_id, mode=JoinMode.TRUSTED_PARTICIPANT
         )
         assert session_state(bot, room_id) == SessionState.CONNECTED
-        await eventually(lambda: membership(alice, room_id, bot.user_id) == Membership.JOINED)
+        await eventually(
+            lambda: membership(alice, room_id, bot.session.user_id) == Membership.JOINED
+        )
     finally:
-        await bot.close()
+        await bot.session.close()
 
 
 async def test_same_enterprise_lets_people_of_this_server_in_directly(people):
