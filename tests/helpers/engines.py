@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.engine import Engine
-from engine.events import EngineEvent
+from engine.events import EngineEvent, EventBus
 from engine.models import MessageState
 from tests.helpers.users import TestUser
 
@@ -29,6 +29,15 @@ def expect_event(
 
     Subscribing before the action that causes the event means it cannot be missed.
     """
+    return expect_on_bus(engine.session.bus, predicate, timeout)
+
+
+def expect_on_bus(
+    bus: EventBus,
+    predicate: Callable[[EngineEvent], bool],
+    timeout: float = 15.0,
+) -> asyncio.Future[EngineEvent]:
+    """``expect_event`` on any bus (the embedded server's supervisor has one of its own)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[EngineEvent] = loop.create_future()
 
@@ -36,7 +45,7 @@ def expect_event(
         if not future.done() and predicate(event):
             future.set_result(event)
 
-    unsubscribe = engine.session.bus.subscribe(observe)
+    unsubscribe = bus.subscribe(observe)
     handle = loop.call_later(
         timeout,
         lambda: future.done() or future.set_exception(TimeoutError(f"no event in {timeout} s")),

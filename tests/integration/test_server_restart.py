@@ -24,7 +24,7 @@ from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver, HomeserverError, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.models import ConnectionState, MessageState
-from tests.helpers.engines import eventually, expect_event
+from tests.helpers.engines import eventually, expect_event, expect_on_bus
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.meetings import membership
 
@@ -90,8 +90,7 @@ def recovered(supervisor: HomeserverSupervisor) -> asyncio.Future[ev.EngineEvent
 def _expect(
     supervisor: HomeserverSupervisor, predicate: Callable[[ev.EngineEvent], bool], timeout: float
 ) -> asyncio.Future[ev.EngineEvent]:
-    # expect_event watches an engine's bus; the supervisor has a bus of its own.
-    return expect_event(supervisor, predicate, timeout)  # type: ignore[arg-type]
+    return expect_on_bus(supervisor.bus, predicate, timeout)
 
 
 def bodies(engine: Engine, room_id: str, prefix: str = "m") -> list[str]:
