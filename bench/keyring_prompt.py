@@ -40,8 +40,8 @@ async def remember_sign_in(server: EmbeddedHomeserver, data_dir: Path) -> Memory
     await server.register_user("bench", password, displayname="Bench User")
     keyring = MemoryKeyring()
     engine = Engine(data_dir, CredentialStore(backend=keyring))
-    await engine.login(server.base_url, "bench", password, remember=True)
-    await engine.close()
+    await engine.session.login(server.base_url, "bench", password, remember=True)
+    await engine.session.close()
     settings = Settings(last_mode="remote", last_address=server.base_url, last_user="bench")
     settings.save(data_dir)
     return keyring

@@ -42,10 +42,12 @@ async def one_run(server: EmbeddedHomeserver, data_dir: Path, text: str) -> dict
         await server.register_user(localpart, password)
         accounts.append((localpart, password))
     alice = Engine(data_dir / "alice")
-    await alice.login(server.base_url, *accounts[0], remember=False)
-    await alice.start()
+    await alice.session.login(server.base_url, *accounts[0], remember=False)
+    await alice.session.start()
     try:
-        room_id = await alice.start_direct_conversation(f"@{accounts[1][0]}:{server.server_name}")
+        room_id = await alice.conversations.start_direct_conversation(
+            f"@{accounts[1][0]}:{server.server_name}"
+        )
         started = time.perf_counter()
         parts = split_body(text)
         split_s = time.perf_counter() - started
@@ -53,10 +55,16 @@ async def one_run(server: EmbeddedHomeserver, data_dir: Path, text: str) -> dict
         meter.start()
         await asyncio.sleep(0.02)  # the meter is ticking before the paste
         started = time.perf_counter()
-        await alice.send_text(room_id, text)
+        await alice.conversations.send_text(room_id, text)
         queued_s = time.perf_counter() - started
         while not (
-            len(mine := [m for m in alice.messages(room_id) if m.sender == alice.user_id])
+            len(
+                mine := [
+                    m
+                    for m in alice.conversations.messages(room_id)
+                    if m.sender == alice.session.user_id
+                ]
+            )
             >= len(parts)
             and all(m.state is MessageState.SENT for m in mine)
         ):
@@ -71,7 +79,7 @@ async def one_run(server: EmbeddedHomeserver, data_dir: Path, text: str) -> dict
             "stall_ms": meter.longest * 1000,
         }
     finally:
-        await alice.close()
+        await alice.session.close()
 
 
 async def bench(runs: int, text: str) -> None:

@@ -40,7 +40,7 @@ class PublishTimer:
 
     def __init__(self, engine: Engine) -> None:
         self.durations: dict[tuple[type, str], float] = {}
-        original = engine.bus.publish
+        original = engine.session.bus.publish
 
         def timed(event: ev.EngineEvent) -> None:
             start = time.perf_counter()
@@ -49,7 +49,7 @@ class PublishTimer:
                 key = (type(event), event.participant.user_id)
                 self.durations[key] = time.perf_counter() - start
 
-        engine.bus.publish = timed  # type: ignore[method-assign]
+        engine.session.bus.publish = timed  # type: ignore[method-assign]
 
 
 async def add_member(
@@ -89,17 +89,17 @@ async def run(members: int) -> None:
             password = secrets.token_urlsafe(12)
             await server.register_user("organizer", password, admin=True, displayname="Organizer")
             engine = Engine(Path(tmp) / "app")
-            await engine.login(server.base_url, "organizer", password, remember=False)
-            await engine.start()
-            room_id = await engine.meet_now("All hands")
-            await engine.set_meeting_options(room_id, access_level=AccessLevel.EVERYONE)
+            await engine.session.login(server.base_url, "organizer", password, remember=False)
+            await engine.session.start()
+            room_id = await engine.conferences.meet_now("All hands")
+            await engine.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
             print(f"adding {members} members…", flush=True)
             started = time.perf_counter()
             await populate(server, engine.session.require_client().access_token, room_id, members)
             print(f"  (set-up took {time.perf_counter() - started:.1f} s)")
             await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
 
-            bridge = EngineBridge(engine.bus)
+            bridge = EngineBridge(engine.session.bus)
             meter = StallMeter()
             rss_before = process.memory_info().rss
             meter.start()
@@ -122,7 +122,7 @@ async def run(members: int) -> None:
             newcomer = (ev.ParticipantAdded, f"@latecomer:{server.server_name}")
             await wait_until(lambda: newcomer in timer.durations, poll=0.001)
             demoted = f"@member0000:{server.server_name}"
-            await engine.set_role(room_id, demoted, Role.ATTENDEE)
+            await engine.conferences.set_role(room_id, demoted, Role.ATTENDEE)
             await wait_until(
                 lambda: (ev.ParticipantChanged, demoted) in timer.durations, poll=0.001
             )
@@ -144,7 +144,7 @@ async def run(members: int) -> None:
             )
             window.close()
             bridge.detach()
-            await engine.close()
+            await engine.session.close()
 
 
 def main() -> None:

@@ -52,10 +52,12 @@ async def run(runs: int, messages: int) -> None:
             await wait_until(lambda: controller.main_window is not None)
             engine, server = controller.engine, controller.homeserver
             assert engine is not None and server is not None
-            room_id = await engine.meet_now("Restart bench")
+            room_id = await engine.conferences.meet_now("Restart bench")
 
             def flushed() -> bool:
-                return all(m.state is MessageState.SENT for m in engine.messages(room_id))
+                return all(
+                    m.state is MessageState.SENT for m in engine.conversations.messages(room_id)
+                )
 
             meter = StallMeter()
             durations: list[float] = []
@@ -69,7 +71,7 @@ async def run(runs: int, messages: int) -> None:
                 started = time.perf_counter()
                 os.kill(pid, signal.SIGKILL)
                 for n in range(messages):
-                    await engine.send_text(room_id, f"run {i} message {n}")
+                    await engine.conversations.send_text(room_id, f"run {i} message {n}")
                 await wait_until(flushed)
                 durations.append(time.perf_counter() - started)
                 await wait_until(lambda: controller.main_window.server_banner.isHidden())

@@ -47,8 +47,10 @@ def prepare(data_dir: Path, keyring_path: Path) -> None:
 
         async def sign_in() -> None:
             engine = Engine(data_dir, CredentialStore(backend=FileKeyring()))
-            await engine.login(server.base_url, "bench", password, remember=True, slot="local")
-            await engine.close()
+            await engine.session.login(
+                server.base_url, "bench", password, remember=True, slot="local"
+            )
+            await engine.session.close()
 
         asyncio.run(sign_in())
         settings = Settings.load(data_dir)

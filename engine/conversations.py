@@ -117,11 +117,6 @@ class Conversations:
         """Every conversation, the most recently active first."""
         return sorted(self._conversations.values(), key=lambda c: -c.last_activity_ts)
 
-    # Kept for the UI during the move (``engine.conversations()`` was Engine's
-    # method before this became the service): callers move to all() next.
-    def __call__(self) -> list[ConversationInfo]:
-        return self.all()
-
     def conversation(self, room_id: str) -> ConversationInfo | None:
         return self._conversations.get(room_id)
 

@@ -193,7 +193,7 @@ class SendingProblemKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SendingProblem:
-    """Messages can't be saved or sent; Engine.retry_sending() tries again."""
+    """Messages can't be saved or sent; Conversations.retry_sending() tries again."""
 
     kind: SendingProblemKind
     message: str

@@ -162,7 +162,7 @@ class AppController(QObject):
         await self._engine_ready()
         engine = self._new_engine()
         try:
-            info = await engine.restore(REMOTE)
+            info = await engine.session.restore(REMOTE)
         except SessionExpired as exc:
             await self._discard_engine()
             self.welcome.show_sign_in(address, user, error=exc.user_message)
@@ -207,7 +207,7 @@ class AppController(QObject):
             await self._engine_ready()
             engine = self._new_engine()
             try:
-                info = await engine.restore(LOCAL, homeserver_url=homeserver.base_url)
+                info = await engine.session.restore(LOCAL, homeserver_url=homeserver.base_url)
             except ConferoError as exc:
                 info, notice = None, exc.user_message
             except Exception:
@@ -252,7 +252,7 @@ class AppController(QObject):
 
         # The server is back: sync and send now rather than after the backoff.
         if isinstance(event, HomeserverRecovered) and self.engine is not None:
-            self.engine.reconnect_now()
+            self.engine.session.reconnect_now()
 
     # -- welcome window slots ----------------------------------------------------
 
@@ -330,7 +330,7 @@ class AppController(QObject):
         await self._engine_ready()
         engine = self._new_engine()
         try:
-            info = await engine.login(address, user, password, remember=remember, slot=slot)
+            info = await engine.session.login(address, user, password, remember=remember, slot=slot)
         except ConferoError as exc:
             await self._discard_engine()
             page.show_error(exc)
@@ -441,7 +441,7 @@ class AppController(QObject):
         engine, self.engine = self.engine, None
         if engine is not None:
             with contextlib.suppress(Exception):
-                await engine.close()
+                await engine.session.close()
 
     async def _enter_session(self, info: SessionInfo, slot: str) -> bool:
         """Sync once, then swap the welcome window for the main window."""
@@ -451,7 +451,7 @@ class AppController(QObject):
         engine = self.engine
         if engine is None or self._shutting_down:
             return False
-        bridge = EngineBridge(engine.bus, self)
+        bridge = EngineBridge(engine.session.bus, self)
         main = MainWindow(
             engine,
             bridge,
@@ -459,7 +459,7 @@ class AppController(QObject):
             settings=self._settings,
         )
         try:
-            await engine.start()
+            await engine.session.start()
         except Exception as exc:
             log.warning("first sync failed: %r", exc)
             bridge.detach()
@@ -527,7 +527,7 @@ class AppController(QObject):
                 self.main_window.setEnabled(False)
                 self.main_window.statusBar().showMessage("Signing out…")
             try:
-                await engine.logout()
+                await engine.session.logout()
             except Exception as exc:
                 log.warning("logout failed: %r", exc)
             self._remember_choice("", None, None)
@@ -577,7 +577,7 @@ class AppController(QObject):
             bridge.deleteLater()
         if engine is not None:
             try:
-                await engine.close()
+                await engine.session.close()
             except Exception as exc:
                 log.warning("closing the engine failed: %r", exc)
 

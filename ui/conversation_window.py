@@ -110,7 +110,7 @@ class ConversationWindow(QWidget):
         self._closing = False
         # The slow part of every part's slots runs here; closing the window cancels it.
         self._tasks = TaskGroup()
-        self._session: ConferenceSession | None = engine.conference_session(room_id)
+        self._session: ConferenceSession | None = engine.conferences.session(room_id)
         self.meeting: MeetingPane | None = None
         self.access: MeetingAccess | None = None
         self._stack: QStackedWidget | None = None
@@ -151,7 +151,7 @@ class ConversationWindow(QWidget):
         else:
             self.escalation = EscalationBanner(engine, bridge, room_id, self.banners, self._tasks)
             self._parts.append(self.escalation)
-        self._apply_conversation(engine.conversation(room_id))
+        self._apply_conversation(engine.conversations.conversation(room_id))
         self._connect_signals()
         self.transcript.composer.setFocus()
 
@@ -174,9 +174,9 @@ class ConversationWindow(QWidget):
         layout.addWidget(self.transcript, 1)
 
     def _is_meeting_room(self) -> bool:
-        info = self._engine.conversation(self._room_id)
+        info = self._engine.conversations.conversation(self._room_id)
         return (
-            self._engine.conference(self._room_id) is not None
+            self._engine.conferences.details(self._room_id) is not None
             or self._session is not None
             or bool(info and info.kind is ConversationKind.CONFERENCE)
         )
@@ -217,7 +217,7 @@ class ConversationWindow(QWidget):
         self._parts += [self.access, self.meeting]
         self.access.close_requested.connect(self.close)
         self.access.rejoin_finished.connect(self._on_rejoin_finished)
-        self._apply_details(self._engine.conference(self._room_id))
+        self._apply_details(self._engine.conferences.details(self._room_id))
         self._apply_session(self._session)
 
     def _connect_signals(self) -> None:
@@ -339,7 +339,7 @@ class ConversationWindow(QWidget):
     def _apply_conversation(self, info: ConversationInfo | None) -> None:
         name = info.display_name if info else self._room_id
         if self.meeting is not None:
-            details = self._engine.conference(self._room_id)
+            details = self._engine.conferences.details(self._room_id)
             name = (details.subject if details else "") or (info.display_name if info else "")
             name = name or "Meeting"
         self.setWindowTitle(window_title(name))
@@ -382,7 +382,7 @@ class ConversationWindow(QWidget):
         if self.meeting is None:
             return
         self.meeting.apply_details(details)
-        self._apply_conversation(self._engine.conversation(self._room_id))
+        self._apply_conversation(self._engine.conversations.conversation(self._room_id))
 
     def _apply_session(self, session: ConferenceSession | None) -> None:
         if self.meeting is None or self.access is None or self._stack is None:
@@ -390,13 +390,13 @@ class ConversationWindow(QWidget):
         self._session = session
         in_lobby = self.access.in_lobby(session)
         self.meeting.apply_session(session)
-        self.access.apply_session(session, self._engine.conference(self._room_id))
+        self.access.apply_session(session, self._engine.conferences.details(self._room_id))
         if in_lobby:
             self._stack.setCurrentWidget(self.access.lobby_page)
         else:
             self._stack.setCurrentWidget(self._splitter)
         self.meeting.header.setVisible(not in_lobby)
-        self._apply_conversation(self._engine.conversation(self._room_id))
+        self._apply_conversation(self._engine.conversations.conversation(self._room_id))
 
     def _apply_palette(self) -> None:
         label_palette = self._subtitle.palette()
@@ -447,7 +447,7 @@ class ConversationWindow(QWidget):
             return
         if self.meeting is None:
             self._become_meeting()
-            self._apply_conversation(self._engine.conversation(self._room_id))
+            self._apply_conversation(self._engine.conversations.conversation(self._room_id))
             return
         self._apply_details(details)
         if self.access is not None:
@@ -459,19 +459,19 @@ class ConversationWindow(QWidget):
         self._session = session
         if self.meeting is None:
             self._become_meeting()
-            self._apply_conversation(self._engine.conversation(self._room_id))
+            self._apply_conversation(self._engine.conversations.conversation(self._room_id))
             return
         self._apply_session(session)
 
     def _on_rejoin_finished(self) -> None:
         if self._alive():
-            self._apply_session(self._engine.conference_session(self._room_id))
+            self._apply_session(self._engine.conferences.session(self._room_id))
 
     # -- adding people: the two-party conversation becomes a meeting ------------
 
     def add_people(self) -> AddPeopleDialog | None:
         """Open Add people…; accepting it starts the escalation (the banner follows it)."""
-        info = self._engine.conversation(self._room_id)
+        info = self._engine.conversations.conversation(self._room_id)
         if self.meeting is not None or info is None or info.kind is not ConversationKind.DIRECT:
             return None
         if not self.add_people_button.isEnabled():
@@ -515,7 +515,7 @@ class ConversationWindow(QWidget):
             self.banners,
             self._tasks,
             self,
-            earlier=self._engine.messages(previous),
+            earlier=self._engine.conversations.messages(previous),
         )
         self._parts.insert(0, self.transcript)
         layout = self.layout()
@@ -525,8 +525,8 @@ class ConversationWindow(QWidget):
         if draft:
             self.transcript.composer.restore_text(draft)
         self._room_id = conference_room_id
-        self._session = self._engine.conference_session(conference_room_id)
+        self._session = self._engine.conferences.session(conference_room_id)
         self._become_meeting()
-        self._apply_conversation(self._engine.conversation(conference_room_id))
+        self._apply_conversation(self._engine.conversations.conversation(conference_room_id))
         self._apply_palette()
         self.room_changed.emit(previous, conference_room_id)

@@ -145,8 +145,11 @@ class PersonPickerDialog(QDialog):
             self._tasks.spawn(self._search(term, self._search_generation))
 
     async def _search(self, term: str, generation: int) -> None:
+        # Here, not at the top: it imports matrix-nio, which the engine has loaded by now.
+        from engine.user_directory import search_users
+
         try:
-            found = await self._engine.search_users(term)
+            found = await search_users(self._engine.session, term)
         except ConferoError as exc:
             if generation == self._search_generation:
                 self.hint_label.setText(f"Search is not available: {exc.user_message}")
@@ -251,7 +254,7 @@ class NewConversationDialog(PersonPickerDialog):
     FAILURE = "The conversation could not be started."
 
     async def _act(self, user: str) -> None:
-        room_id = await self._engine.start_direct_conversation(user)
+        room_id = await self._engine.conversations.start_direct_conversation(user)
         self._set_busy(False)
         self.conversation_started.emit(room_id)
         self.accept()

@@ -64,9 +64,9 @@ async def give_up_after(engine: Engine, room_id: str, join: asyncio.Task[Any]) -
     """The window closed during a Rejoin: once it has reached the lobby, leave the lobby."""
     with contextlib.suppress(Exception):
         await join
-    session = engine.conference_session(room_id)
+    session = engine.conferences.session(room_id)
     if session is not None and session.state is SessionState.IN_LOBBY:
-        await engine.cancel_lobby(room_id)
+        await engine.conferences.cancel_lobby(room_id)
 
 
 async def wait_for_background_work() -> None:

@@ -40,7 +40,7 @@ class InviteDialog(PersonPickerDialog):
         self.query_edit.textEdited.connect(self._on_typed_again)
 
     async def _act(self, user: str) -> None:
-        await self._engine.invite(self._room_id, user)
+        await self._engine.conferences.invite(self._room_id, user)
         self._set_busy(False)
         self.query_edit.clear()
         self.results.clear()

@@ -124,7 +124,7 @@ class JoinMeetingDialog(QDialog):
 
     async def _join(self, reference: str) -> None:
         try:
-            room_id = await self._engine.join_conference(
+            room_id = await self._engine.conferences.join(
                 reference, lobby_timeout_s=self._lobby_timeout_s
             )
         except ConferoError as exc:

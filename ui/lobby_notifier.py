@@ -59,7 +59,7 @@ class LobbyNotifier(QObject):
             self._tray.hide()
 
     def _on_lobby_knock(self, room_id: str, participant: Participant) -> None:
-        details = self._engine.conference(room_id)
+        details = self._engine.conferences.details(room_id)
         if participant.is_you or details is None or not details.can_admit:
             return
         name = participant.display_name or participant.user_id

@@ -146,8 +146,8 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
-        if engine.connection is ConnectionState.RECONNECTING:
-            self._on_connection_state_changed(engine.connection, "")
+        if engine.session.connection is ConnectionState.RECONNECTING:
+            self._on_connection_state_changed(engine.session.connection, "")
 
     @property
     def lobby_timeout_s(self) -> float:
@@ -334,8 +334,8 @@ class MainWindow(QMainWindow):
     def show_session(self, info: SessionInfo) -> None:
         """Fill in the identity and show the keyring problem, if there is one."""
         self._update_identity(info)
-        self.model.sync_with(self._engine.conversations())
-        self._on_own_presence_changed(self._engine.own_presence, "")
+        self.model.sync_with(self._engine.conversations.all())
+        self._on_own_presence_changed(self._engine.presences.own_presence, "")
         if info.remember_problem:
             self.show_notice(info.remember_problem, BannerKind.WARNING)
 
@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
 
     async def _meet_now(self) -> None:
         try:
-            room_id = await self._engine.meet_now()
+            room_id = await self._engine.conferences.meet_now()
         except ConferoError as exc:
             self.show_notice(
                 f"The meeting could not be started: {exc.user_message}", BannerKind.ERROR
@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
 
     async def _join_reference(self, reference: str) -> None:
         try:
-            room_id = await self._engine.join_conference(
+            room_id = await self._engine.conferences.join(
                 reference, lobby_timeout_s=self.lobby_timeout_s
             )
         except ConferoError as exc:
@@ -503,16 +503,16 @@ class MainWindow(QMainWindow):
 
     async def _set_presence(self, presence: Presence) -> None:
         try:
-            await self._engine.set_presence(presence)
+            await self._engine.meeting_presence.choose(presence, None)
         except ConferoError as exc:
             self.show_notice(
                 f"Your presence could not be changed: {exc.user_message}", BannerKind.ERROR
             )
-            self._on_own_presence_changed(self._engine.own_presence, "")
+            self._on_own_presence_changed(self._engine.presences.own_presence, "")
         except Exception:
             log.exception("setting presence failed")
             self.show_notice("Your presence could not be changed.", BannerKind.ERROR)
-            self._on_own_presence_changed(self._engine.own_presence, "")
+            self._on_own_presence_changed(self._engine.presences.own_presence, "")
 
     def _on_own_presence_changed(self, presence: Presence, _status: str) -> None:
         row = self.presence_combo.findData(presence)
@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
     def _on_homeserver_recovered(self) -> None:
         # Keep saying "restarting" until sync is back, then both banners go.
         self._server_status = "returning"
-        self._on_connection_state_changed(self._engine.connection, "")
+        self._on_connection_state_changed(self._engine.session.connection, "")
 
     def _on_homeserver_failed(self, reason: str, _log_path: str) -> None:
         self._server_status = "failed"
@@ -602,13 +602,13 @@ class MainWindow(QMainWindow):
 
     async def _retry_sending(self) -> None:
         try:
-            await self._engine.retry_sending()
+            await self._engine.conversations.retry_sending()
         except ConferoError as exc:
             self._on_sending_problem(None, exc.user_message)
 
     def _update_identity(self, info: SessionInfo | None = None) -> None:
-        user_id = self._engine.user_id or (info.user_id if info else "")
-        name = self._engine.display_name(user_id) if user_id else ""
+        user_id = self._engine.session.user_id or (info.user_id if info else "")
+        name = self._engine.session.display_name(user_id) if user_id else ""
         self.name_label.setText(name if name != user_id else "")
         self.name_label.setVisible(bool(name) and name != user_id)
         self.user_label.setText(user_id)
@@ -616,8 +616,8 @@ class MainWindow(QMainWindow):
         if self._homeserver is not None:
             self.server_label.setText("Meeting server on this computer")
         else:
-            self.server_label.setText(f"Server: {self._engine.homeserver_url or ''}")
-        self.server_label.setToolTip(self._engine.homeserver_url or "")
+            self.server_label.setText(f"Server: {self._engine.session.homeserver_url or ''}")
+        self.server_label.setToolTip(self._engine.session.homeserver_url or "")
 
     def _update_empty_state(self) -> None:
         empty = self.model.rowCount() == 0

@@ -103,7 +103,7 @@ class MeetingAccess(QObject):
         self._detached = True
         if self._session is not None and self._session.state is SessionState.IN_LOBBY:
             # Closing the window is giving up the wait, as in Lync.
-            spawn_detached(self._engine.cancel_lobby(self._room_id))
+            spawn_detached(self._engine.conferences.cancel_lobby(self._room_id))
         elif self._join_task is not None and not self._join_task.done():
             spawn_detached(give_up_after(self._engine, self._room_id, self._join_task))
         disconnect_all([(self._bridge.connection_state_changed, self._on_connection_state_changed)])
@@ -140,7 +140,7 @@ class MeetingAccess(QObject):
 
     async def _rejoin(self) -> None:
         failure = ""
-        self._join_task = detached_task(self._engine.rejoin_conference(self._room_id))
+        self._join_task = detached_task(self._engine.conferences.rejoin(self._room_id))
         try:
             await asyncio.shield(self._join_task)
         except ConferoError as exc:
@@ -157,7 +157,7 @@ class MeetingAccess(QObject):
 
     async def _cancel_lobby(self) -> None:
         try:
-            await finish(self._engine.cancel_lobby(self._room_id))
+            await finish(self._engine.conferences.cancel_lobby(self._room_id))
         except ConferoError as exc:
             if self._alive():
                 self._banners.show_error(CANCEL_LOBBY_FAILED.format(exc.user_message))

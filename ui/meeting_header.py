@@ -132,7 +132,7 @@ class MeetingHeader(QWidget):
 
         self._apply_palette()
         self._connect_signals()
-        self.apply_details(engine.conference(room_id))
+        self.apply_details(engine.conferences.details(room_id))
 
     def _button(self, text: str, tip: str, shortcut: str) -> QPushButton:
         button = QPushButton(text, self)

@@ -210,7 +210,7 @@ class MeetingOptionsDialog(QDialog):
 
     async def _save(self, changes: dict[str, object]) -> None:
         try:
-            await self._engine.set_meeting_options(self._details.room_id, **changes)  # type: ignore[arg-type]
+            await self._engine.conferences.set_options(self._details.room_id, **changes)  # type: ignore[arg-type]
         except ConferoError as exc:
             self._show_error(f"The options could not be saved: {exc.user_message}")
             return

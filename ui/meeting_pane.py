@@ -123,7 +123,7 @@ class MeetingPane(QObject):
 
     async def _leave(self) -> None:
         try:
-            await finish(self._engine.leave_conference(self._room_id))
+            await finish(self._engine.conferences.leave(self._room_id))
         except ConferoError as exc:
             if self._alive():
                 self._banners.show_error(LEAVE_FAILED.format(exc.user_message))
@@ -136,7 +136,7 @@ class MeetingPane(QObject):
 
     async def _load_participants(self) -> None:
         try:
-            await self._engine.load_participants(self._room_id)
+            await self._engine.conferences.load_participants(self._room_id)
         except ConferoError as exc:
             if self._alive():
                 self._loaded_roster = False

@@ -4,7 +4,7 @@ A tree of sections and people (RosterModel + RosterDelegate), a lobby bar
 while people wait (Admit and Deny for the selected person, Admit all), and a
 context menu per row: Admit / Deny
 on lobby rows; Make presenter, Make attendee and Remove from meeting on the
-others, each enabled as ``engine.permissions`` says, with its reason as the
+others, each enabled as ``engine.conferences.permissions`` says, with its reason as the
 tooltip when not. What the server refuses is shown under the tree.
 """
 
@@ -114,16 +114,16 @@ class RosterPanel(QWidget):
         self._tasks = TaskGroup()
         self._busy: set[str] = set()
         self._menu: QMenu | None = None
-        details = engine.conference(room_id)
+        details = engine.conferences.details(room_id)
 
         self.model = RosterModel(
             room_id,
             bridge,
-            engine.participants(room_id),
+            engine.conferences.participants(room_id),
             show_lobby=bool(details and details.can_admit),
             parent=self,
         )
-        self.model.set_own_presence(engine.own_presence)
+        self.model.set_own_presence(engine.presences.own_presence)
         self.tree = RosterTree(self)
         self.tree.setObjectName("roster")
         self.tree.setModel(self.model)
@@ -239,7 +239,7 @@ class RosterPanel(QWidget):
                 menu, "&Deny", "Don't let them in", True, "", lambda: self.deny(person.user_id)
             )
             return menu
-        allowed = self._engine.permissions(self._room_id, person.user_id)
+        allowed = self._engine.conferences.permissions(self._room_id, person.user_id)
         reason = allowed.reason
         self._add(
             menu,
@@ -296,7 +296,7 @@ class RosterPanel(QWidget):
         self._start(
             user_id,
             f"{name} could not be let in",
-            lambda: self._engine.admit(self._room_id, user_id),
+            lambda: self._engine.conferences.admit(self._room_id, user_id),
         )
 
     def deny(self, user_id: str) -> None:
@@ -304,14 +304,14 @@ class RosterPanel(QWidget):
         self._start(
             user_id,
             f"{name} could not be turned away",
-            lambda: self._engine.deny(self._room_id, user_id),
+            lambda: self._engine.conferences.deny(self._room_id, user_id),
         )
 
     def admit_all(self) -> None:
         self._start(
             "*lobby*",
             "The people in the lobby could not be let in",
-            lambda: self._engine.admit_all(self._room_id),
+            lambda: self._engine.conferences.admit_all(self._room_id),
         )
 
     def set_role(self, user_id: str, role: Role) -> None:
@@ -320,7 +320,7 @@ class RosterPanel(QWidget):
         self._start(
             user_id,
             f"{name} could not be made {what}",
-            lambda: self._engine.set_role(self._room_id, user_id, role),
+            lambda: self._engine.conferences.set_role(self._room_id, user_id, role),
         )
 
     def remove(self, user_id: str) -> None:
@@ -328,7 +328,7 @@ class RosterPanel(QWidget):
         self._start(
             user_id,
             f"{name} could not be removed",
-            lambda: self._engine.remove_participant(self._room_id, user_id),
+            lambda: self._engine.conferences.remove(self._room_id, user_id),
         )
 
     def _start(self, key: str, failure: str, call: Callable[[], Awaitable[object]]) -> None:

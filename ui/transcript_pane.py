@@ -68,7 +68,9 @@ class TranscriptPane(QWidget):
         self._read_pending = True
         self._typing_names: tuple[str, ...] = ()
 
-        lines = [replace(m, room_id=room_id) for m in earlier] + engine.messages(room_id)
+        lines = [replace(m, room_id=room_id) for m in earlier] + engine.conversations.messages(
+            room_id
+        )
         self.model = MessageModel(room_id, bridge, lines, self)
         self.view = MessageView(self)
         self.view.setModel(self.model)
@@ -94,7 +96,7 @@ class TranscriptPane(QWidget):
 
         self._build_layout()
         self.apply_palette()
-        self._show_typing(engine.typing_names(room_id))
+        self._show_typing(engine.conversations.typing_names(room_id))
         self._connect_signals()
 
     def _build_layout(self) -> None:
@@ -190,12 +192,12 @@ class TranscriptPane(QWidget):
 
     def _on_own_typing_changed(self, typing: bool) -> None:
         # Engine-only, and "stopped typing" must still go out when the window closes.
-        spawn_detached(self._engine.set_typing(self._room_id, typing))
+        spawn_detached(self._engine.conversations.set_typing(self._room_id, typing))
 
     # -- read markers ----------------------------------------------------------------
 
     def _on_message_appended(self, message: Message) -> None:
-        if message.sender == self._engine.user_id:
+        if message.sender == self._engine.session.user_id:
             return
         self._read_pending = True
         if self.isActiveWindow():
@@ -208,7 +210,7 @@ class TranscriptPane(QWidget):
 
     async def _mark_read(self) -> None:
         try:
-            await self._engine.mark_read(self._room_id)
+            await self._engine.conversations.mark_read(self._room_id)
         except Exception:  # the unread count stays; the next message tries again
             log.debug("marking read failed", exc_info=True)
 
@@ -233,7 +235,7 @@ class TranscriptPane(QWidget):
         failure: str | None = None
         reached = False
         try:
-            reached = await self._engine.load_older(self._room_id)
+            reached = await self._engine.conversations.load_older(self._room_id)
         except ConferoError as exc:
             failure = exc.user_message
         except Exception:
@@ -272,7 +274,7 @@ class TranscriptPane(QWidget):
 
     async def _send(self, text: str) -> None:
         try:
-            await finish(self._engine.send_text(self._room_id, text))
+            await finish(self._engine.conversations.send_text(self._room_id, text))
         except ConferoError as exc:
             if self._alive():
                 self._give_back(text, exc.user_message)
@@ -295,7 +297,7 @@ class TranscriptPane(QWidget):
 
     async def _retry(self, key: str) -> None:
         try:
-            await finish(self._engine.retry(self._room_id, key))
+            await finish(self._engine.conversations.retry(self._room_id, key))
         except ConferoError as exc:
             if self._alive():
                 self._banners.show_error(exc.user_message)

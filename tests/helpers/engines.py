@@ -7,16 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.engine import Engine
-from engine.events import EngineEvent
+from engine.events import EngineEvent, EventBus
 from engine.models import MessageState
 from tests.helpers.users import TestUser
 
 
 async def signed_in_engine(user: TestUser, data_dir: Path, *, start: bool = True) -> Engine:
     engine = Engine(data_dir)
-    await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
+    await engine.session.login(user.homeserver_url, user.user_id, user.password, remember=False)
     if start:
-        await engine.start()
+        await engine.session.start()
     return engine
 
 
@@ -29,6 +29,15 @@ def expect_event(
 
     Subscribing before the action that causes the event means it cannot be missed.
     """
+    return expect_on_bus(engine.session.bus, predicate, timeout)
+
+
+def expect_on_bus(
+    bus: EventBus,
+    predicate: Callable[[EngineEvent], bool],
+    timeout: float = 15.0,
+) -> asyncio.Future[EngineEvent]:
+    """``expect_event`` on any bus (the embedded server's supervisor has one of its own)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[EngineEvent] = loop.create_future()
 
@@ -36,7 +45,7 @@ def expect_event(
         if not future.done() and predicate(event):
             future.set_result(event)
 
-    unsubscribe = engine.bus.subscribe(observe)
+    unsubscribe = bus.subscribe(observe)
     handle = loop.call_later(
         timeout,
         lambda: future.done() or future.set_exception(TimeoutError(f"no event in {timeout} s")),
@@ -68,5 +77,5 @@ def message_state(engine: Engine, room_id: str, key: str) -> MessageState | None
 
     Room-change lines (someone joined, ...) may be synced after one's own message.
     """
-    found = [m.state for m in engine.messages(room_id) if m.key == key]
+    found = [m.state for m in engine.conversations.messages(room_id) if m.key == key]
     return found[0] if found else None

@@ -56,7 +56,7 @@ class HeldAnswers:
 
 async def wake_sync(engine: Engine) -> None:
     """Give the account's sync something to answer at once (a marker in its own data)."""
-    user = quote(engine.user_id or "")
+    user = quote(engine.session.user_id or "")
     path = f"/_matrix/client/v3/user/{user}/account_data/org.confero.test.marker"
     await engine.session.api("PUT", path, {"nonce": secrets.token_hex(4)})
 
@@ -92,7 +92,7 @@ class SeenAfter:
     def __init__(self, engine: Engine) -> None:
         self.states: list[str] = []
         self.presences: list[str] = []
-        self.stop = engine.bus.subscribe(self._observe)
+        self.stop = engine.session.bus.subscribe(self._observe)
 
     def _observe(self, event: Any) -> None:
         session = getattr(event, "session", None)

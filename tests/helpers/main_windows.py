@@ -27,18 +27,20 @@ class Session:
 async def main_window(user: TestUser, data_dir: Path) -> AsyncIterator[Session]:
     """``user`` signed in with the main window on screen; closed and signed off after."""
     engine = Engine(data_dir)
-    info = await engine.login(user.homeserver_url, user.user_id, user.password, remember=False)
-    bridge = EngineBridge(engine.bus)
+    info = await engine.session.login(
+        user.homeserver_url, user.user_id, user.password, remember=False
+    )
+    bridge = EngineBridge(engine.session.bus)
     window = MainWindow(engine, bridge)
     try:
-        await engine.start()
+        await engine.session.start()
         window.show_session(info)
         window.show()
         yield Session(user, engine, bridge, window)
     finally:
         window.close_quietly()
         bridge.detach()
-        await engine.close()
+        await engine.session.close()
         window.deleteLater()
         # Let the requests the close cut short finish cancelling (see _close_chat
         # in tests/ui/test_conversation_window.py).
@@ -55,4 +57,4 @@ async def peers(*users: TestUser, data_dir: Path) -> AsyncIterator[list[Engine]]
         yield engines
     finally:
         for engine in engines:
-            await engine.close()
+            await engine.session.close()

@@ -8,11 +8,11 @@ from engine.engine import Engine
 
 def session_state(engine: Engine, room_id: str) -> SessionState | None:
     """The engine's own session state in the meeting, if it has a session there."""
-    session = engine.conference_session(room_id)
+    session = engine.conferences.session(room_id)
     return session.state if session else None
 
 
 def membership(engine: Engine, room_id: str, user_id: str) -> Membership | None:
     """How ``engine`` sees ``user_id`` in the meeting's roster (None: not in it)."""
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
+    found = [p for p in engine.conferences.participants(room_id) if p.user_id == user_id]
     return found[0].membership if found else None

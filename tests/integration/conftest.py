@@ -29,4 +29,4 @@ async def people(make_user: Callable[..., TestUser], tmp_path: Path) -> AsyncIte
 
     yield person
     for engine in engines:
-        await engine.close()
+        await engine.session.close()

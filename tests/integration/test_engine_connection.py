@@ -25,8 +25,8 @@ def _register(server, prefix: str) -> tuple[str, str]:
 
 async def _engine(server, account, data_dir, store=None, remember=False) -> Engine:
     engine = Engine(data_dir, store or CredentialStore(backend=MemoryKeyring()))
-    await engine.login(server.base_url, account[0], account[1], remember=remember)
-    await engine.start()
+    await engine.session.login(server.base_url, account[0], account[1], remember=remember)
+    await engine.session.start()
     return engine
 
 
@@ -36,10 +36,12 @@ async def test_restart_mid_conversation_loses_and_duplicates_nothing(private_syn
     bob_account = _register(server, "bob")
     bob = await _engine(server, bob_account, tmp_path / "b")
     try:
-        room_id = await alice.start_direct_conversation(bob.user_id)
-        await eventually(lambda: bob.conversation(room_id) is not None)
-        await alice.send_text(room_id, "before")
-        await eventually(lambda: any(m.body == "before" for m in bob.messages(room_id)))
+        room_id = await alice.conversations.start_direct_conversation(bob.session.user_id)
+        await eventually(lambda: bob.conversations.conversation(room_id) is not None)
+        await alice.conversations.send_text(room_id, "before")
+        await eventually(
+            lambda: any(m.body == "before" for m in bob.conversations.messages(room_id))
+        )
 
         lost = expect_event(
             alice,
@@ -50,7 +52,7 @@ async def test_restart_mid_conversation_loses_and_duplicates_nothing(private_syn
         await server.stop()
         await lost
         # Typed while the server is down: shown as Sending, kept in the outbox.
-        echo = await alice.send_text(room_id, "while offline")
+        echo = await alice.conversations.send_text(room_id, "while offline")
         assert message_state(alice, room_id, echo.key) == MessageState.SENDING
 
         back = expect_event(
@@ -63,23 +65,27 @@ async def test_restart_mid_conversation_loses_and_duplicates_nothing(private_syn
         await server.start()
         await back
         await eventually(lambda: message_state(alice, room_id, echo.key) == MessageState.SENT, 30)
-        await bob.send_text(room_id, "after")
-        await eventually(lambda: any(m.body == "after" for m in alice.messages(room_id)), 30)
-        await eventually(lambda: any(m.body == "while offline" for m in bob.messages(room_id)), 30)
+        await bob.conversations.send_text(room_id, "after")
+        await eventually(
+            lambda: any(m.body == "after" for m in alice.conversations.messages(room_id)), 30
+        )
+        await eventually(
+            lambda: any(m.body == "while offline" for m in bob.conversations.messages(room_id)), 30
+        )
     finally:
-        await alice.close()
-        await bob.close()
+        await alice.session.close()
+        await bob.session.close()
 
     # A fresh sign-in sees each message exactly once on the server.
     check = await _engine(server, bob_account, tmp_path / "check")
     try:
-        await eventually(lambda: check.conversation(room_id) is not None)
-        bodies = [m.body for m in check.messages(room_id)]
+        await eventually(lambda: check.conversations.conversation(room_id) is not None)
+        bodies = [m.body for m in check.conversations.messages(room_id)]
         assert bodies.count("before") == 1
         assert bodies.count("while offline") == 1
         assert bodies.count("after") == 1
     finally:
-        await check.close()
+        await check.session.close()
 
 
 async def test_outbox_survives_an_engine_restart(private_synapse, tmp_path):
@@ -88,42 +94,50 @@ async def test_outbox_survives_an_engine_restart(private_synapse, tmp_path):
     alice_account = _register(server, "alice")
     bob_account = _register(server, "bob")
     alice = await _engine(server, alice_account, tmp_path / "a", store, remember=True)
-    room_id = await alice.start_direct_conversation(f"@{bob_account[0]}:localhost")
+    room_id = await alice.conversations.start_direct_conversation(f"@{bob_account[0]}:localhost")
     await server.stop()
-    await alice.send_text(room_id, "queued one")
-    await alice.send_text(room_id, "queued two")
-    await alice.close()  # the app is closed while offline
+    await alice.conversations.send_text(room_id, "queued one")
+    await alice.conversations.send_text(room_id, "queued two")
+    await alice.session.close()  # the app is closed while offline
 
     await server.start()
     reopened = Engine(tmp_path / "a", store)
-    assert await reopened.restore(homeserver_url=server.base_url) is not None
-    await reopened.start()
+    assert await reopened.session.restore(homeserver_url=server.base_url) is not None
+    await reopened.session.start()
     bob = await _engine(server, bob_account, tmp_path / "b")
     try:
-        await eventually(lambda: bob.conversation(room_id) is not None, 30)
+        await eventually(lambda: bob.conversations.conversation(room_id) is not None, 30)
         await eventually(
             lambda: (
-                [m.body for m in bob.messages(room_id) if m.body.startswith("queued")]
+                [m.body for m in bob.conversations.messages(room_id) if m.body.startswith("queued")]
                 == ["queued one", "queued two"]
             ),
             30,
         )
         await eventually(
             lambda: all(
-                m.state == MessageState.SENT for m in reopened.messages(room_id) if not m.changes
+                m.state == MessageState.SENT
+                for m in reopened.conversations.messages(room_id)
+                if not m.changes
             ),
             30,
         )
         # Restart once more: nothing is left to send, nothing is sent twice.
-        await reopened.close()
+        await reopened.session.close()
         again = Engine(tmp_path / "a", store)
-        await again.restore(homeserver_url=server.base_url)
-        await again.start()
-        await eventually(lambda: again.conversation(room_id) is not None)
-        await eventually(lambda: len([m for m in again.messages(room_id) if not m.changes]) >= 2)
-        bodies = [m.body for m in again.messages(room_id)]
+        await again.session.restore(homeserver_url=server.base_url)
+        await again.session.start()
+        await eventually(lambda: again.conversations.conversation(room_id) is not None)
+        await eventually(
+            lambda: len([m for m in again.conversations.messages(room_id) if not m.changes]) >= 2
+        )
+        bodies = [m.body for m in again.conversations.messages(room_id)]
         assert bodies.count("queued one") == 1 and bodies.count("queued two") == 1
-        assert all(m.state == MessageState.SENT for m in again.messages(room_id) if not m.changes)
-        await again.close()
+        assert all(
+            m.state == MessageState.SENT
+            for m in again.conversations.messages(room_id)
+            if not m.changes
+        )
+        await again.session.close()
     finally:
-        await bob.close()
+        await bob.session.close()

@@ -47,16 +47,18 @@ async def test_leaving_puts_back_the_presence_from_before(make_user, tmp_path, p
     user = make_user("alice", displayname="Alice")
     alice = await signed_in_engine(user, tmp_path / "alice")
     try:
-        await alice.set_presence(presence, status)
-        room_id = await alice.meet_now()
-        await eventually(lambda: alice.own_status == IN_A_CONFERENCE_CALL)
-        await alice.leave_conference(room_id)
-        await eventually(lambda: (alice.own_presence, alice.own_status) == (presence, status))
+        await alice.meeting_presence.choose(presence, status)
+        room_id = await alice.conferences.meet_now()
+        await eventually(lambda: alice.presences.own_status == IN_A_CONFERENCE_CALL)
+        await alice.conferences.leave(room_id)
+        await eventually(
+            lambda: (alice.presences.own_presence, alice.presences.own_status) == (presence, status)
+        )
         await eventually(lambda: writes_done(alice))
         assert await on_server(user) == to_matrix(presence, status)
-        assert (alice.own_presence, alice.own_status) == (presence, status)
+        assert (alice.presences.own_presence, alice.presences.own_status) == (presence, status)
     finally:
-        await alice.close()
+        await alice.session.close()
 
 
 @pytest.mark.parametrize(("presence", "status"), BEFORE)
@@ -67,25 +69,25 @@ async def test_quitting_in_a_meeting_leaves_it_and_puts_the_presence_back(
     bob = await signed_in_engine(make_user("bob", displayname="Bob"), tmp_path / "bob")
     alice = await signed_in_engine(user, tmp_path / "alice")
     try:
-        await alice.set_presence(presence, status)
-        room_id = await alice.meet_now()
-        await bob.join_conference(room_id)  # Invited: Bob waits in the lobby
-        await eventually(lambda: alice.own_status == IN_A_CONFERENCE_CALL)
+        await alice.meeting_presence.choose(presence, status)
+        room_id = await alice.conferences.meet_now()
+        await bob.conferences.join(room_id)  # Invited: Bob waits in the lobby
+        await eventually(lambda: alice.presences.own_status == IN_A_CONFERENCE_CALL)
         await eventually(lambda: writes_done(alice))
-        await alice.close()  # Ctrl+Q
+        await alice.session.close()  # Ctrl+Q
         assert await on_server(user) == to_matrix(presence, status)
         assert not list((tmp_path / "alice" / "presence").glob("*.json"))
         # The next start does not bring the meeting's presence back.
         again = await signed_in_engine(user, tmp_path / "alice")
         try:
-            await eventually(lambda: again.own_status == status)
+            await eventually(lambda: again.presences.own_status == status)
             await eventually(lambda: writes_done(again))
-            assert again.conference_session(room_id) is None
+            assert again.conferences.session(room_id) is None
             assert (await on_server(user))[1] == status
         finally:
-            await again.close()
+            await again.session.close()
     finally:
-        await bob.close()
+        await bob.session.close()
 
 
 @pytest.mark.timeout(180)
@@ -97,12 +99,12 @@ async def test_a_quit_that_could_not_restore_is_repaired_at_the_next_start(
     user_id = await private_synapse.register_user("alice-quit", password, displayname="Alice")
     user = TestUser("alice-quit", user_id, password, private_synapse.base_url)
     alice = await signed_in_engine(user, tmp_path / "alice")
-    await alice.set_presence(presence, status)
-    room_id = await alice.meet_now()
-    await eventually(lambda: alice.own_status == IN_A_CONFERENCE_CALL)
+    await alice.meeting_presence.choose(presence, status)
+    room_id = await alice.conferences.meet_now()
+    await eventually(lambda: alice.presences.own_status == IN_A_CONFERENCE_CALL)
     await eventually(lambda: writes_done(alice))
     await private_synapse.stop()
-    await alice.close()  # the server is gone: nothing could be left or put back
+    await alice.session.close()  # the server is gone: nothing could be left or put back
     assert list((tmp_path / "alice" / "presence").glob("*.json"))
     await private_synapse.start()
     assert (await on_server(user))[1] == IN_A_CONFERENCE_CALL
@@ -110,13 +112,15 @@ async def test_a_quit_that_could_not_restore_is_repaired_at_the_next_start(
     again = await signed_in_engine(user, tmp_path / "alice")
     try:
         # No meeting is active in this run: the presence from before it comes back.
-        await eventually(lambda: (again.own_presence, again.own_status) == (presence, status))
+        await eventually(
+            lambda: (again.presences.own_presence, again.presences.own_status) == (presence, status)
+        )
         await eventually(lambda: writes_done(again))
-        assert again.conference_session(room_id) is None
+        assert again.conferences.session(room_id) is None
         assert await on_server(user) == to_matrix(presence, status)
         assert not list((tmp_path / "alice" / "presence").glob("*.json"))
     finally:
-        await again.close()
+        await again.session.close()
 
 
 async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_path):
@@ -124,7 +128,7 @@ async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_pa
     user = make_user("alice", displayname="Alice")
     alice = await signed_in_engine(user, tmp_path / "alice")
     try:
-        await alice.set_presence(Presence.AWAY, "Out for lunch")
+        await alice.meeting_presence.choose(Presence.AWAY, "Out for lunch")
         client = alice.session.require_client()
         real = client.set_presence
         in_flight: list[int] = []
@@ -149,11 +153,14 @@ async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_pa
                     second_done.set()
 
         client.set_presence = slow_network
-        room_id = await alice.meet_now()
-        await alice.leave_conference(room_id)
+        room_id = await alice.conferences.meet_now()
+        await alice.conferences.leave(room_id)
         await eventually(lambda: len(sent) >= 1 and not in_flight and writes_done(alice))
         assert most == 1, "two presence writes were on their way at once"
         assert await on_server(user) == to_matrix(Presence.AWAY, "Out for lunch")
-        assert (alice.own_presence, alice.own_status) == (Presence.AWAY, "Out for lunch")
+        assert (alice.presences.own_presence, alice.presences.own_status) == (
+            Presence.AWAY,
+            "Out for lunch",
+        )
     finally:
-        await alice.close()
+        await alice.session.close()

@@ -43,8 +43,8 @@ class Scene:
 async def alice_engine(scene_or_user, proxy: FaultyProxy, data_dir: Path, store) -> Engine:
     engine = Engine(data_dir, store)
     user = scene_or_user
-    await engine.login(proxy.base_url, user.user_id, user.password, remember=True)
-    await engine.start()
+    await engine.session.login(proxy.base_url, user.user_id, user.password, remember=True)
+    await engine.session.start()
     return engine
 
 
@@ -56,28 +56,30 @@ async def scene(make_user, synapse, tmp_path) -> AsyncIterator[Scene]:
     store = CredentialStore(backend=MemoryKeyring())
     alice = await alice_engine(alice_user, proxy, tmp_path / "alice", store)
     bob = await signed_in_engine(bob_user, tmp_path / "bob")
-    room_id = await alice.start_direct_conversation(bob_user.user_id)
-    await eventually(lambda: bob.conversation(room_id) is not None)
-    await eventually(lambda: bob.conversation(room_id).member_count == 2)
+    room_id = await alice.conversations.start_direct_conversation(bob_user.user_id)
+    await eventually(lambda: bob.conversations.conversation(room_id) is not None)
+    await eventually(lambda: bob.conversations.conversation(room_id).member_count == 2)
     state = Scene(alice, bob, room_id, proxy, alice_user, tmp_path / "alice", store)
     try:
         yield state
     finally:
-        await state.alice.close()
-        await bob.close()
+        await state.alice.session.close()
+        await bob.session.close()
         await proxy.close()
 
 
 def bodies(engine: Engine, room_id: str, sender: str) -> list[str]:
-    return [m.body for m in engine.messages(room_id) if m.sender == sender]
+    return [m.body for m in engine.conversations.messages(room_id) if m.sender == sender]
 
 
 async def settle_and_count(scene: Scene, body: str) -> int:
     """How often ``body`` reached Bob, once a later message from Alice has arrived."""
     marker = f"marker {new_transaction_id()}"
-    await scene.alice.send_text(scene.room_id, marker)
-    await eventually(lambda: marker in bodies(scene.bob, scene.room_id, scene.alice.user_id), 30)
-    return bodies(scene.bob, scene.room_id, scene.alice.user_id).count(body)
+    await scene.alice.conversations.send_text(scene.room_id, marker)
+    await eventually(
+        lambda: marker in bodies(scene.bob, scene.room_id, scene.alice.session.user_id), 30
+    )
+    return bodies(scene.bob, scene.room_id, scene.alice.session.user_id).count(body)
 
 
 def is_state(key: str, state: MessageState):
@@ -95,40 +97,42 @@ async def test_lost_response_is_retried_with_the_same_transaction_id(scene):
     # engine's to retry.
     scene.proxy.hold_sync()
     scene.proxy.drop_send_responses = 2
-    echo = await scene.alice.send_text(scene.room_id, "exactly once")
+    echo = await scene.alice.conversations.send_text(scene.room_id, "exactly once")
     sent = await wait_for_event(scene.alice, is_state(echo.key, MessageState.SENT), 30)
     assert scene.proxy.dropped == [echo.key, echo.key]
     assert scene.proxy.sends == [echo.key, echo.key, echo.key]  # every retry reused the ID
     scene.proxy.release_sync()
     assert await settle_and_count(scene, "exactly once") == 1
-    assert bodies(scene.alice, scene.room_id, scene.alice.user_id).count("exactly once") == 1
+    assert (
+        bodies(scene.alice, scene.room_id, scene.alice.session.user_id).count("exactly once") == 1
+    )
     assert sent.message.event_id
 
 
 async def test_restart_with_the_message_still_in_the_outbox(scene):
     scene.proxy.hold_sync()
     scene.proxy.drop_send_responses = 1_000  # every answer is lost
-    echo = await scene.alice.send_text(scene.room_id, "sent before quitting")
+    echo = await scene.alice.conversations.send_text(scene.room_id, "sent before quitting")
     await eventually(lambda: len(scene.proxy.dropped) >= 2, 30)
-    await scene.alice.close()  # quit: the server has it, the outbox still has it too
+    await scene.alice.session.close()  # quit: the server has it, the outbox still has it too
     scene.proxy.drop_send_responses = 0
     scene.proxy.release_sync()
 
     scene.alice = Engine(scene.alice_dir, scene.store)
-    assert await scene.alice.restore(homeserver_url=scene.proxy.base_url) is not None
-    await scene.alice.start()
+    assert await scene.alice.session.restore(homeserver_url=scene.proxy.base_url) is not None
+    await scene.alice.session.start()
     await eventually(
         lambda: (
-            (m := scene.alice.messages(scene.room_id))
+            (m := scene.alice.conversations.messages(scene.room_id))
             and any(x.key == echo.key and x.state == MessageState.SENT for x in m)
         ),
         30,
     )
     assert await settle_and_count(scene, "sent before quitting") == 1
-    own = bodies(scene.alice, scene.room_id, scene.alice.user_id)
+    own = bodies(scene.alice, scene.room_id, scene.alice.session.user_id)
     assert own.count("sent before quitting") == 1
     assert {t for t in scene.proxy.sends if t != echo.key} <= {
-        m.key for m in scene.alice.messages(scene.room_id)
+        m.key for m in scene.alice.conversations.messages(scene.room_id)
     }
     assert scene.alice.conversations.outbox.get(echo.key) is None
 
@@ -145,7 +149,7 @@ async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking
     )
     scene.proxy.go_dark()
     await lost
-    echo = await scene.alice.send_text(scene.room_id, "secret plans")
+    echo = await scene.alice.conversations.send_text(scene.room_id, "secret plans")
     await scene.bob.session.client.room_put_state(
         scene.room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}
     )
@@ -158,8 +162,10 @@ async def test_room_encrypted_while_offline_fails_the_message_instead_of_leaking
     await scene.bob.session.client.room_send(
         scene.room_id, "m.room.message", {"msgtype": "m.text", "body": "after"}
     )
-    await eventually(lambda: "after" in [m.body for m in scene.alice.messages(scene.room_id)], 30)
-    assert "secret plans" not in [m.body for m in scene.bob.messages(scene.room_id)]
+    await eventually(
+        lambda: "after" in [m.body for m in scene.alice.conversations.messages(scene.room_id)], 30
+    )
+    assert "secret plans" not in [m.body for m in scene.bob.conversations.messages(scene.room_id)]
     assert scene.alice.conversations.outbox.get(echo.key).failed
 
 
@@ -173,7 +179,7 @@ async def test_store_that_cannot_save_fails_messages_and_retry_sends_them(scene)
     other.execute("BEGIN IMMEDIATE")
     problem = expect_event(scene.alice, lambda e: isinstance(e, ev.SendingProblem), 30)
     try:
-        echo = await scene.alice.send_text(scene.room_id, "while the file is locked")
+        echo = await scene.alice.conversations.send_text(scene.room_id, "while the file is locked")
         assert echo.state is MessageState.FAILED
         assert echo.error.startswith("Not saved:")
         event = await problem
@@ -184,7 +190,7 @@ async def test_store_that_cannot_save_fails_messages_and_retry_sends_them(scene)
         other.close()
     recovered = expect_event(scene.alice, lambda e: isinstance(e, ev.SendingRecovered), 30)
     sent = expect_event(scene.alice, is_state(echo.key, MessageState.SENT), 30)
-    await scene.alice.retry_sending()  # the banner's Retry
+    await scene.alice.conversations.retry_sending()  # the banner's Retry
     await recovered
     await sent
     assert await settle_and_count(scene, "while the file is locked") == 1
@@ -256,17 +262,19 @@ async def rows_with_bad_data(directory: Path, user_id: str, room_id: str) -> Non
     ids=["json-wrong-shape", "json-bad-items", "corrupt-database", "bad-rows"],
 )
 async def test_malformed_outbox_never_blocks_sign_in(scene, make_bad, kind):
-    await scene.alice.close()
-    await make_bad(scene.alice_dir / "outbox", scene.alice.user_id, scene.room_id)
+    await scene.alice.session.close()
+    await make_bad(scene.alice_dir / "outbox", scene.alice.session.user_id, scene.room_id)
 
     scene.alice = Engine(scene.alice_dir, scene.store)
-    assert await scene.alice.restore(homeserver_url=scene.proxy.base_url) is not None
+    assert await scene.alice.session.restore(homeserver_url=scene.proxy.base_url) is not None
     problem = expect_event(scene.alice, lambda e: isinstance(e, ev.OutboxProblem))
-    await scene.alice.start()
+    await scene.alice.session.start()
     event = await problem
     assert event.kind is kind
     assert "set aside" in event.message
-    await eventually(lambda: "kept" in bodies(scene.bob, scene.room_id, scene.alice.user_id), 30)
+    await eventually(
+        lambda: "kept" in bodies(scene.bob, scene.room_id, scene.alice.session.user_id), 30
+    )
     assert await settle_and_count(scene, "kept") == 1
     assert list((scene.alice_dir / "outbox").glob("*.unreadable")) or kind is (
         OutboxProblemKind.BAD_ENTRIES

@@ -44,14 +44,14 @@ async def test_a_sync_built_before_a_presence_choice_does_not_undo_it(people, ma
         await asyncio.sleep(0.05)
     assert built[0]["set_presence"] == "online"
 
-    await alice.set_presence(Presence.BUSY)
+    await alice.meeting_presence.choose(Presence.BUSY, None)
     assert writes_done(alice)
     go.set()  # the old request reaches the server after the write
 
     # The syncs after it carry Busy again: the server comes back to the choice,
     # and the app keeps showing it.
     await server_holds(user, to_matrix(Presence.BUSY))
-    assert alice.own_presence is Presence.BUSY
+    assert alice.presences.own_presence is Presence.BUSY
 
 
 async def server_holds(user: TestUser, expected: tuple[str, str], timeout: float = 10.0) -> None:

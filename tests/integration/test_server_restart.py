@@ -24,7 +24,7 @@ from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver, HomeserverError, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.models import ConnectionState, MessageState
-from tests.helpers.engines import eventually, expect_event
+from tests.helpers.engines import eventually, expect_event, expect_on_bus
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.meetings import membership
 
@@ -60,17 +60,19 @@ async def people(
         password = secrets.token_urlsafe(12)
         await private_synapse.register_user(localpart, password, displayname=name)
         engine = Engine(tmp_path / localpart, CredentialStore(backend=MemoryKeyring()))
-        await engine.login(private_synapse.base_url, localpart, password, remember=False)
-        await engine.start()
+        await engine.session.login(private_synapse.base_url, localpart, password, remember=False)
+        await engine.session.start()
         supervisor.bus.subscribe(
-            lambda e: engine.reconnect_now() if isinstance(e, ev.HomeserverRecovered) else None
+            lambda e: (
+                engine.session.reconnect_now() if isinstance(e, ev.HomeserverRecovered) else None
+            )
         )
         engines.append(engine)
         return engine
 
     yield person
     for engine in engines:
-        await engine.close()
+        await engine.session.close()
 
 
 @pytest.fixture
@@ -88,33 +90,35 @@ def recovered(supervisor: HomeserverSupervisor) -> asyncio.Future[ev.EngineEvent
 def _expect(
     supervisor: HomeserverSupervisor, predicate: Callable[[ev.EngineEvent], bool], timeout: float
 ) -> asyncio.Future[ev.EngineEvent]:
-    # expect_event watches an engine's bus; the supervisor has a bus of its own.
-    return expect_event(supervisor, predicate, timeout)  # type: ignore[arg-type]
+    return expect_on_bus(supervisor.bus, predicate, timeout)
 
 
 def bodies(engine: Engine, room_id: str, prefix: str = "m") -> list[str]:
-    return [m.body for m in engine.messages(room_id) if m.body.startswith(prefix)]
+    return [m.body for m in engine.conversations.messages(room_id) if m.body.startswith(prefix)]
 
 
 def sent_count(engine: Engine, room_id: str) -> int:
     # Room-change lines ("Alice joined") are not messages, whatever their state.
-    return sum(m.state == MessageState.SENT and not m.changes for m in engine.messages(room_id))
+    return sum(
+        m.state == MessageState.SENT and not m.changes
+        for m in engine.conversations.messages(room_id)
+    )
 
 
 async def conversation(alice: Engine, bob: Engine) -> str:
-    room_id = await alice.start_direct_conversation(bob.user_id)
-    await eventually(lambda: bob.conversation(room_id) is not None)
+    room_id = await alice.conversations.start_direct_conversation(bob.session.user_id)
+    await eventually(lambda: bob.conversations.conversation(room_id) is not None)
     return room_id
 
 
 async def send_all(engine: Engine, room_id: str, texts: list[str]) -> None:
     for text in texts:
-        await engine.send_text(room_id, text)
+        await engine.conversations.send_text(room_id, text)
 
 
 async def full_history(engine: Engine, room_id: str) -> list[str]:
     """Everything the server has, read back through history loading (no sync gaps)."""
-    while not await engine.load_older(room_id):
+    while not await engine.conversations.load_older(room_id):
         pass
     return bodies(engine, room_id)
 
@@ -144,7 +148,7 @@ async def test_killed_server_restarts_and_every_message_arrives_once_in_order(
     await eventually(lambda: sent_count(alice, room_id) == len(expected), 60)
     await eventually(lambda: bodies(bob, room_id) == expected, 60)
     assert await full_history(bob, room_id) == expected
-    assert alice.connection is ConnectionState.CONNECTED
+    assert alice.session.connection is ConnectionState.CONNECTED
     assert supervisor.restarts == 1
 
 
@@ -219,10 +223,10 @@ async def test_roster_and_lobby_are_right_after_a_restart(
     private_synapse: EmbeddedHomeserver, supervisor: HomeserverSupervisor, people: Person
 ) -> None:
     alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
-    room_id = await alice.meet_now("Restart")
-    cid = alice.conference(room_id).conference_id
-    await bob.join_conference(cid)
-    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.KNOCKING)
+    room_id = await alice.conferences.meet_now("Restart")
+    cid = alice.conferences.details(room_id).conference_id
+    await bob.conferences.join(cid)
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) == Membership.KNOCKING)
     pid = private_synapse.pid
     assert pid is not None
 
@@ -236,20 +240,22 @@ async def test_roster_and_lobby_are_right_after_a_restart(
     os.kill(pid, signal.SIGKILL)
     await lost
     await back
-    await eventually(lambda: alice.connection is ConnectionState.CONNECTED, 30)
-    await eventually(lambda: bob.connection is ConnectionState.CONNECTED, 30)
+    await eventually(lambda: alice.session.connection is ConnectionState.CONNECTED, 30)
+    await eventually(lambda: bob.session.connection is ConnectionState.CONNECTED, 30)
 
     # Bob still waits, and Alice's lobby still shows him; admitting works.
-    assert bob.conference_session(room_id).state is SessionState.IN_LOBBY
-    assert membership(alice, room_id, bob.user_id) == Membership.KNOCKING
-    await alice.admit(room_id, bob.user_id)
-    await eventually(lambda: bob.conference_session(room_id).state is SessionState.CONNECTED)
-    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.JOINED)
+    assert bob.conferences.session(room_id).state is SessionState.IN_LOBBY
+    assert membership(alice, room_id, bob.session.user_id) == Membership.KNOCKING
+    await alice.conferences.admit(room_id, bob.session.user_id)
+    await eventually(lambda: bob.conferences.session(room_id).state is SessionState.CONNECTED)
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) == Membership.JOINED)
 
     # Someone new knocks after the restart and shows up in the lobby too.
-    await carol.join_conference(cid)
-    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.KNOCKING)
-    await eventually(lambda: membership(bob, room_id, alice.user_id) == Membership.JOINED)
+    await carol.conferences.join(cid)
+    await eventually(
+        lambda: membership(alice, room_id, carol.session.user_id) == Membership.KNOCKING
+    )
+    await eventually(lambda: membership(bob, room_id, alice.session.user_id) == Membership.JOINED)
 
 
 # -- repeated failure ------------------------------------------------------------------
@@ -278,7 +284,7 @@ async def test_repeated_failure_ends_failed_with_the_reason_then_try_again(
         return True
 
     await eventually(take_port)
-    await alice.send_text(room_id, "m while failed")
+    await alice.conversations.send_text(room_id, "m while failed")
     event = await failed
     assert isinstance(event, ev.HomeserverFailed)
     assert supervisor.state is ServerState.FAILED

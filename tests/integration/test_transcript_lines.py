@@ -20,7 +20,7 @@ def lines(engine: Engine, room_id: str) -> list[Line]:
     """The room-change lines of a transcript, as (kind, actor, target, role or subject)."""
     return [
         (c.kind, c.actor_name, c.target_name, c.role or c.subject)
-        for m in engine.messages(room_id)
+        for m in engine.conversations.messages(room_id)
         for c in m.changes
     ]
 
@@ -36,32 +36,38 @@ async def test_the_meeting_transcript_says_who_came_went_and_changed_what(
     alice_user = make_user("alice", displayname="Alice")
     alice = await people("Alice", alice_user)
     bob, carol = await people("Bob"), await people("Carol")
-    room_id = await alice.meet_now("Planning")  # presenters let people in; everyone presents
-    cid = alice.conference(room_id).conference_id
+    room_id = await alice.conferences.meet_now(
+        "Planning"
+    )  # presenters let people in; everyone presents
+    cid = alice.conferences.details(room_id).conference_id
 
     # Bob knocks and is let in.
-    await bob.join_conference(cid)
-    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.KNOCKING)
-    await alice.admit(room_id, bob.user_id)
-    await eventually(lambda: membership(alice, room_id, bob.user_id) == Membership.JOINED)
+    await bob.conferences.join(cid)
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) == Membership.KNOCKING)
+    await alice.conferences.admit(room_id, bob.session.user_id)
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) == Membership.JOINED)
     # Carol knocks and is turned away, asks again, is let in, then removed.
-    await carol.join_conference(cid)
-    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.KNOCKING)
-    await alice.deny(room_id, carol.user_id)
-    await eventually(lambda: membership(alice, room_id, carol.user_id) is None)
-    await carol.rejoin_conference(room_id)
-    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.KNOCKING)
-    await alice.admit(room_id, carol.user_id)
-    await eventually(lambda: membership(alice, room_id, carol.user_id) == Membership.JOINED)
-    # Roles and the subject.
-    await alice.set_role(room_id, bob.user_id, Role.ATTENDEE)
-    await alice.set_role(room_id, bob.user_id, Role.PRESENTER)
-    await alice.set_meeting_options(room_id, subject="Planning, part two")
-    await alice.remove_participant(room_id, carol.user_id)
+    await carol.conferences.join(cid)
     await eventually(
-        lambda: carol.conference_session(room_id).state == SessionState.REMOVED  # type: ignore[union-attr]
+        lambda: membership(alice, room_id, carol.session.user_id) == Membership.KNOCKING
     )
-    await bob.leave_conference(room_id)
+    await alice.conferences.deny(room_id, carol.session.user_id)
+    await eventually(lambda: membership(alice, room_id, carol.session.user_id) is None)
+    await carol.conferences.rejoin(room_id)
+    await eventually(
+        lambda: membership(alice, room_id, carol.session.user_id) == Membership.KNOCKING
+    )
+    await alice.conferences.admit(room_id, carol.session.user_id)
+    await eventually(lambda: membership(alice, room_id, carol.session.user_id) == Membership.JOINED)
+    # Roles and the subject.
+    await alice.conferences.set_role(room_id, bob.session.user_id, Role.ATTENDEE)
+    await alice.conferences.set_role(room_id, bob.session.user_id, Role.PRESENTER)
+    await alice.conferences.set_options(room_id, subject="Planning, part two")
+    await alice.conferences.remove(room_id, carol.session.user_id)
+    await eventually(
+        lambda: carol.conferences.session(room_id).state == SessionState.REMOVED  # type: ignore[union-attr]
+    )
+    await bob.conferences.leave(room_id)
 
     expected: list[Line] = [
         (K.JOINED, "Alice", "Alice", ""),
@@ -78,7 +84,10 @@ async def test_the_meeting_transcript_says_who_came_went_and_changed_what(
     ]
     await eventually(lambda: in_order(expected, lines(alice, room_id)), 30)
     subject = next(
-        c for m in alice.messages(room_id) for c in m.changes if c.subject == "Planning, part two"
+        c
+        for m in alice.conversations.messages(room_id)
+        for c in m.changes
+        if c.subject == "Planning, part two"
     )
     assert subject.previous_subject == "Planning"
     # Those who were in see the lines too, not just the one who acted.
@@ -87,12 +96,12 @@ async def test_the_meeting_transcript_says_who_came_went_and_changed_what(
     # History loaded by scrolling up has the same lines: Alice on a new device,
     # after enough messages that the first sync brings only the latest page.
     for i in range(40):
-        await alice.send_text(room_id, f"later {i}")
-    await eventually(lambda: all(m.event_id for m in alice.messages(room_id)), 30)
+        await alice.conversations.send_text(room_id, f"later {i}")
+    await eventually(lambda: all(m.event_id for m in alice.conversations.messages(room_id)), 30)
     again = await people("Alice", alice_user)
-    await eventually(lambda: again.conversation(room_id) is not None)
+    await eventually(lambda: again.conversations.conversation(room_id) is not None)
     first_page = lines(again, room_id)
     assert not in_order(expected, first_page)  # the early lines are not in the first page
-    while not await again.load_older(room_id, limit=20):
+    while not await again.conversations.load_older(room_id, limit=20):
         pass
     assert in_order(expected, lines(again, room_id))

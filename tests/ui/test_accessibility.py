@@ -43,12 +43,12 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         make_user("alice", displayname="Alice"), tmp_path / "a", start=False
     )
     bob = await signed_in_engine(make_user("bob", displayname="Bob Builder"), tmp_path / "b")
-    bridge = EngineBridge(alice.bus)
+    bridge = EngineBridge(alice.session.bus)
     window = MainWindow(alice, bridge)
     try:
-        await alice.start()
+        await alice.session.start()
         window.show()
-        room_id = await bob.start_direct_conversation(alice.user_id or "")
+        room_id = await bob.conversations.start_direct_conversation(alice.session.user_id or "")
         await wait_until(lambda: window.model.index_of(room_id).isValid(), SLOW)
         assert not window.open_button.isEnabled()
 
@@ -84,8 +84,8 @@ async def test_a_conversation_opens_through_the_accessibility_tree(
         await wait_for_background_work()
         window.close_quietly()
         bridge.detach()
-        await bob.close()
-        await alice.close()
+        await bob.session.close()
+        await alice.session.close()
         window.deleteLater()
         await asyncio.sleep(0.05)
 
@@ -98,20 +98,20 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
         for name in ("Alice", "Bob", "Carol")
     }
     alice, bob, carol = people["Alice"], people["Bob"], people["Carol"]
-    bridge = EngineBridge(alice.bus)
+    bridge = EngineBridge(alice.session.bus)
     windows = ConversationWindows(alice, bridge)
     try:
-        room_id = await alice.meet_now("Planning")
+        room_id = await alice.conferences.meet_now("Planning")
         window = windows.open(room_id)
         roster = window.roster
         assert roster is not None
-        cid = alice.conference(room_id).conference_id
-        await bob.join_conference(cid)
-        await carol.join_conference(cid)
+        cid = alice.conferences.details(room_id).conference_id
+        await bob.conferences.join(cid)
+        await carol.conferences.join(cid)
         await wait_until(
             lambda: all(
-                roster.model.index_of(p.user_id or "").isValid()
-                and membership(alice, room_id, p.user_id or "") is Membership.KNOCKING
+                roster.model.index_of(p.session.user_id or "").isValid()
+                and membership(alice, room_id, p.session.user_id or "") is Membership.KNOCKING
                 for p in (bob, carol)
             ),
             SLOW,
@@ -143,11 +143,13 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
         assert roster.deny_button.accessibleName() == "Deny Carol"
         do_action(roster.deny_button, PRESS)
         await wait_until(lambda: session_state(carol, room_id) is SessionState.DENIED, SLOW)
-        await wait_until(lambda: membership(alice, room_id, bob.user_id or "") is Membership.JOINED)
+        await wait_until(
+            lambda: membership(alice, room_id, bob.session.user_id or "") is Membership.JOINED
+        )
     finally:
         windows.close_all()
         await wait_for_background_work()
         bridge.detach()
         for engine in people.values():
-            await engine.close()
+            await engine.session.close()
         await asyncio.sleep(0.05)

@@ -71,17 +71,20 @@ async def _start_chat(
     alice = await signed_in_engine(alice_user, tmp_path / "alice")
     bob = await signed_in_engine(bob_user, tmp_path / "bob")
     if make_room is None:
-        room_id = await alice.start_direct_conversation(bob.user_id)
+        room_id = await alice.conversations.start_direct_conversation(bob.session.user_id)
     else:
         room_id = await make_room(alice)
     await wait_until(lambda: _both_joined(alice, bob, room_id), timeout=20)
-    bridge = EngineBridge(alice.bus)
+    bridge = EngineBridge(alice.session.bus)
     windows = ConversationWindows(alice, bridge)
     return Chat(alice, bob, alice_user, bob_user, bridge, room_id, tmp_path, windows)
 
 
 def _both_joined(alice: Engine, bob: Engine, room_id: str) -> bool:
-    mine, theirs = alice.conversation(room_id), bob.conversation(room_id)
+    mine, theirs = (
+        alice.conversations.conversation(room_id),
+        bob.conversations.conversation(room_id),
+    )
     return bool(mine and theirs and mine.member_count == 2 and theirs.member_count == 2)
 
 
@@ -89,8 +92,8 @@ async def _close_chat(chat: Chat) -> None:
     chat.windows.close_all()
     await asyncio.sleep(0)  # let the windows' last tasks (typing off) start
     chat.bridge.detach()
-    await chat.alice.close()
-    await chat.bob.close()
+    await chat.alice.session.close()
+    await chat.bob.session.close()
     # Let the requests the close cut short finish cancelling (aiohttp's body
     # writers): a task still pending when the test's loop closes is reported,
     # as "coroutine ... was never awaited", in whichever test comes next.
@@ -135,11 +138,11 @@ async def _set_events_default(client: AsyncClient, room_id: str, level: int) -> 
 
 
 def _bodies_from(engine: Engine, room_id: str, sender: str) -> list[str]:
-    return [m.body for m in engine.messages(room_id) if m.sender == sender]
+    return [m.body for m in engine.conversations.messages(room_id) if m.sender == sender]
 
 
 def _bob_got(chat: Chat, body: str) -> bool:
-    return body in _bodies_from(chat.bob, chat.room_id, chat.alice.user_id)
+    return body in _bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id)
 
 
 def _events_default(engine: Engine, room_id: str) -> int | None:
@@ -151,8 +154,10 @@ def _events_default(engine: Engine, room_id: str) -> int | None:
 async def _marker_arrived(chat: Chat, room_id: str) -> None:
     """Alice sends one more message and Bob receives it: what was sent before has arrived."""
     marker = f"marker {uuid.uuid4().hex[:8]}"
-    await chat.alice.send_text(room_id, marker)
-    await wait_until(lambda: marker in _bodies_from(chat.bob, room_id, chat.alice.user_id), 30)
+    await chat.alice.conversations.send_text(room_id, marker)
+    await wait_until(
+        lambda: marker in _bodies_from(chat.bob, room_id, chat.alice.session.user_id), 30
+    )
 
 
 def _row_with(window: ConversationWindow, body: str) -> Message | None:
@@ -248,7 +253,8 @@ async def test_composer_sends_with_enter_ctrl_enter_and_button(chat: Chat, qtbot
     QTest.keyClick(composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     await wait_until(
         lambda: (
-            "first line\nsecond line" in _bodies_from(chat.bob, chat.room_id, chat.alice.user_id)
+            "first line\nsecond line"
+            in _bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id)
         )
     )
 
@@ -262,7 +268,10 @@ async def test_composer_sends_with_enter_ctrl_enter_and_button(chat: Chat, qtbot
     qtbot.keyClicks(composer, "sent with the button")
     qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
     await wait_until(
-        lambda: "sent with the button" in _bodies_from(chat.bob, chat.room_id, chat.alice.user_id)
+        lambda: (
+            "sent with the button"
+            in _bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id)
+        )
     )
     sent = await _row_settled(window, "sent with the button", MessageState.SENT)
     await _shown(window)
@@ -288,7 +297,7 @@ async def test_message_from_bob_appears_and_model_is_sound(
 ) -> None:
     window = chat.open_window()
     qtmodeltester.check(window.model)
-    await chat.bob.send_text(chat.room_id, "Hi Alice, how are you?")
+    await chat.bob.conversations.send_text(chat.room_id, "Hi Alice, how are you?")
     await wait_until(lambda: _row_with(window, "Hi Alice, how are you?") is not None)
     message = _row_with(window, "Hi Alice, how are you?")
     assert message is not None and message.sender_name == "Bob"
@@ -329,12 +338,12 @@ async def test_scrolling_to_top_loads_history_until_the_start(
     room_id = early.room_id
     try:
         for i in range(60):
-            await early.bob.send_text(room_id, f"history {i:02d}")
+            await early.bob.conversations.send_text(room_id, f"history {i:02d}")
         await wait_until(
             lambda: (
                 sum(
                     m.state is MessageState.SENT and not m.changes
-                    for m in early.bob.messages(room_id)
+                    for m in early.bob.conversations.messages(room_id)
                 )
                 == 60
             ),
@@ -418,7 +427,7 @@ async def test_64_kib_message_from_the_composer_arrives_intact(chat: Chat, qtbot
     assert window.composer.toPlainText() == ""
 
     def received() -> str:
-        return "".join(_bodies_from(chat.bob, chat.room_id, chat.alice.user_id))
+        return "".join(_bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id))
 
     await wait_until(lambda: len(received()) >= len(text), timeout=30)
     assert received() == text
@@ -426,7 +435,7 @@ async def test_64_kib_message_from_the_composer_arrives_intact(chat: Chat, qtbot
         lambda: all(
             m.state is MessageState.SENT
             for m in window.model.messages()
-            if m.sender == chat.alice.user_id
+            if m.sender == chat.alice.session.user_id
         )
     )
     await _shown(window)
@@ -451,7 +460,9 @@ async def test_html_from_bob_is_rich_but_never_runs_or_fetches(chat: Chat, qtbot
             },
         )
         assert getattr(response, "event_id", None), response
-        echo = await chat.bob.send_text(chat.room_id, "<b>not bold</b> <script>alert(2)</script>")
+        echo = await chat.bob.conversations.send_text(
+            chat.room_id, "<b>not bold</b> <script>alert(2)</script>"
+        )
         # Bob's message goes through his outbox (a synced SQLite write) before the
         # server: under load that alone can take seconds, so wait as for any crossing.
         await wait_until(
@@ -519,17 +530,17 @@ def test_documents_refuse_remote_resources(qtbot) -> None:
 async def test_typing_shows_and_is_sent_throttled(chat: Chat, qtbot) -> None:
     window = chat.open_window()
     assert window.typing_text() == ""
-    await chat.bob.set_typing(chat.room_id, True)
+    await chat.bob.conversations.set_typing(chat.room_id, True)
     await wait_until(lambda: window.typing_text() == "Bob is typing…")
     assert window.typing_label.text() == "Bob is typing…"
-    await chat.bob.set_typing(chat.room_id, False)
+    await chat.bob.conversations.set_typing(chat.room_id, False)
     await wait_until(lambda: window.typing_text() == "")
 
     qtbot.keyClicks(window.composer, "I am wri")
-    await wait_until(lambda: chat.bob.typing_names(chat.room_id) == ("Alice",))
+    await wait_until(lambda: chat.bob.conversations.typing_names(chat.room_id) == ("Alice",))
     qtbot.keyClicks(window.composer, "ting")
     QTest.keyClick(window.composer, Qt.Key.Key_Return)
-    await wait_until(lambda: chat.bob.typing_names(chat.room_id) == ())
+    await wait_until(lambda: chat.bob.conversations.typing_names(chat.room_id) == ())
 
 
 def test_typing_notifier_throttles_and_formats(qtbot) -> None:
@@ -555,20 +566,22 @@ def test_typing_notifier_throttles_and_formats(qtbot) -> None:
 async def test_marks_read_when_active_and_messages_arrive(chat: Chat, qtbot) -> None:
     window = chat.open_window()
     await _activate(window)
-    echo = await chat.bob.send_text(chat.room_id, "did you read this?")
+    echo = await chat.bob.conversations.send_text(chat.room_id, "did you read this?")
     await wait_until(
         lambda: any(
             m.key == echo.key and m.event_id and m.state is MessageState.SENT
-            for m in chat.bob.messages(chat.room_id)
+            for m in chat.bob.conversations.messages(chat.room_id)
         )
     )
-    event_id = next(m.event_id for m in chat.bob.messages(chat.room_id) if m.key == echo.key)
+    event_id = next(
+        m.event_id for m in chat.bob.conversations.messages(chat.room_id) if m.key == echo.key
+    )
     await wait_until(lambda: _row_with(window, "did you read this?") is not None)
 
     alice_raw = await _raw_client(chat.alice_user)
     try:
         path = (
-            f"/_matrix/client/v3/user/{quote(chat.alice.user_id)}/rooms/"
+            f"/_matrix/client/v3/user/{quote(chat.alice.session.user_id)}/rooms/"
             f"{quote(chat.room_id)}/account_data/m.fully_read"
         )
         headers = {"Authorization": f"Bearer {alice_raw.access_token}"}
@@ -585,7 +598,7 @@ async def test_marks_read_when_active_and_messages_arrive(chat: Chat, qtbot) -> 
         assert await fully_read() == event_id
     finally:
         await alice_raw.close()
-    await wait_until(lambda: chat.alice.conversation(chat.room_id).unread_count == 0)
+    await wait_until(lambda: chat.alice.conversations.conversation(chat.room_id).unread_count == 0)
 
 
 async def test_encrypted_conversation_is_explained(
@@ -595,12 +608,14 @@ async def test_encrypted_conversation_is_explained(
     bob_user = make_user("bob", displayname="Bob")
     bob_raw = await _raw_client(bob_user)
     alice = await signed_in_engine(alice_user, tmp_path / "alice")
-    bridge = EngineBridge(alice.bus)
+    bridge = EngineBridge(alice.session.bus)
     windows = ConversationWindows(alice, bridge)
     try:
-        room_id = await _raw_direct_room(bob_raw, alice.user_id)
+        room_id = await _raw_direct_room(bob_raw, alice.session.user_id)
         await wait_until(
-            lambda: (c := alice.conversation(room_id)) is not None and c.member_count == 2
+            lambda: (
+                (c := alice.conversations.conversation(room_id)) is not None and c.member_count == 2
+            )
         )
         await bob_raw.room_put_state(
             room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}
@@ -631,7 +646,7 @@ async def test_encrypted_conversation_is_explained(
     finally:
         windows.close_all()
         bridge.detach()
-        await alice.close()
+        await alice.session.close()
         await bob_raw.close()
 
 
@@ -646,7 +661,7 @@ async def test_refused_message_shows_failed_and_retry_sends_it_once(
     bob_raw = await _raw_client(bob_user)
 
     async def bobs_room(alice: Engine) -> str:
-        return await _raw_direct_room(bob_raw, alice.user_id)
+        return await _raw_direct_room(bob_raw, alice.session.user_id)
 
     chat = await _start_chat(alice_user, bob_user, tmp_path, bobs_room)
     room_id = chat.room_id
@@ -676,10 +691,15 @@ async def test_refused_message_shows_failed_and_retry_sends_it_once(
         )
         await _row_settled(window, "please let me speak", MessageState.SENT)
         await wait_until(
-            lambda: "please let me speak" in _bodies_from(chat.bob, room_id, chat.alice.user_id)
+            lambda: (
+                "please let me speak" in _bodies_from(chat.bob, room_id, chat.alice.session.user_id)
+            )
         )
         await _marker_arrived(chat, room_id)  # a duplicate would have come before it
-        assert _bodies_from(chat.bob, room_id, chat.alice.user_id).count("please let me speak") == 1
+        assert (
+            _bodies_from(chat.bob, room_id, chat.alice.session.user_id).count("please let me speak")
+            == 1
+        )
         assert [m.body for m in window.model.messages()].count("please let me speak") == 1
     finally:
         await bob_raw.close()
@@ -704,7 +724,7 @@ async def test_message_sent_while_server_is_down_goes_out_once_when_back(
         qtbot.keyClicks(window.composer, "written on the train")
         QTest.keyClick(window.composer, Qt.Key.Key_Return)
         pending = await _row_settled(window, "written on the train", MessageState.SENDING)
-        await wait_until(lambda: chat.alice.connection is ConnectionState.RECONNECTING, 60)
+        await wait_until(lambda: chat.alice.session.connection is ConnectionState.RECONNECTING, 60)
         assert _row_with(window, "written on the train").state is not MessageState.SENT
         await _shown(window)
 
@@ -712,13 +732,16 @@ async def test_message_sent_while_server_is_down_goes_out_once_when_back(
         await _row_settled(window, "written on the train", MessageState.SENT, timeout=60)
         await wait_until(
             lambda: (
-                "written on the train" in _bodies_from(chat.bob, chat.room_id, chat.alice.user_id)
+                "written on the train"
+                in _bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id)
             ),
             timeout=60,
         )
         await _marker_arrived(chat, chat.room_id)  # a duplicate would have come before it
         assert (
-            _bodies_from(chat.bob, chat.room_id, chat.alice.user_id).count("written on the train")
+            _bodies_from(chat.bob, chat.room_id, chat.alice.session.user_id).count(
+                "written on the train"
+            )
             == 1
         )
         assert window.model.row_of(pending.key) is not None
@@ -739,7 +762,7 @@ async def test_screenshots_light_and_dark(
     bob_raw = await _raw_client(bob_user)
 
     async def bobs_room(alice: Engine) -> str:
-        return await _raw_direct_room(bob_raw, alice.user_id)
+        return await _raw_direct_room(bob_raw, alice.session.user_id)
 
     chat = await _start_chat(alice_user, bob_user, tmp_path, bobs_room)
     room_id = chat.room_id
@@ -752,7 +775,7 @@ async def test_screenshots_light_and_dark(
             "Morning Alice! Did you get the agenda for Thursday?",
             "I typed <b>this</b> by hand, it should not be bold.",
         ):
-            await chat.bob.send_text(room_id, text)
+            await chat.bob.conversations.send_text(room_id, text)
             await wait_until(lambda text=text: _row_with(window, text) is not None)
         await bob_raw.room_send(
             room_id,
@@ -783,7 +806,7 @@ async def test_screenshots_light_and_dark(
         qtbot.keyClicks(window.composer, "And one more thing!")
         QTest.keyClick(window.composer, Qt.Key.Key_Return)
         await _row_settled(window, "And one more thing!", MessageState.FAILED)
-        await chat.bob.set_typing(room_id, True)
+        await chat.bob.conversations.set_typing(room_id, True)
         await wait_until(lambda: window.typing_text() == "Bob Okafor is typing…")
         qtbot.keyClicks(window.composer, "Draft reply")
         window.view.scroll_to_end()
@@ -808,6 +831,6 @@ async def test_screenshots_light_and_dark(
         assert window.view.indexAt(QPoint(5, window.view.visualRect(index).center().y())) == index
     finally:
         app.setPalette(previous_palette)
-        await chat.bob.set_typing(room_id, False)
+        await chat.bob.conversations.set_typing(room_id, False)
         await bob_raw.close()
         await _close_chat(chat)

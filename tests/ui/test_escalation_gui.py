@@ -56,10 +56,10 @@ def open_dialog() -> AddPeopleDialog:
 async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) -> None:
     alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
     room_id = await bob.engine.conversations.start_direct_conversation(alice.user_id)
-    await wait_until(lambda: alice.engine.conversation(room_id) is not None, SLOW)
+    await wait_until(lambda: alice.engine.conversations.conversation(room_id) is not None, SLOW)
     bob_window, alice_window = bob.window(room_id), alice.window(room_id)
-    await alice.engine.send_text(room_id, "Can we loop Carol in?")
-    await bob.engine.send_text(room_id, "Sure, adding her")
+    await alice.engine.conversations.send_text(room_id, "Can we loop Carol in?")
+    await bob.engine.conversations.send_text(room_id, "Sure, adding her")
     await wait_until(lambda: len(bob_window.model.messages()) >= 2, SLOW)
     assert bob_window.add_people_button.isVisible()
     assert not unnamed_controls(bob_window)
@@ -107,8 +107,8 @@ async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) 
         await wait_until(lambda w=window: sorted(names_in(w, Section.PRESENTERS)) == everyone, SLOW)
         assert names_in(window, Section.ATTENDEES) == []
     for person in (alice, bob, carol):
-        await wait_until(lambda p=person: p.engine.own_presence == Presence.BUSY, SLOW)
-        assert person.engine.own_status == IN_A_CONFERENCE_CALL
+        await wait_until(lambda p=person: p.engine.presences.own_presence == Presence.BUSY, SLOW)
+        assert person.engine.presences.own_status == IN_A_CONFERENCE_CALL
     await shoot(bob_window, "escalation_completed")
     await people.close()
 
@@ -116,7 +116,7 @@ async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) 
 async def test_add_people_keyboard_and_bad_input(people: People, qtbot) -> None:
     alice, bob = await people("Alice"), await people("Bob")
     room_id = await bob.engine.conversations.start_direct_conversation(alice.user_id)
-    await wait_until(lambda: alice.engine.conversation(room_id) is not None, SLOW)
+    await wait_until(lambda: alice.engine.conversations.conversation(room_id) is not None, SLOW)
     window = bob.window(room_id)
     window.composer.setPlainText("half a thought")
     window.activateWindow()  # shortcuts work in the active window only
@@ -148,7 +148,9 @@ async def test_declined_then_try_again_from_the_banner(people: People, make_user
         await bob.sync(timeout=0)
         await bob.join(room_id)
         window = alice.window(room_id)
-        await wait_until(lambda: alice.engine.conversation(room_id).member_count == 2, SLOW)
+        await wait_until(
+            lambda: alice.engine.conversations.conversation(room_id).member_count == 2, SLOW
+        )
 
         async def answer_invite(join: bool) -> str:
             while True:

@@ -45,7 +45,9 @@ def row(window: MainWindow, room_id: str) -> ConversationInfo | None:
 
 async def direct_chat_from(peer: Engine, session: Session) -> str:
     """``peer`` starts a direct conversation with Alice; wait until it is in her list."""
-    room_id = await peer.start_direct_conversation(session.engine.user_id or "")
+    room_id = await peer.conversations.start_direct_conversation(
+        session.engine.session.user_id or ""
+    )
     await wait_until(lambda: row(session.window, room_id) is not None, 20, "no row appeared")
     return room_id
 
@@ -75,19 +77,19 @@ async def test_conversations_show_name_unread_count_and_newest_first(
         await wait_until(lambda: row(s.window, bob_room).display_name == "Bob Builder", 20)
         assert s.window.list_view.isVisible() and not s.window.empty_label.isVisible()
 
-        await bob.send_text(bob_room, "Hello Alice")
-        await bob.send_text(bob_room, "Are you there?")
+        await bob.conversations.send_text(bob_room, "Hello Alice")
+        await bob.conversations.send_text(bob_room, "Are you there?")
         await wait_until(lambda: row(s.window, bob_room).unread_count == 2, 20, "unread != 2")
         index = model.index_of(bob_room)
         assert index.data(ConversationRole.UNREAD_COUNT) == 2
         assert "2 unread messages" in index.data(Qt.ItemDataRole.AccessibleTextRole)
 
         carol_room = await direct_chat_from(carol, s)
-        await carol.send_text(carol_room, "Hi from Carol")
+        await carol.conversations.send_text(carol_room, "Hi from Carol")
         await wait_until(lambda: model.room_ids()[:1] == [carol_room], 20, "Carol not on top")
         assert model.room_ids()[:2] == [carol_room, bob_room]
 
-        await bob.send_text(bob_room, "Bumping this")
+        await bob.conversations.send_text(bob_room, "Bumping this")
         await wait_until(lambda: model.room_ids()[:1] == [bob_room], 20, "Bob not back on top")
         assert model.room_ids()[:2] == [bob_room, carol_room]
         assert moves, "the order changed by moving a row"
@@ -124,9 +126,9 @@ async def test_presence_selector_reaches_the_other_client_and_back(
         qtbot.keyClick(combo, Qt.Key.Key_Down)  # Available → Busy, as a person would
         assert combo.currentData() is Presence.BUSY
         await seen_by_bob
-        await wait_until(lambda: s.engine.own_presence is Presence.BUSY, 10)
+        await wait_until(lambda: s.engine.presences.own_presence is Presence.BUSY, 10)
 
-        await bob.set_presence(Presence.AWAY)
+        await bob.meeting_presence.choose(Presence.AWAY, None)
         await wait_until(
             lambda: row(s.window, bob_room).peer_presence is Presence.AWAY, 30, "no Away"
         )
@@ -274,7 +276,7 @@ async def test_connection_banner_follows_the_server_going_away_and_back(
     frank = TestUser("frank", user_id, password, private_synapse.base_url)
     async with main_window(frank, tmp_path / "frank") as s:
         banner = s.window.connection_banner
-        await wait_until(lambda: s.engine.connection is ConnectionState.CONNECTED, 10)
+        await wait_until(lambda: s.engine.session.connection is ConnectionState.CONNECTED, 10)
         assert not banner.isVisible()
 
         await private_synapse.stop()
@@ -283,7 +285,7 @@ async def test_connection_banner_follows_the_server_going_away_and_back(
 
         await private_synapse.start()
         await wait_until(lambda: not banner.isVisible(), 60, "banner stayed after reconnecting")
-        assert s.engine.connection is ConnectionState.CONNECTED
+        assert s.engine.session.connection is ConnectionState.CONNECTED
 
 
 # -- how it looks -----------------------------------------------------------------------
@@ -303,8 +305,8 @@ async def test_screenshots_light_and_dark(make_user: MakeUser, tmp_path: Path, q
     ):
         bob_room = await direct_chat_from(bob, s)
         carol_room = await direct_chat_from(carol, s)
-        await bob.send_text(bob_room, "Lunch?")
-        await carol.set_presence(Presence.BUSY)
+        await bob.conversations.send_text(bob_room, "Lunch?")
+        await carol.meeting_presence.choose(Presence.BUSY, None)
         await wait_until(lambda: row(s.window, bob_room).unread_count == 1, 20)
         await wait_until(lambda: row(s.window, carol_room).peer_presence is Presence.BUSY, 20)
         s.window.connection_banner.show_message(

@@ -71,7 +71,7 @@ class Person:
 
     @property
     def user_id(self) -> str:
-        return self.engine.user_id or ""
+        return self.engine.session.user_id or ""
 
     def window(self, room_id: str) -> ConversationWindow:
         return self.windows.open(room_id)
@@ -86,12 +86,12 @@ class People:
     async def __call__(self, name: str, *, main_window: bool = False) -> Person:
         user = self.make_user(name.lower(), displayname=name)
         engine = await signed_in_engine(user, self.tmp_path / name, start=not main_window)
-        bridge = EngineBridge(engine.bus)
+        bridge = EngineBridge(engine.session.bus)
         windows = ConversationWindows(engine, bridge)
         person = Person(name, user, engine, bridge, windows)
         if main_window:
             person.main = MainWindow(engine, bridge, windows=windows)
-            await engine.start()
+            await engine.session.start()
             person.main.show()
         self.everyone.append(person)
         return person
@@ -112,7 +112,7 @@ class People:
         await wait_for_background_work()
         for person in everyone:
             person.bridge.detach()
-            await person.engine.close()
+            await person.engine.session.close()
         await asyncio.sleep(0.05)
 
 
@@ -126,12 +126,14 @@ async def people(make_user: MakeUser, tmp_path: Path) -> AsyncIterator[People]:
 
 
 def state_of(person: Person, room_id: str) -> SessionState | None:
-    session = person.engine.conference_session(room_id)
+    session = person.engine.conferences.session(room_id)
     return session.state if session else None
 
 
 def membership_of(viewer: Person, room_id: str, person: Person) -> Membership | None:
-    found = [p for p in viewer.engine.participants(room_id) if p.user_id == person.user_id]
+    found = [
+        p for p in viewer.engine.conferences.participants(room_id) if p.user_id == person.user_id
+    ]
     return found[0].membership if found else None
 
 
@@ -205,9 +207,9 @@ def action(menu: QMenu, text: str):
 
 
 async def meeting_of(alice: Person, **options: object) -> tuple[str, ConversationWindow]:
-    room_id = await alice.engine.meet_now("Quarterly planning")
+    room_id = await alice.engine.conferences.meet_now("Quarterly planning")
     if options:
-        await alice.engine.set_meeting_options(room_id, **options)  # type: ignore[arg-type]
+        await alice.engine.conferences.set_options(room_id, **options)  # type: ignore[arg-type]
     window = alice.window(room_id)
     await wait_until(lambda: names_in(window, Section.PRESENTERS) == ["Alice"], SLOW)
     return room_id, window
@@ -265,7 +267,7 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
     window = alice.window(room_id)
     header = window.meeting_header
     assert window.is_meeting and header is not None and window.roster is not None
-    details = alice.engine.conference(room_id)
+    details = alice.engine.conferences.details(room_id)
     assert details is not None
     assert header.subject_label.text() == details.subject == "Alice's meeting"
     assert window.windowTitle() == details.subject
@@ -286,7 +288,7 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
     assert unnamed_controls(window) == []
 
     # Someone knocks: the roster's Lobby lists them and the window says so.
-    await bob.engine.join_conference(details.conference_id)
+    await bob.engine.conferences.join(details.conference_id)
     assert state_of(bob, room_id) is SessionState.IN_LOBBY
     await wait_until(lambda: names_in(window, Section.LOBBY) == ["Bob"], SLOW, "no knock")
     await wait_until(lambda: "Bob is waiting in the lobby" in window.lobby_banner.text(), SLOW)
@@ -301,7 +303,7 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
     # With the meeting's window closed (and no system tray), the main window tells.
     window.close()
     carol = await people("Carol")
-    await carol.engine.join_conference(details.conference_id)
+    await carol.engine.conferences.join(details.conference_id)
     await wait_until(
         lambda: (
             alice.main.notice_banner.text() == "Carol is waiting in the lobby of “Alice's meeting”."
@@ -321,8 +323,8 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
 async def test_admit_from_the_roster_shows_them_in_both_rosters(people: People, qtbot) -> None:
     alice, bob = await people("Alice"), await people("Bob")
     room_id, window = await meeting_of(alice)
-    digits = alice.engine.conference(room_id).conference_id
-    assert alice.engine.conference(room_id).access_level is AccessLevel.INVITED
+    digits = alice.engine.conferences.details(room_id).conference_id
+    assert alice.engine.conferences.details(room_id).access_level is AccessLevel.INVITED
 
     dialog = await join_by_dialog(bob, digits)
     await wait_until(lambda: state_of(bob, room_id) is SessionState.IN_LOBBY, SLOW)
@@ -349,7 +351,7 @@ async def test_admit_from_the_roster_shows_them_in_both_rosters(people: People, 
 async def test_deny_then_ask_again_then_admit_all(people: People, qtbot) -> None:
     alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
     room_id, window = await meeting_of(alice)
-    digits = alice.engine.conference(room_id).conference_id
+    digits = alice.engine.conferences.details(room_id).conference_id
 
     await join_by_dialog(bob, digits)
     await wait_until(lambda: names_in(window, Section.LOBBY) == ["Bob"], SLOW)
@@ -369,7 +371,7 @@ async def test_deny_then_ask_again_then_admit_all(people: People, qtbot) -> None
     click(bobs.lobby_page.retry_button)
     await wait_until(lambda: state_of(bob, room_id) is SessionState.IN_LOBBY, SLOW)
     await wait_until(lambda: bobs.lobby_page.title_label.text() == WAITING_TITLE, SLOW)
-    await carol.engine.join_conference(digits)
+    await carol.engine.conferences.join(digits)
     carol_window = window_of(carol, room_id)
     await wait_until(lambda: names_in(window, Section.LOBBY) == ["Bob", "Carol"], SLOW)
     assert window.roster.lobby_label.text() == "2 people are waiting in the lobby"
@@ -388,7 +390,7 @@ async def test_deny_then_ask_again_then_admit_all(people: People, qtbot) -> None
 async def test_lobby_times_out_then_retry_and_cancel(people: People, qtbot) -> None:
     alice, bob = await people("Alice"), await people("Bob")
     room_id, window = await meeting_of(alice)
-    digits = alice.engine.conference(room_id).conference_id
+    digits = alice.engine.conferences.details(room_id).conference_id
 
     await join_by_dialog(bob, digits, lobby_timeout_s=3)
     await wait_until(lambda: state_of(bob, room_id) is SessionState.IN_LOBBY, SLOW)
@@ -431,7 +433,7 @@ async def test_closing_the_lobby_window_as_the_admission_arrives_stays_out(
 ) -> None:
     alice, bob = await people("Alice"), await people("Bob")
     room_id, window = await meeting_of(alice)
-    await join_by_dialog(bob, alice.engine.conference(room_id).conference_id)
+    await join_by_dialog(bob, alice.engine.conferences.details(room_id).conference_id)
     await wait_until(lambda: state_of(bob, room_id) is SessionState.IN_LOBBY, SLOW)
     bobs = window_of(bob, room_id)
     await wait_until(lambda: names_in(window, Section.LOBBY) == ["Bob"], SLOW)
@@ -453,7 +455,7 @@ async def test_closing_the_lobby_window_as_the_admission_arrives_stays_out(
     await settled(bob.engine, bobs_syncs)
     assert state_of(bob, room_id) is SessionState.LEFT
     assert "CONNECTED" not in seen.states and "BUSY" not in seen.presences  # not even briefly
-    assert bob.engine.own_presence is Presence.AVAILABLE
+    assert bob.engine.presences.own_presence is Presence.AVAILABLE
     assert names_in(window, Section.PRESENTERS) == ["Alice"]
     await people.close()
 
@@ -467,7 +469,7 @@ async def bob_attends_alices_meeting(people: People):
     room_id, window = await meeting_of(
         alice, access_level=AccessLevel.EVERYONE, presenter_policy=PresenterPolicy.CHOSEN
     )
-    await bob.engine.join_conference(room_id)
+    await bob.engine.conferences.join(room_id)
     bobs = window_of(bob, room_id)
     await wait_until(lambda: names_in(window, Section.ATTENDEES) == ["Bob"], SLOW)
     return bob, room_id, window, bobs
@@ -552,8 +554,8 @@ async def test_roles_from_the_context_menu_and_a_full_roster(people: People, qtb
     room_id, window = await meeting_of(
         alice, access_level=AccessLevel.EVERYONE, presenter_policy=PresenterPolicy.CHOSEN
     )
-    await bob.engine.join_conference(room_id)
-    await carol.engine.join_conference(room_id)
+    await bob.engine.conferences.join(room_id)
+    await carol.engine.conferences.join(room_id)
     await wait_until(lambda: names_in(window, Section.ATTENDEES) == ["Bob", "Carol"], SLOW)
     moves: list[int] = []
     resets: list[int] = []
@@ -614,10 +616,12 @@ async def test_roles_from_the_context_menu_and_a_full_roster(people: People, qtb
     invite.close()
     await wait_until(lambda: "Dave" in names_in(window, Section.ATTENDEES), SLOW)
     assert window.roster.model.index_of(dave.user_id).data() == "Dave Invited"
-    await alice.engine.set_meeting_options(room_id, access_level=AccessLevel.INVITED)
-    await erin.engine.join_conference(room_id)
+    await alice.engine.conferences.set_options(room_id, access_level=AccessLevel.INVITED)
+    await erin.engine.conferences.join(room_id)
     await wait_until(lambda: names_in(window, Section.LOBBY) == ["Erin"], SLOW)
-    await bob.engine.send_text(room_id, "Morning all! I'll share the numbers in five minutes.")
+    await bob.engine.conversations.send_text(
+        room_id, "Morning all! I'll share the numbers in five minutes."
+    )
     await wait_until(
         lambda: (
             window.model.rowCount() > 0
@@ -641,9 +645,9 @@ async def test_roles_from_the_context_menu_and_a_full_roster(people: People, qtb
 
 async def test_join_dialog_explains_bad_input(people: People, qtbot) -> None:
     alice, bob = await people("Alice"), await people("Bob")
-    room_id = await alice.engine.meet_now("Locked room")
-    await alice.engine.set_meeting_options(room_id, access_level=AccessLevel.LOCKED)
-    digits = alice.engine.conference(room_id).conference_id
+    room_id = await alice.engine.conferences.meet_now("Locked room")
+    await alice.engine.conferences.set_options(room_id, access_level=AccessLevel.LOCKED)
+    digits = alice.engine.conferences.details(room_id).conference_id
 
     dialog = JoinMeetingDialog(bob.engine)
     dialog.show()
@@ -699,10 +703,13 @@ async def test_options_dialog_saves_and_explains(people: People, qtbot) -> None:
         lambda: window.meeting_header.subject_label.text() == "Budget <b>review</b>", SLOW
     )
     await wait_until(
-        lambda: alice.engine.conference(room_id).access_level is AccessLevel.EVERYONE, SLOW
+        lambda: alice.engine.conferences.details(room_id).access_level is AccessLevel.EVERYONE, SLOW
     )
     await wait_until(
-        lambda: alice.engine.conference(room_id).presenter_policy is PresenterPolicy.CHOSEN, SLOW
+        lambda: (
+            alice.engine.conferences.details(room_id).presenter_policy is PresenterPolicy.CHOSEN
+        ),
+        SLOW,
     )
     assert window.windowTitle() == "Budget <b>review</b>"
     await people.close()
@@ -717,9 +724,9 @@ async def test_meeting_on_the_command_line_is_joined_after_sign_in(
     from ui.app import parse_arguments
 
     alice = await people("Alice")
-    room_id = await alice.engine.meet_now("From the command line")
-    await alice.engine.set_meeting_options(room_id, access_level=AccessLevel.EVERYONE)
-    link = alice.engine.conference(room_id).link
+    room_id = await alice.engine.conferences.meet_now("From the command line")
+    await alice.engine.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
+    link = alice.engine.conferences.details(room_id).link
     assert parse_arguments([link, "-style", "fusion"])[0].meeting == link
     assert parse_arguments(["-style", "fusion"])[0].meeting is None
 
@@ -738,7 +745,7 @@ async def test_meeting_on_the_command_line_is_joined_after_sign_in(
     assert engine is not None
 
     def joined() -> bool:
-        session = engine.conference_session(room_id)
+        session = engine.conferences.session(room_id)
         return session is not None and session.state is SessionState.CONNECTED
 
     await wait_until(joined, SLOW, "the meeting was not joined")
@@ -748,8 +755,8 @@ async def test_meeting_on_the_command_line_is_joined_after_sign_in(
     assert controller.pending_meeting is None
     await wait_until(
         lambda: any(
-            p.user_id == engine.user_id and p.membership is Membership.JOINED
-            for p in alice.engine.participants(room_id)
+            p.user_id == engine.session.user_id and p.membership is Membership.JOINED
+            for p in alice.engine.conferences.participants(room_id)
         ),
         SLOW,
     )

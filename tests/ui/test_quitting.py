@@ -139,8 +139,8 @@ async def test_quit_during_a_lobby_wait(
 ) -> None:
     alice = await signed_in_engine(make_user("alice"), tmp_path / "alice")
     try:
-        room_id = await alice.meet_now("Lobby test")
-        digits = alice.conference(room_id).conference_id
+        room_id = await alice.conferences.meet_now("Lobby test")
+        digits = alice.conferences.details(room_id).conference_id
         bob = make_user("bob")
         controller = make_controller(meeting=digits)
         page = await open_sign_in(controller, qtbot)
@@ -151,7 +151,7 @@ async def test_quit_during_a_lobby_wait(
         assert engine is not None
 
         def bobs_state() -> SessionState | None:
-            session = engine.conference_session(room_id)
+            session = engine.conferences.session(room_id)
             return session.state if session else None
 
         await wait_until(lambda: bobs_state() is SessionState.IN_LOBBY, 30)
@@ -159,4 +159,4 @@ async def test_quit_during_a_lobby_wait(
         await quit_within_bound(controller)
         assert controller.main_window is None
     finally:
-        await alice.close()
+        await alice.session.close()

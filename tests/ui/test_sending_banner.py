@@ -26,18 +26,18 @@ async def test_cannot_save_shows_a_banner_and_retry_sends(make_user, tmp_path, q
     async with main_window(alice, tmp_path / "alice") as s:
         window = s.window
         engine = window.engine
-        room_id = await engine.start_direct_conversation(bob.user_id)
+        room_id = await engine.conversations.start_direct_conversation(bob.user_id)
         other = sqlite3.connect(engine.conversations.outbox.path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another program holds the file
         try:
-            echo = await engine.send_text(room_id, "saved later")
+            echo = await engine.conversations.send_text(room_id, "saved later")
             banner = window.sending_banner
             await wait_until(lambda: banner.text().startswith("Messages can't be saved:"))
             assert banner.kind is BannerKind.ERROR
             assert banner.action_button.isVisible() and banner.action_button.text() == "Retry"
             assert banner.action_button.toolTip()
             # By key: a room-change line (Bob joining) may come after the message.
-            mine = [m for m in engine.messages(room_id) if m.key == echo.key]
+            mine = [m for m in engine.conversations.messages(room_id) if m.key == echo.key]
             assert [m.state for m in mine] == [MessageState.FAILED]
         finally:
             other.execute("ROLLBACK")
@@ -45,7 +45,8 @@ async def test_cannot_save_shows_a_banner_and_retry_sends(make_user, tmp_path, q
         qtbot.mouseClick(banner.action_button, Qt.MouseButton.LeftButton)
         await eventually(
             lambda: any(
-                m.key == echo.key and m.state is MessageState.SENT for m in engine.messages(room_id)
+                m.key == echo.key and m.state is MessageState.SENT
+                for m in engine.conversations.messages(room_id)
             ),
             30,
         )

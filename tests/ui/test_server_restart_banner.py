@@ -59,7 +59,7 @@ async def signed_in_locally(controller: AppController, qtbot) -> MainWindow:
 
 def connected_and_quiet(main: MainWindow) -> bool:
     return (
-        main.engine.connection is ConnectionState.CONNECTED
+        main.engine.session.connection is ConnectionState.CONNECTED
         and main.server_banner.isHidden()
         and main.connection_banner.isHidden()
     )

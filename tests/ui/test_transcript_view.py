@@ -25,7 +25,7 @@ SLOW = 30.0
 
 
 def member(engine, room_id: str, user_id: str) -> Membership | None:
-    found = [p for p in engine.participants(room_id) if p.user_id == user_id]
+    found = [p for p in engine.conferences.participants(room_id) if p.user_id == user_id]
     return found[0].membership if found else None
 
 
@@ -34,18 +34,22 @@ async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
 ) -> None:
     alice = await signed_in_engine(make_user("alice", displayname="Alice"), tmp_path / "a")
     bob = await signed_in_engine(make_user("bob", displayname="Bob"), tmp_path / "b")
-    bridge = EngineBridge(alice.bus)
+    bridge = EngineBridge(alice.session.bus)
     windows = ConversationWindows(alice, bridge)
     try:
-        room_id = await alice.meet_now("Planning")
+        room_id = await alice.conferences.meet_now("Planning")
         window = windows.open(room_id)
         window.resize(520, 600)
-        await bob.join_conference(alice.conference(room_id).conference_id)
-        await wait_until(lambda: member(alice, room_id, bob.user_id) is Membership.KNOCKING, SLOW)
-        await alice.admit(room_id, bob.user_id)
-        await wait_until(lambda: member(alice, room_id, bob.user_id) is Membership.JOINED, SLOW)
-        await alice.set_role(room_id, bob.user_id, Role.ATTENDEE)
-        await alice.send_text(room_id, "Welcome, Bob")
+        await bob.conferences.join(alice.conferences.details(room_id).conference_id)
+        await wait_until(
+            lambda: member(alice, room_id, bob.session.user_id) is Membership.KNOCKING, SLOW
+        )
+        await alice.conferences.admit(room_id, bob.session.user_id)
+        await wait_until(
+            lambda: member(alice, room_id, bob.session.user_id) is Membership.JOINED, SLOW
+        )
+        await alice.conferences.set_role(room_id, bob.session.user_id, Role.ATTENDEE)
+        await alice.conversations.send_text(room_id, "Welcome, Bob")
 
         model = window.model
         wanted = ["Alice admitted Bob from the lobby", "Bob joined", "Alice made Bob an attendee"]
@@ -89,6 +93,6 @@ async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
         windows.close_all()
         await wait_for_background_work()
         bridge.detach()
-        await bob.close()
-        await alice.close()
+        await bob.session.close()
+        await alice.session.close()
         await asyncio.sleep(0.05)

@@ -414,11 +414,11 @@ async def test_local_server_account_then_existing_account_offers_sign_in(
     assert "@charles:localhost" in dialog.success_label.text()
     assert not dialog.password_edit.text()
     colleague = Engine(tmp_path / "charles")
-    await colleague.login(
+    await colleague.session.login(
         controller.homeserver.base_url, "charles", "difference engine", remember=False
     )
-    assert colleague.user_id == "@charles:localhost"
-    await colleague.close()
+    assert colleague.session.user_id == "@charles:localhost"
+    await colleague.session.close()
     type_into(qtbot, dialog.user_edit, "charles")
     type_into(qtbot, dialog.password_edit, "x")
     type_into(qtbot, dialog.confirm_edit, "x")
