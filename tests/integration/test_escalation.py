@@ -68,7 +68,7 @@ class Recorder:
 
 def record(engine: Engine) -> Recorder:
     recorder = Recorder()
-    engine.bus.subscribe(recorder)
+    engine.session.bus.subscribe(recorder)
     return recorder
 
 
@@ -88,7 +88,7 @@ async def people(
 
     yield person
     for engine in engines:
-        await engine.close()
+        await engine.session.close()
 
 
 @pytest.fixture
@@ -165,7 +165,10 @@ async def test_escalation_succeeds_on_both_sides_with_the_seed_sequences(people)
     # The two-party conversation is still there, with the request line in it.
     assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
     await eventually(
-        lambda: any("moved this conversation to a meeting" in m.body for m in bob.messages(room_id))
+        lambda: any(
+            "moved this conversation to a meeting" in m.body
+            for m in bob.conversations.messages(room_id)
+        )
     )
 
 
@@ -208,7 +211,9 @@ async def test_a_declined_invite_leaves_the_conversation_two_party(people, plain
     assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
     # Nothing typed is lost: the two-party room still takes messages.
     await alice.conversations.send_text(room_id, "still here")
-    await eventually(lambda: any(m.body == "still here" for m in alice.messages(room_id)))
+    await eventually(
+        lambda: any(m.body == "still here" for m in alice.conversations.messages(room_id))
+    )
 
 
 async def test_no_answer_within_the_timeout(people, plain_clients):
@@ -353,7 +358,9 @@ async def test_sending_in_a_meeting_keeps_busy(people):
     conf = await alice.conferences.meet_now("Stand-up")
     await eventually(lambda: alice.presences.own_presence == Presence.BUSY)
     await alice.conversations.send_text(conf, "hello")
-    await eventually(lambda: any(m.body == "hello" and m.event_id for m in alice.messages(conf)))
+    await eventually(
+        lambda: any(m.body == "hello" and m.event_id for m in alice.conversations.messages(conf))
+    )
     probe = alice.session.require_client()
 
     async def server_says_busy() -> bool:
