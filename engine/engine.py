@@ -2,7 +2,7 @@
 
 ``Engine`` builds the session core (engine/session.py) and the feature services
 on it, and holds them as attributes: ``session``, ``presences``,
-``conferences``, ``conversations``, ``meeting_presence``. New features (e.g.
+``conferences``, ``conversations``, ``invitations``, ``meeting_presence``. New features (e.g.
 invitations, escalation, calls) are new services built here on the same
 session, using the other services' public methods only.
 
@@ -28,6 +28,7 @@ from engine.conference_models import (
 from engine.conferences import Conferences
 from engine.conversations import Conversations
 from engine.credentials import CredentialStore
+from engine.invitations import Invitations
 from engine.meeting_presence import MeetingPresence
 from engine.models import (
     ConnectionState,
@@ -55,6 +56,8 @@ class Engine:
         self.presences = Presences(self.session)
         self.conferences = Conferences(self.session, self.presences)
         self.conversations = Conversations(self.session, self.presences, self.conferences)
+        # After Conversations: two-party invites are theirs, the rest are invitations.
+        self.invitations = Invitations(self.session, self.conferences)
         self.meeting_presence = MeetingPresence(self.session, self.presences, self.conferences)
 
     # ======================================================================

@@ -20,6 +20,7 @@ class Settings:
     last_address: str = ""
     last_user: str = ""
     lobby_timeout_s: int = 15 * 60
+    invitation_timeout_s: int = 2 * 60  # then an unanswered invitation is withdrawn
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:
