@@ -185,7 +185,9 @@ class Invitations:
         profile = await self._session.api(
             "GET", f"/_matrix/client/v3/profile/{quote(invitee, safe='')}"
         )
-        if isinstance(profile, dict) and profile.get("errcode") == "M_NOT_FOUND":
+        # Synapse answers an unknown user's profile with M_NOT_FOUND or M_UNKNOWN
+        # ("No row found"), yet would accept an invite for them.
+        if isinstance(profile, dict) and profile.get("errcode") in ("M_NOT_FOUND", "M_UNKNOWN"):
             return InvitationFailure.UNKNOWN_USER, str(profile.get("error") or "")
         room = quote(room_id, safe="")
         if extra:
