@@ -254,4 +254,3 @@ class InvitationToasts(QWidget):
         self.remove(room_id)
         if join:
             self.join_finished.emit(room_id)
-

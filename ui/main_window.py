@@ -29,8 +29,8 @@ from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.conversation_list_view import ConversationListView
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
-from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.invitation_toasts import InvitationToasts
+from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
 from ui.preferences_dialog import PreferencesDialog
 from ui.server_log_dialog import ServerLogDialog
