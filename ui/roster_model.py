@@ -176,6 +176,7 @@ class RosterModel(QAbstractItemModel):
         self._own_user_id = ""
         self._own_presence: Presence | None = None  # the engine reports ours separately
         self._invitations: dict[str, ConferenceInvitation] = {}  # the ones I sent, by invitee
+        self._invitee_names: dict[str, str] = {}  # their names, for a row kept after they left
         self._visible: list[Section] = self._visible_sections()
         self._fill(participants)
         if bridge is not None:
@@ -343,6 +344,8 @@ class RosterModel(QAbstractItemModel):
         section, key = where
         rows = self._rows[section]
         row = rows.position(key)
+        if user_id in self._invitations:
+            self._invitee_names[user_id] = rows.people[row].display_name
         shown = section in self._visible
         if shown:
             self.beginRemoveRows(self.section_index(section), row, row)
@@ -454,7 +457,9 @@ class RosterModel(QAbstractItemModel):
         """The row of someone whose invitation was declined or not answered."""
         return Participant(
             user_id=user_id,
-            display_name=current.display_name if current else user_id,
+            display_name=current.display_name
+            if current
+            else self._invitee_names.get(user_id, user_id),
             membership=Membership.LEFT,
             power_level=0,
             role=Role.ATTENDEE,

@@ -73,8 +73,7 @@ async def test_delivered_then_accepted_with_the_toast_message(people):
 
     assert await bob.invitations.join_incoming(room_id) == room_id
     await eventually(
-        lambda: alice.invitations.invitation(room_id, bob.user_id).state
-        is InvitationState.ACCEPTED
+        lambda: alice.invitations.invitation(room_id, bob.user_id).state is InvitationState.ACCEPTED
     )
     assert seen[-1] is InvitationState.ACCEPTED
     assert bob.invitations.incoming() == []
@@ -89,8 +88,7 @@ async def test_declined_and_sent_again(people):
     await toast
     await bob.invitations.decline_incoming(room_id)
     await eventually(
-        lambda: alice.invitations.invitation(room_id, bob.user_id).state
-        is InvitationState.DECLINED
+        lambda: alice.invitations.invitation(room_id, bob.user_id).state is InvitationState.DECLINED
     )
     # Sent again: the same message goes out, and Bob sees it again.
     toast = expect_event(bob, lambda e: isinstance(e, ev.IncomingInvitation))
@@ -137,8 +135,7 @@ async def test_failures_are_data_with_the_reason(people, make_user):
     await eventually(lambda: bob.invitations.incoming() != [])
     await bob.invitations.join_incoming(room_id)
     await eventually(
-        lambda: alice.invitations.invitation(room_id, bob.user_id).state
-        is InvitationState.ACCEPTED
+        lambda: alice.invitations.invitation(room_id, bob.user_id).state is InvitationState.ACCEPTED
     )
     present = await invite(room_id, bob.user_id)
     assert present.failure is InvitationFailure.ALREADY_IN_MEETING
