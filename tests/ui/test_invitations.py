@@ -27,7 +27,6 @@ from tests.ui.test_meetings import (
     context_menu,
     meeting_of,
     names_in,
-    people,
     shoot,
     state_of,
 )
