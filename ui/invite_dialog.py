@@ -77,6 +77,10 @@ class InviteDialog(PersonPickerDialog):
         self.invitees.setAccessibleName("People to invite")
         self.invitees.setToolTip("People on the list; press Delete to take someone off")
         self.invitees.setMinimumHeight(90)
+        # Outcomes are sentences: wrap them rather than scroll sideways.
+        self.invitees.setWordWrap(True)
+        self.invitees.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.invitees.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.remove_button = QPushButton("&Remove", self)
         self.remove_button.setAccessibleName("Remove from the list")
         self.remove_button.setToolTip("Take the selected person off the list (Delete)")
