@@ -41,8 +41,9 @@ class Engine:
         self.presences = Presences(self.session)
         self.conferences = Conferences(self.session, self.presences)
         self.conversations = Conversations(self.session, self.presences, self.conferences)
-        self.meeting_presence = MeetingPresence(self.session, self.presences, self.conferences)
+        # After Conversations: two-party invites are theirs, the rest are invitations.
         self.invitations = Invitations(self.session, self.conferences)
+        self.meeting_presence = MeetingPresence(self.session, self.presences, self.conferences)
         self.escalation = Escalation(
             self.session, self.presences, self.conferences, self.conversations, self.invitations
         )

@@ -17,6 +17,7 @@ from engine.escalation_models import (
     ConferenceEscalationProgress,
     ConferenceEscalationResult,
 )
+from engine.invitation_models import ConferenceInvitation, IncomingInvitation
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -204,6 +205,23 @@ class SendingRecovered:
     """Saving works again after a SendingProblem."""
 
 
+# -- invitations (engine/invitations.py) --
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationStateChanged:
+    """An invitation I sent moved on (Delivering, Delivered, Accepted, Declined…)."""
+
+    invitation: ConferenceInvitation
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingInvitationWithdrawn:
+    """An invitation to me is gone: withdrawn, expired, or answered elsewhere."""
+
+    room_id: str
+
+
 # -- the meeting server on this computer (published by HomeserverSupervisor) --
 
 
@@ -258,6 +276,9 @@ EngineEvent = (
     | HomeserverRestarting
     | HomeserverRecovered
     | HomeserverFailed
+    | InvitationStateChanged
+    | IncomingInvitation
+    | IncomingInvitationWithdrawn
 )
 
 Observer = Callable[[EngineEvent], None]

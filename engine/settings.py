@@ -21,6 +21,7 @@ class Settings:
     last_user: str = ""
     lobby_timeout_s: int = 15 * 60
     escalation_timeout_s: int = 60  # how long Add people waits for the peer to follow
+    invitation_timeout_s: int = 2 * 60  # then an unanswered invitation is withdrawn
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

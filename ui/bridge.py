@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 from engine import events as ev
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
+from engine.invitation_models import ConferenceInvitation, IncomingInvitation
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -78,6 +79,13 @@ class EngineBridge(QObject):
     homeserver_recovered = Signal()
     #: The meeting server on this computer could not be restarted: (reason, log path).
     homeserver_failed = Signal(str, str)
+
+    #: An invitation I sent changed state (ConferenceInvitation).
+    invitation_state_changed = Signal(ConferenceInvitation)
+    #: Someone invited me to a meeting (IncomingInvitation).
+    incoming_invitation = Signal(IncomingInvitation)
+    #: An invitation to me was withdrawn or answered elsewhere (room_id).
+    incoming_invitation_withdrawn = Signal(str)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +159,12 @@ class EngineBridge(QObject):
                 self.escalation_changed.emit(escalation)
             case ev.EscalateToConferenceRequested():
                 self.escalate_to_conference_requested.emit(event)
+            case ev.InvitationStateChanged(invitation=invitation):
+                self.invitation_state_changed.emit(invitation)
+            case ev.IncomingInvitation():
+                self.incoming_invitation.emit(event)
+            case ev.IncomingInvitationWithdrawn(room_id=room_id):
+                self.incoming_invitation_withdrawn.emit(room_id)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

@@ -29,6 +29,7 @@ from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.conversation_list_view import ConversationListView
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
+from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
 from ui.preferences_dialog import PreferencesDialog
@@ -118,10 +119,12 @@ class MainWindow(QMainWindow):
         self.connection_banner = Banner(central)
         self.notice_banner = Banner(central)
         self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
+        self.invitation_toasts = InvitationToasts(engine, bridge, central)
         layout.addWidget(self.server_banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
         layout.addWidget(self.sending_banner)
+        layout.addWidget(self.invitation_toasts)
         layout.addWidget(self._header)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label, 1)
@@ -143,6 +146,9 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.join_button, self.list_view)
         self.setTabOrder(self.list_view, self.open_button)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
+        self.invitation_toasts.join_finished.connect(self.open_conversation)
+        self.invitation_toasts.show_requested.connect(self._on_invitation_notification_clicked)
+        self._apply_timeouts()
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
@@ -163,7 +169,18 @@ class MainWindow(QMainWindow):
 
     def _on_preferences_accepted(self, dialog: PreferencesDialog) -> None:
         dialog.apply_to(self._settings)
+        self._apply_timeouts()
         self.settings_changed.emit(self._settings)
+
+    def _apply_timeouts(self) -> None:
+        """The engine's waits that are preferences (the lobby's is passed per join)."""
+        self._engine.invitations.timeout_s = float(self._settings.invitation_timeout_s)
+        self._engine.escalation.timeout_s = float(self._settings.escalation_timeout_s)
+
+    def _on_invitation_notification_clicked(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     # -- construction ------------------------------------------------------------
 
@@ -426,6 +443,7 @@ class MainWindow(QMainWindow):
         self._quiet_close = True
         self._tasks.cancel_all()
         self.lobby_notifier.detach()
+        self.invitation_toasts.detach()
         self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QS
 from engine.settings import Settings
 
 MIN_LOBBY_MINUTES, MAX_LOBBY_MINUTES = 1, 120
+MIN_INVITATION_MINUTES, MAX_INVITATION_MINUTES = 1, 60
+MIN_ESCALATION_SECONDS, MAX_ESCALATION_SECONDS = 15, 600
 
 
 class PreferencesDialog(QDialog):
@@ -25,6 +27,39 @@ class PreferencesDialog(QDialog):
         )
         hint = QLabel("After this, Confero stops asking to be let in; you can ask again.", self)
         hint.setWordWrap(True)
+        self.invitation_minutes = QSpinBox(self)
+        self.invitation_minutes.setRange(MIN_INVITATION_MINUTES, MAX_INVITATION_MINUTES)
+        self.invitation_minutes.setSuffix(" min")
+        self.invitation_minutes.setValue(
+            max(
+                MIN_INVITATION_MINUTES,
+                min(MAX_INVITATION_MINUTES, round(settings.invitation_timeout_s / 60)),
+            )
+        )
+        self.invitation_minutes.setAccessibleName(
+            "How long an invitation waits for an answer, in minutes"
+        )
+        self.invitation_minutes.setToolTip(
+            "When someone you invite does not answer within this time, the invitation "
+            "is withdrawn and shows as “No answer”"
+        )
+        self.escalation_seconds = QSpinBox(self)
+        self.escalation_seconds.setRange(MIN_ESCALATION_SECONDS, MAX_ESCALATION_SECONDS)
+        self.escalation_seconds.setSingleStep(15)
+        self.escalation_seconds.setSuffix(" s")
+        self.escalation_seconds.setValue(
+            max(
+                MIN_ESCALATION_SECONDS,
+                min(MAX_ESCALATION_SECONDS, round(settings.escalation_timeout_s)),
+            )
+        )
+        self.escalation_seconds.setAccessibleName(
+            "How long Add people waits for the other person, in seconds"
+        )
+        self.escalation_seconds.setToolTip(
+            "When you add people to a two-party conversation and the other person's app does "
+            "not follow into the meeting within this time, the conversation stays two-party"
+        )
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -33,7 +68,11 @@ class PreferencesDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Wait in a meeting's &lobby for at most:", self.lobby_minutes)
         form.addRow(hint)
+        form.addRow("Withdraw an unanswered &invitation after:", self.invitation_minutes)
+        form.addRow("When adding &people, wait for the other person:", self.escalation_seconds)
         form.addRow(buttons)
 
     def apply_to(self, settings: Settings) -> None:
         settings.lobby_timeout_s = self.lobby_minutes.value() * 60
+        settings.invitation_timeout_s = self.invitation_minutes.value() * 60
+        settings.escalation_timeout_s = self.escalation_seconds.value()

@@ -2,7 +2,10 @@
 
 Top-level rows are the sections "Lobby (n)" (only for those who can admit),
 "Presenters (n)" and "Attendees (n)"; their children are the participants.
-People invited but not yet there are listed under Attendees, marked "Invited".
+People invited but not yet there are listed under Attendees, marked "Invited";
+someone who declined or did not answer stays there, marked "Declined" or "No
+answer" (a row the engine's roster no longer has: the model keeps it from the
+invitation's state), until they are invited again.
 
 Every engine event becomes the smallest row operation that describes it: an
 insert at the sorted position, a dataChanged on the row, a move when a role or
@@ -32,13 +35,17 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QIcon
 
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
+from engine.invitation_models import ConferenceInvitation, InvitationState
 from engine.models import Presence
 from ui import plain_text, theme
 from ui.bridge import EngineBridge, disconnect_all
+from ui.invitation_text import ROSTER_MARKS, ROSTER_STATUS
 from ui.presence_text import presence_text
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 _SortKey = tuple[int, int, str, str]
+#: Invitation states that keep someone listed after their invite is gone.
+_KEPT_STATES = frozenset({InvitationState.DECLINED, InvitationState.EXPIRED})
 
 
 class Section(enum.Enum):
@@ -82,7 +89,7 @@ def sort_key(participant: Participant) -> _SortKey:
     """Leader first, people who are there before those only invited, then by name."""
     return (
         0 if participant.role is Role.LEADER else 1,
-        1 if participant.membership is Membership.INVITED else 0,
+        1 if participant.membership in (Membership.INVITED, Membership.LEFT) else 0,
         participant.display_name.casefold(),
         participant.user_id,
     )
@@ -168,6 +175,8 @@ class RosterModel(QAbstractItemModel):
         self._show_lobby = show_lobby
         self._own_user_id = ""
         self._own_presence: Presence | None = None  # the engine reports ours separately
+        self._invitations: dict[str, ConferenceInvitation] = {}  # the ones I sent, by invitee
+        self._invitee_names: dict[str, str] = {}  # their names, for a row kept after they left
         self._visible: list[Section] = self._visible_sections()
         self._fill(participants)
         if bridge is not None:
@@ -182,6 +191,7 @@ class RosterModel(QAbstractItemModel):
         self._bridge.presence_changed.connect(self._on_presence_changed)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conference_changed.connect(self._on_conference_changed)
+        self._bridge.invitation_state_changed.connect(self.set_invitation)
 
     def detach(self) -> None:
         """Stop following the bridge (the window is closing)."""
@@ -197,6 +207,7 @@ class RosterModel(QAbstractItemModel):
                 (bridge.presence_changed, self._on_presence_changed),
                 (bridge.own_presence_changed, self._on_own_presence_changed),
                 (bridge.conference_changed, self._on_conference_changed),
+                (bridge.invitation_state_changed, self.set_invitation),
             )
         )
 
@@ -258,6 +269,29 @@ class RosterModel(QAbstractItemModel):
             self._visible = wanted
             self.endRemoveRows()
 
+    def invitation(self, user_id: str) -> ConferenceInvitation | None:
+        """The latest state of my invitation to ``user_id``, if I sent one."""
+        return self._invitations.get(user_id)
+
+    def set_invitation(self, invitation: ConferenceInvitation) -> None:
+        """Follow an invitation I sent: its mark, and a kept row after Declined / No answer."""
+        if invitation.room_id != self._room_id:
+            return
+        user_id = invitation.invitee
+        self._invitations[user_id] = invitation
+        current = self.participant(user_id)
+        if invitation.state in _KEPT_STATES:
+            if current is None or current.membership is Membership.LEFT:
+                self.upsert(self._kept_row(user_id, current))
+            return
+        if current is None:
+            return
+        if current.membership is Membership.LEFT and invitation.state is InvitationState.ACCEPTED:
+            self.remove(user_id)  # they are there: the engine's row comes next
+            return
+        where = self._where[user_id]
+        self._row_changed(where[0], self._rows[where[0]].position(where[1]))
+
     def reset(self, participants: Iterable[Participant]) -> None:
         """Replace everyone at once (the full list arrived)."""
         lobby_before = self.count(Section.LOBBY)
@@ -265,7 +299,14 @@ class RosterModel(QAbstractItemModel):
         for rows in self._rows.values():
             rows.clear()
         self._where.clear()
-        self._fill(participants)
+        everyone = list(participants)
+        present = {p.user_id for p in everyone}
+        everyone += [
+            self._kept_row(user_id, None)
+            for user_id, invitation in self._invitations.items()
+            if invitation.state in _KEPT_STATES and user_id not in present
+        ]
+        self._fill(everyone)
         self.endResetModel()
         if self.count(Section.LOBBY) != lobby_before:
             self.lobby_count_changed.emit(self.count(Section.LOBBY))
@@ -281,7 +322,7 @@ class RosterModel(QAbstractItemModel):
         """Add ``participant``, or apply their change (moving them if needed)."""
         participant = self._with_own_presence(participant)
         old = self._where.get(participant.user_id)
-        new_section = section_of(participant)
+        new_section = self._section(participant)
         if old is None:
             if new_section is not None:
                 self._insert(new_section, participant)
@@ -303,6 +344,8 @@ class RosterModel(QAbstractItemModel):
         section, key = where
         rows = self._rows[section]
         row = rows.position(key)
+        if user_id in self._invitations:
+            self._invitee_names[user_id] = rows.people[row].display_name
         shown = section in self._visible
         if shown:
             self.beginRemoveRows(self.section_index(section), row, row)
@@ -390,7 +433,7 @@ class RosterModel(QAbstractItemModel):
         grouped: dict[Section, list[tuple[_SortKey, Participant]]] = {s: [] for s in SECTION_ORDER}
         latest = {p.user_id: self._with_own_presence(p) for p in participants}  # later wins
         for person in latest.values():
-            section = section_of(person)
+            section = self._section(person)
             if section is not None:
                 key = sort_key(person)
                 grouped[section].append((key, person))
@@ -400,6 +443,40 @@ class RosterModel(QAbstractItemModel):
             rows = self._rows[section]
             rows.keys[:] = [key for key, _ in entries]
             rows.people[:] = [person for _, person in entries]
+
+    def _section(self, participant: Participant) -> Section | None:
+        if participant.membership is Membership.LEFT and self._kept(participant.user_id):
+            return Section.ATTENDEES  # declined or no answer: still listed
+        return section_of(participant)
+
+    def _kept(self, user_id: str) -> bool:
+        invitation = self._invitations.get(user_id)
+        return invitation is not None and invitation.state in _KEPT_STATES
+
+    def _kept_row(self, user_id: str, current: Participant | None) -> Participant:
+        """The row of someone whose invitation was declined or not answered."""
+        return Participant(
+            user_id=user_id,
+            display_name=current.display_name
+            if current
+            else self._invitee_names.get(user_id, user_id),
+            membership=Membership.LEFT,
+            power_level=0,
+            role=Role.ATTENDEE,
+            is_you=False,
+            presence=current.presence if current else Presence.UNKNOWN,
+        )
+
+    def _marks(self, person: Participant) -> str:
+        invitation = self._invitations.get(person.user_id)
+        if invitation is not None and person.membership in (Membership.INVITED, Membership.LEFT):
+            return ROSTER_MARKS.get(invitation.state, "") or marks_of(person)
+        return marks_of(person)
+
+    def _label(self, person: Participant) -> str:
+        marks = self._marks(person)
+        name = person.display_name or person.user_id
+        return f"{name} {marks}" if marks else name
 
     def _with_own_presence(self, participant: Participant) -> Participant:
         if not participant.is_you:
@@ -432,10 +509,10 @@ class RosterModel(QAbstractItemModel):
     def _person_data(self, section: Section, person: Participant, role: int) -> Any:
         match role:
             case Qt.ItemDataRole.DisplayRole:
-                return label_of(person)
+                return self._label(person)
             case Qt.ItemDataRole.AccessibleTextRole:
                 presence = presence_text(person.presence, own=person.is_you)
-                return f"{label_of(person)}, {presence}" if presence else label_of(person)
+                return f"{self._label(person)}, {presence}" if presence else self._label(person)
             case Qt.ItemDataRole.DecorationRole:
                 return _presence_icon(person.presence)
             case Qt.ItemDataRole.ToolTipRole:
@@ -451,15 +528,20 @@ class RosterModel(QAbstractItemModel):
             case RosterRole.NAME:
                 return person.display_name or person.user_id
             case RosterRole.MARKS:
-                return marks_of(person)
+                return self._marks(person)
             case RosterRole.PRESENCE:
                 return person.presence
         return None
 
-    @staticmethod
-    def _tooltip(section: Section, person: Participant) -> str:
+    def _tooltip(self, section: Section, person: Participant) -> str:
+        invitation = self._invitations.get(person.user_id)
         if section is Section.LOBBY:
             status = "Waiting in the lobby"
+        elif invitation is not None and person.membership in (
+            Membership.INVITED,
+            Membership.LEFT,
+        ):
+            status = ROSTER_STATUS[invitation.state]
         elif person.membership is Membership.INVITED:
             status = "Invited, not here yet"
         else:
@@ -572,7 +654,11 @@ class RosterModel(QAbstractItemModel):
             self.upsert(participant)
 
     def _on_participant_removed(self, room_id: str, user_id: str) -> None:
-        if room_id == self._room_id:
+        if room_id != self._room_id:
+            return
+        if self._kept(user_id):  # declined or no answer: the row stays, marked so
+            self.upsert(self._kept_row(user_id, self.participant(user_id)))
+        else:
             self.remove(user_id)
 
     def _on_presence_changed(self, user_id: str, presence: Presence, _status: str) -> None:

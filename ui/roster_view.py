@@ -4,8 +4,9 @@ A tree of sections and people (RosterModel + RosterDelegate), a lobby bar
 while people wait (Admit and Deny for the selected person, Admit all), and a
 context menu per row: Admit / Deny
 on lobby rows; Make presenter, Make attendee and Remove from meeting on the
-others, each enabled as ``engine.conferences.permissions`` says, with its reason as the
-tooltip when not. What the server refuses is shown under the tree.
+others (and Invite again after a declined or unanswered invitation), each
+enabled as ``engine.conferences.permissions`` says, with its reason as the tooltip when
+not. What the server refuses is shown under the tree.
 """
 
 from __future__ import annotations
@@ -38,9 +39,17 @@ from PySide6.QtWidgets import (
 
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
 from engine.errors import ConferoError
+from engine.invitation_models import RESENDABLE_STATES, InvitationState
 from ui.bridge import EngineBridge
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
+from ui.invitation_text import (
+    INVITE_AGAIN,
+    INVITE_AGAIN_FAILED,
+    INVITE_AGAIN_NOT_NOW,
+    INVITE_AGAIN_TIP,
+    failure_text,
+)
 from ui.item_menus import menu_target
 from ui.meeting_text import waiting_text
 from ui.roster_delegate import RosterDelegate
@@ -124,6 +133,8 @@ class RosterPanel(QWidget):
             parent=self,
         )
         self.model.set_own_presence(engine.presences.own_presence)
+        for invitation in engine.invitations.invitations(room_id):
+            self.model.set_invitation(invitation)
         self.tree = RosterTree(self)
         self.tree.setObjectName("roster")
         self.tree.setModel(self.model)
@@ -239,6 +250,17 @@ class RosterPanel(QWidget):
                 menu, "&Deny", "Don't let them in", True, "", lambda: self.deny(person.user_id)
             )
             return menu
+        invitation = self.model.invitation(person.user_id)
+        if invitation is not None and person.membership is not Membership.JOINED:
+            self._add(
+                menu,
+                INVITE_AGAIN,
+                INVITE_AGAIN_TIP,
+                invitation.state in RESENDABLE_STATES,
+                INVITE_AGAIN_NOT_NOW,
+                lambda: self.invite_again(person.user_id),
+            )
+            menu.addSeparator()
         allowed = self._engine.conferences.permissions(self._room_id, person.user_id)
         reason = allowed.reason
         self._add(
@@ -330,6 +352,16 @@ class RosterPanel(QWidget):
             f"{name} could not be removed",
             lambda: self._engine.conferences.remove(self._room_id, user_id),
         )
+
+    def invite_again(self, user_id: str) -> None:
+        """Send a declined or unanswered invitation again."""
+        name = self._name(user_id)
+        self._start(user_id, INVITE_AGAIN_FAILED.format(name), lambda: self._resend(user_id))
+
+    async def _resend(self, user_id: str) -> None:
+        sent = await self._engine.invitations.resend(self._room_id, user_id)
+        if sent.state is InvitationState.FAILED:
+            raise ConferoError(failure_text(sent.failure, sent.detail))
 
     def _start(self, key: str, failure: str, call: Callable[[], Awaitable[object]]) -> None:
         if key in self._busy:

@@ -511,7 +511,7 @@ def test_screenshots_light_and_dark(qtbot) -> None:
         app.setPalette(light)
 
 
-async def test_lobby_wait_preference_is_saved_and_used(
+async def test_wait_preferences_are_saved_and_used(
     make_controller: MakeController, make_user: MakeUser, qtbot
 ) -> None:
     user = make_user("prefs")
@@ -527,6 +527,16 @@ async def test_lobby_wait_preference_is_saved_and_used(
     assert dialog.isVisible()
     dialog.lobby_minutes.clear()
     qtbot.keyClicks(dialog.lobby_minutes, "5")
+    dialog.invitation_minutes.clear()
+    qtbot.keyClicks(dialog.invitation_minutes, "3")
+    dialog.escalation_seconds.clear()
+    qtbot.keyClicks(dialog.escalation_seconds, "90")
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert main.lobby_timeout_s == 5 * 60
-    assert Settings.load(controller.data_dir).lobby_timeout_s == 5 * 60
+    saved = Settings.load(controller.data_dir)
+    assert saved.lobby_timeout_s == 5 * 60
+    # The waits the engine keeps follow at once (the lobby's is passed per join).
+    assert saved.invitation_timeout_s == 3 * 60
+    assert main.engine.invitations.timeout_s == 3 * 60
+    assert saved.escalation_timeout_s == 90
+    assert main.engine.escalation.timeout_s == 90

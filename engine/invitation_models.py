@@ -1,0 +1,79 @@
+"""The invitation vocabulary of seed 003 (ConferenceInvitation and its states), as data.
+
+Kept apart from engine/invitations.py so that engine/events.py can name these
+classes without importing the service.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+#: How long an invitation waits for an answer before it is withdrawn (a setting).
+DEFAULT_INVITATION_TIMEOUT_S = 120.0
+#: The reason given when an unanswered invitation is withdrawn.
+EXPIRED_REASON = "The invitation expired"
+
+
+class InvitationState(enum.Enum):
+    IDLE = "Idle"
+    DELIVERING = "Delivering"
+    DELIVERED = "Delivered"  # the server accepted the invite
+    ACCEPTED = "Accepted"  # the invitee joined
+    DECLINED = "Declined"  # the invitee rejected it
+    FAILED = "Failed"  # see ``failure``
+    EXPIRED = "Expired"  # no answer in time; the invite was withdrawn
+
+
+#: States after which nothing more happens unless the invitation is sent again.
+FINAL_STATES = frozenset(
+    {
+        InvitationState.ACCEPTED,
+        InvitationState.DECLINED,
+        InvitationState.FAILED,
+        InvitationState.EXPIRED,
+    }
+)
+#: States from which resend() may send the invitation again.
+RESENDABLE_STATES = frozenset(
+    {InvitationState.DECLINED, InvitationState.EXPIRED, InvitationState.FAILED}
+)
+
+
+class InvitationFailure(enum.Enum):
+    """Why an invitation failed; the UI words each one (ui/invitation_text.py)."""
+
+    INVALID_ID = "InvalidId"
+    UNKNOWN_USER = "UnknownUser"
+    YOURSELF = "Yourself"
+    ALREADY_IN_MEETING = "AlreadyInMeeting"
+    NOT_ALLOWED = "NotAllowed"
+    MEETING_ENDED = "MeetingEnded"
+    UNREACHABLE = "Unreachable"
+    REFUSED = "Refused"  # any other refusal by the server (its words in ``detail``)
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceInvitation:
+    """One invitee's invitation to one meeting, as last seen."""
+
+    room_id: str
+    invitee: str
+    inviter: str
+    toast_message: str
+    state: InvitationState
+    failure: InvitationFailure | None = None
+    detail: str = ""
+    delivered_ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingInvitation:
+    """Someone invited me to a meeting; I have not answered yet."""
+
+    room_id: str
+    inviter: str
+    inviter_name: str
+    subject: str
+    conference_id: str
+    toast_message: str

@@ -1,0 +1,256 @@
+"""Invitations to me: an in-app toast per invitation, and a desktop notification.
+
+The toasts stack at the top of the main window, newest last: who invites, the
+meeting's subject and their message, with Join and Decline. One withdrawn
+meanwhile (expired, taken back, or answered on another device) disappears. A
+desktop notification goes out through the system tray where the desktop has
+one and the main window is not in front. Join asks for the meeting's window
+(``join_finished``); this part knows nothing of the main window.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import ConferoError
+from engine.invitation_models import IncomingInvitation
+from ui import theme
+from ui.accessibility import announce
+from ui.bridge import EngineBridge, disconnect_all
+from ui.error_text import GENERIC_ERROR
+from ui.form_widgets import ErrorLabel
+from ui.invitation_text import (
+    DECLINE,
+    DECLINE_FAILED,
+    DECLINE_TIP,
+    JOIN,
+    JOIN_FAILED,
+    JOIN_TIP,
+    TOAST_TITLE,
+    toast_text,
+)
+from ui.tasks import TaskGroup
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_MS = 15_000
+
+
+class InvitationToast(QFrame):
+    """One invitation: the words, Join and Decline."""
+
+    join_clicked = Signal(str)
+    decline_clicked = Signal(str)
+
+    def __init__(self, invitation: IncomingInvitation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.invitation = invitation
+        self.setObjectName("invitationToast")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        # Fixed pale colours with dark text, like the banners: a toast on light and dark alike.
+        self.setStyleSheet(
+            "#invitationToast { background: #e4f4e4; border: 1px solid #86c286;"
+            " border-radius: 6px; } QLabel#toastText { color: #113311; }"
+        )
+        room_id = invitation.room_id
+        headline = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
+        self.title_label = QLabel(headline, self)
+        self.title_label.setObjectName("toastText")
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.title_label.setWordWrap(True)
+        theme.scale_font(self.title_label, 1.0, bold=True)
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("toastText")
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.message_label.setWordWrap(True)
+        if invitation.toast_message:
+            self.message_label.setText(f"“{invitation.toast_message}”")
+        self.message_label.setVisible(bool(invitation.toast_message))
+        self.error_label = ErrorLabel(self)
+
+        subject = invitation.subject or "the meeting"
+        # Mnemonics: Alt+J and Alt+D; both buttons take Tab focus.
+        self.join_button = QPushButton(JOIN, self)
+        self.join_button.setDefault(False)
+        self.join_button.setAccessibleName(f"Join {subject}")
+        self.join_button.setToolTip(JOIN_TIP)
+        self.decline_button = QPushButton(DECLINE, self)
+        self.decline_button.setAccessibleName(f"Decline the invitation to {subject}")
+        self.decline_button.setToolTip(DECLINE_TIP)
+        self.setAccessibleName(TOAST_TITLE)
+        self.setAccessibleDescription(
+            f"{headline}. {invitation.toast_message}" if invitation.toast_message else headline
+        )
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.decline_button)
+        buttons.addWidget(self.join_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(4)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        self.join_button.clicked.connect(lambda: self.join_clicked.emit(room_id))
+        self.decline_button.clicked.connect(lambda: self.decline_clicked.emit(room_id))
+
+    def set_busy(self, busy: bool) -> None:
+        self.join_button.setEnabled(not busy)
+        self.decline_button.setEnabled(not busy)
+
+
+class InvitationToasts(QWidget):
+    """The stack of invitations to me, answered with Join or Decline."""
+
+    #: Join worked: open the meeting's window (room_id).
+    join_finished = Signal(str)
+    #: A desktop notification was shown for an invitation (room_id).
+    notified = Signal(str)
+    #: The desktop notification was clicked: bring the main window forward.
+    show_requested = Signal()
+
+    def __init__(self, engine: Engine, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("invitationToasts")
+        self.setAccessibleName("Invitations")
+        self._engine = engine
+        self._bridge = bridge
+        self._tasks = TaskGroup()
+        self._toasts: dict[str, InvitationToast] = {}
+        self._tray: QSystemTrayIcon | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(6)
+        bridge.incoming_invitation.connect(self._on_incoming)
+        bridge.incoming_invitation_withdrawn.connect(self.remove)
+        for invitation in engine.invitations.incoming():
+            self._add(invitation)
+        self._update_visibility()
+
+    # -- public API ---------------------------------------------------------
+
+    def toast(self, room_id: str) -> InvitationToast | None:
+        return self._toasts.get(room_id)
+
+    def toasts(self) -> list[InvitationToast]:
+        """The toasts shown, oldest first."""
+        return list(self._toasts.values())
+
+    def remove(self, room_id: str) -> None:
+        toast = self._toasts.pop(room_id, None)
+        if toast is not None:
+            toast.hide()
+            toast.deleteLater()
+        self._update_visibility()
+
+    async def wait_idle(self) -> None:
+        await self._tasks.wait_idle()
+
+    def detach(self) -> None:
+        self._tasks.cancel_all()
+        disconnect_all(
+            (
+                (self._bridge.incoming_invitation, self._on_incoming),
+                (self._bridge.incoming_invitation_withdrawn, self.remove),
+            )
+        )
+        if self._tray is not None:
+            self._tray.hide()
+
+    # -- internals ----------------------------------------------------------
+
+    def _on_incoming(self, invitation: IncomingInvitation) -> None:
+        toast = self._add(invitation)
+        announce(toast, toast.accessibleDescription())
+        self._notify(invitation)
+
+    def _add(self, invitation: IncomingInvitation) -> InvitationToast:
+        self.remove(invitation.room_id)  # the same meeting again: the latest counts
+        toast = InvitationToast(invitation, self)
+        toast.join_clicked.connect(self._on_join_clicked)
+        toast.decline_clicked.connect(self._on_decline_clicked)
+        self._toasts[invitation.room_id] = toast
+        self._layout.addWidget(toast)
+        self._update_visibility()
+        return toast
+
+    def _update_visibility(self) -> None:
+        self.setVisible(bool(self._toasts))
+
+    def _notify(self, invitation: IncomingInvitation) -> None:
+        window = self.window()
+        if window.isActiveWindow():
+            return
+        if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
+            return  # the toast in the main window is all there is
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(theme.app_icon(), self)
+            self._tray.setToolTip("Confero")
+            self._tray.messageClicked.connect(self.show_requested)
+        self._tray.show()
+        text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
+        if invitation.toast_message:
+            text = f"{text}\n{invitation.toast_message}"
+        if sys.platform.startswith("linux"):  # notification servers read a little markup
+            text = html.escape(text, quote=False)
+        self._tray.showMessage(
+            TOAST_TITLE, text, QSystemTrayIcon.MessageIcon.Information, NOTIFICATION_MS
+        )
+        self.notified.emit(invitation.room_id)
+
+    def _on_join_clicked(self, room_id: str) -> None:
+        if toast := self._toasts.get(room_id):
+            toast.set_busy(True)
+            toast.error_label.clear_error()
+            self._tasks.spawn(self._answer(room_id, join=True))
+
+    def _on_decline_clicked(self, room_id: str) -> None:
+        if toast := self._toasts.get(room_id):
+            toast.set_busy(True)
+            toast.error_label.clear_error()
+            self._tasks.spawn(self._answer(room_id, join=False))
+
+    async def _answer(self, room_id: str, *, join: bool) -> None:
+        failure = JOIN_FAILED if join else DECLINE_FAILED
+        error = ""
+        try:
+            if join:
+                await self._engine.invitations.join_incoming(room_id)
+            else:
+                await self._engine.invitations.decline_incoming(room_id)
+        except ConferoError as exc:
+            error = failure.format(exc.user_message)
+        except Exception:
+            log.exception("answering an invitation failed")
+            error = failure.format(GENERIC_ERROR)
+        if not shiboken6.isValid(self):
+            return
+        toast = self._toasts.get(room_id)
+        if error:
+            if toast is not None:
+                toast.set_busy(False)
+                toast.error_label.show_error(error)
+            return
+        self.remove(room_id)
+        if join:
+            self.join_finished.emit(room_id)
