@@ -41,10 +41,6 @@ class NotSignedIn(ConferoError):
     default_message = "You are not signed in."
 
 
-class MessageTooLarge(ConferoError):
-    default_message = "The message is too long to send."
-
-
 class ServerRefused(ConferoError):
     """The server understood the request and said no (M_FORBIDDEN and friends)."""
 

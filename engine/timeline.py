@@ -47,9 +47,6 @@ class Timeline:
         index = self._index_by_key.get(key)
         return None if index is None else self._messages[index]
 
-    def has_event(self, event_id: str) -> bool:
-        return event_id in self._key_by_event_id
-
     def last(self) -> Message:
         return self._messages[-1]
 

@@ -583,9 +583,6 @@ class AppController(QObject):
 
     # -- shutting down -------------------------------------------------------------
 
-    def request_quit(self) -> None:
-        self.quit_requested.emit()
-
     async def shutdown(self) -> None:
         """Close the session (staying signed in) and stop the embedded server."""
         if self._shutting_down:
