@@ -56,6 +56,7 @@ from ui.message_view import MessageView
 from ui.roster_view import RosterPanel
 from ui.tasks import TaskGroup
 from ui.transcript_pane import TranscriptPane
+from ui.window_parts import PartContext
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -128,7 +129,7 @@ class ConversationWindow(QWidget):
         self._subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.banners = BannerArea(self)
-        self.transcript = TranscriptPane(engine, bridge, room_id, self.banners, self._tasks, self)
+        self.transcript = TranscriptPane(self._part_context(room_id), self)
         #: Every part, detached in this order when the window closes.
         self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)
@@ -149,11 +150,14 @@ class ConversationWindow(QWidget):
         if self._is_meeting_room():
             self._become_meeting()
         else:
-            self.escalation = EscalationBanner(engine, bridge, room_id, self.banners, self._tasks)
+            self.escalation = EscalationBanner(self._part_context(room_id))
             self._parts.append(self.escalation)
         self._apply_conversation(engine.conversations.conversation(room_id))
         self._connect_signals()
         self.transcript.composer.setFocus()
+
+    def _part_context(self, room_id: str) -> PartContext:
+        return PartContext(self._engine, self._bridge, room_id, self.banners, self._tasks)
 
     def _build_layout(self) -> None:
         self._header = QWidget(self)
@@ -185,12 +189,9 @@ class ConversationWindow(QWidget):
         """Add the meeting header, the roster and the lobby page (once)."""
         if self.meeting is not None:
             return
-        self.meeting = MeetingPane(
-            self._engine, self._bridge, self._room_id, self.banners, self._tasks, self
-        )
-        self.access = MeetingAccess(
-            self._engine, self._bridge, self._room_id, self.banners, self._tasks, self
-        )
+        context = self._part_context(self._room_id)
+        self.meeting = MeetingPane(context, self)
+        self.access = MeetingAccess(context, self)
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
         position = layout.indexOf(self.transcript)
@@ -509,11 +510,7 @@ class ConversationWindow(QWidget):
         old.detach()
         self._parts.remove(old)
         self.transcript = TranscriptPane(
-            self._engine,
-            self._bridge,
-            conference_room_id,
-            self.banners,
-            self._tasks,
+            self._part_context(conference_room_id),
             self,
             earlier=self._engine.conversations.messages(previous),
         )

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from engine.errors import ConferoError
 from engine.escalation_models import ConferenceEscalation, ConferenceEscalationProgress
 from ui.banner import Banner
-from ui.banner_area import BannerArea
-from ui.bridge import EngineBridge, disconnect_all
+from ui.bridge import disconnect_all
 from ui.escalation_text import (
     TRY_AGAIN,
     TRY_AGAIN_TIP,
@@ -22,10 +21,9 @@ from ui.escalation_text import (
     escalation_kind,
     escalation_text,
 )
-from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
-    from engine.engine import Engine
+    from ui.window_parts import PartContext
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +33,13 @@ class EscalationBanner:
 
     def __init__(
         self,
-        engine: Engine,
-        bridge: EngineBridge,
-        direct_room_id: str,
-        banners: BannerArea,
-        tasks: TaskGroup,
+        context: PartContext,
     ) -> None:
-        self._engine = engine
-        self._bridge = bridge
+        engine, bridge, banners = context.engine, context.bridge, context.banners
+        direct_room_id = context.room_id
+        self._engine, self._bridge = engine, bridge
         self._room_id = direct_room_id
-        self._tasks = tasks
+        self._tasks = context.tasks
         #: The bar, at the top of the banner area (it is about the whole window).
         self.bar = banners.add_bar(Banner(banners), 0)  # keeps the name "banner": its style
         self.bar.setAccessibleName("Adding people")

@@ -20,8 +20,7 @@ from engine.conference_models import ConferenceDetails, ConferenceSession, Sessi
 from engine.errors import ConferoError
 from engine.models import ConnectionState
 from ui.banner import BannerKind
-from ui.banner_area import BannerArea
-from ui.bridge import EngineBridge, disconnect_all
+from ui.bridge import disconnect_all
 from ui.engine_calls import detached_task, finish, give_up_after, spawn_detached
 from ui.error_text import GENERIC_ERROR
 from ui.lobby_page import LOBBY_STATES, LobbyPage
@@ -31,12 +30,11 @@ from ui.meeting_text import (
     REJOINING_TEXT,
     session_bar_text,
 )
-from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from engine.engine import Engine
+    from ui.window_parts import PartContext
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +49,13 @@ class MeetingAccess(QObject):
 
     def __init__(
         self,
-        engine: Engine,
-        bridge: EngineBridge,
-        room_id: str,
-        banners: BannerArea,
-        tasks: TaskGroup,
+        context: PartContext,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
-        self._engine = engine
-        self._bridge = bridge
-        self._room_id = room_id
-        self._banners = banners
-        self._tasks = tasks
+        self._engine, self._bridge = context.engine, context.bridge
+        self._room_id = context.room_id
+        self._banners, self._tasks = context.banners, context.tasks
         self._detached = False
         self._session: ConferenceSession | None = None
         self._reconnecting = False
@@ -73,8 +65,8 @@ class MeetingAccess(QObject):
         self.lobby_page.cancel_requested.connect(self._on_lobby_cancel_requested)
         self.lobby_page.retry_requested.connect(self._on_rejoin_requested)
         self.lobby_page.close_requested.connect(self.close_requested)
-        banners.session_bar.action_triggered.connect(self._on_rejoin_requested)
-        bridge.connection_state_changed.connect(self._on_connection_state_changed)
+        context.banners.session_bar.action_triggered.connect(self._on_rejoin_requested)
+        context.bridge.connection_state_changed.connect(self._on_connection_state_changed)
 
     @staticmethod
     def in_lobby(session: ConferenceSession | None) -> bool:

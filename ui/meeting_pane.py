@@ -18,20 +18,17 @@ from PySide6.QtCore import QObject
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant, SessionState
 from engine.errors import ConferoError
 from ui.banner import BannerKind
-from ui.banner_area import BannerArea
-from ui.bridge import EngineBridge
 from ui.engine_calls import finish
 from ui.error_text import GENERIC_ERROR
 from ui.meeting_header import MeetingHeader
 from ui.meeting_text import LEAVE_FAILED, PARTICIPANTS_FAILED
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
-from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from engine.engine import Engine
+    from ui.window_parts import PartContext
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +41,13 @@ class MeetingPane(QObject):
 
     def __init__(
         self,
-        engine: Engine,
-        bridge: EngineBridge,
-        room_id: str,
-        banners: BannerArea,
-        tasks: TaskGroup,
+        context: PartContext,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
-        self._engine = engine
-        self._room_id = room_id
-        self._banners = banners
-        self._tasks = tasks
+        engine, bridge, room_id = context.engine, context.bridge, context.room_id
+        self._engine, self._room_id = engine, room_id
+        self._banners, self._tasks = context.banners, context.tasks
         self._detached = False
         self._loaded_roster = False
         self._session: ConferenceSession | None = None
@@ -67,7 +59,7 @@ class MeetingPane(QObject):
 
         self.header.leave_requested.connect(self._on_leave_requested)
         self.roster.model.lobby_count_changed.connect(self._on_lobby_count_changed)
-        banners.lobby_bar.action_triggered.connect(self._on_lobby_bar_action)
+        context.banners.lobby_bar.action_triggered.connect(self._on_lobby_bar_action)
 
     def apply_details(self, details: ConferenceDetails | None) -> None:
         self.header.apply_details(details)

@@ -20,19 +20,17 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from engine.errors import ConferoError
 from engine.models import Message
-from ui.banner_area import BannerArea
-from ui.bridge import EngineBridge, disconnect_all
+from ui.bridge import disconnect_all
 from ui.composer import Composer
 from ui.engine_calls import finish, spawn_detached
 from ui.error_text import GENERIC_ERROR, HISTORY_FAILED
 from ui.message_delegate import dim_color
 from ui.message_model import MessageModel
 from ui.message_view import MessageView
-from ui.tasks import TaskGroup
 from ui.typing_notifier import TypingNotifier, typing_text
 
 if TYPE_CHECKING:
-    from engine.engine import Engine
+    from ui.window_parts import PartContext
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +42,7 @@ class TranscriptPane(QWidget):
 
     def __init__(
         self,
-        engine: Engine,
-        bridge: EngineBridge,
-        room_id: str,
-        banners: BannerArea,
-        tasks: TaskGroup,
+        context: PartContext,
         parent: QWidget | None = None,
         *,
         earlier: Sequence[Message] = (),
@@ -57,11 +51,9 @@ class TranscriptPane(QWidget):
         when its window follows it into a meeting)."""
         super().__init__(parent)
         self.setObjectName("transcriptPane")
-        self._engine = engine
-        self._bridge = bridge
-        self._room_id = room_id
-        self._banners = banners
-        self._tasks = tasks
+        engine, bridge, room_id = context.engine, context.bridge, context.room_id
+        self._engine, self._bridge, self._room_id = engine, bridge, room_id
+        self._banners, self._tasks = context.banners, context.tasks
         self._detached = False
         self._loading_history = False
         self._history_failed = False
