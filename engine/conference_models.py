@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from engine.errors import ConferoError
+
 # Role lives with the models (a room-change line names one too); importable from here as well.
 from engine.models import Presence, Role
 
@@ -41,6 +43,16 @@ class PresenterPolicy(enum.Enum):
 class JoinMode(enum.Enum):
     DEFAULT = "Default"
     TRUSTED_PARTICIPANT = "TrustedParticipant"
+
+
+class Denial(enum.Enum):
+    """Why a roster action is not open to you (the UI words it)."""
+
+    NOT_IN_MEETING = "not in the meeting"
+    IS_YOU = "that is you"
+    PRESENTERS_ONLY = "only presenters may"
+    LEADER_IS_FIXED = "the Leader cannot be removed or demoted"
+    LEADER_ONLY = "only the Leader may change another presenter"
 
 
 class SessionState(enum.Enum):
@@ -93,7 +105,10 @@ class ConferenceDetails:
 class ConferenceSession:
     room_id: str
     state: SessionState
-    detail: str = ""
+    #: Display name of who removed you (REMOVED) or turned you away (DENIED).
+    by: str = ""
+    #: Why joining failed (FAILED); the UI words it.
+    error: ConferoError | None = None
     lobby_since_ms: int | None = None
     lobby_timeout_s: float = DEFAULT_LOBBY_TIMEOUT_S
     can_rejoin: bool = True
@@ -104,4 +119,5 @@ class Permissions:
     can_make_presenter: bool
     can_make_attendee: bool
     can_remove: bool
-    reason: str = ""
+    #: Why something above is not allowed; None when all of it is.
+    denial: Denial | None = None

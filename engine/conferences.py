@@ -35,6 +35,7 @@ from engine.conference_models import (
     AccessLevel,
     ConferenceDetails,
     ConferenceSession,
+    Denial,
     JoinMode,
     Membership,
     Participant,
@@ -47,6 +48,7 @@ from engine.errors import (
     ConferoError,
     InvalidUserId,
     MeetingLocked,
+    NotPermitted,
     ServerRefused,
     UnknownConference,
     UnknownUser,
@@ -159,10 +161,15 @@ class Conferences:
         roster = self._rosters.get(room_id)
         return roster.participants() if roster else []
 
+    def is_member(self, room_id: str) -> bool:
+        """You are joined to the meeting's room (in its call or not, e.g. after a crash)."""
+        roster = self._rosters.get(room_id)
+        return roster is not None and roster.membership_of(roster.own_user_id) is Membership.JOINED
+
     def permissions(self, room_id: str, user_id: str) -> Permissions:
         roster = self._rosters.get(room_id)
         if roster is None:
-            return Permissions(False, False, False, "Not in the meeting.")
+            return Permissions(False, False, False, Denial.NOT_IN_MEETING)
         return roster.permissions(user_id)
 
     # ------------------------------------------------------- sync (inbound)
@@ -267,19 +274,19 @@ class Conferences:
                 self._set_session(
                     room_id,
                     SessionState.DENIED,
-                    f"{remover} did not let you into the meeting.",
+                    by=remover,
                     can_rejoin=membership != "ban",
                 )
             elif current.state == SessionState.CONNECTED:
                 self._set_session(
                     room_id,
                     SessionState.REMOVED,
-                    f"{remover} removed you from the meeting.",
+                    by=remover,
                     can_rejoin=membership != "ban"
                     and self._join_rules.get(room_id) in ("knock", "public", "knock_restricted"),
                 )
         elif current.state == SessionState.CONNECTED:
-            self._set_session(room_id, SessionState.LEFT, "You have left the call.")
+            self._set_session(room_id, SessionState.LEFT)
 
     # ---------------------------------------------------- actions (outbound)
 
@@ -374,7 +381,7 @@ class Conferences:
             else:
                 await self._default_join(room_id, target, timeout)
         except ConferoError as exc:
-            self._set_session(room_id, SessionState.FAILED, exc.user_message)
+            self._set_session(room_id, SessionState.FAILED, error=exc)
             raise
         return room_id
 
@@ -396,7 +403,7 @@ class Conferences:
                 self._knocked[room_id] = session.lobby_timeout_s
                 self._arm_lobby_timer(room_id, self._lobby_time_left(session))
             raise
-        self._set_session(room_id, SessionState.LEFT, "You left the lobby.")
+        self._set_session(room_id, SessionState.LEFT)
 
     async def leave(self, room_id: str) -> None:
         client = self._session.require_client()
@@ -404,7 +411,7 @@ class Conferences:
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
         self._record_own_leave(room_id)
-        self._set_session(room_id, SessionState.LEFT, "You have left the call.")
+        self._set_session(room_id, SessionState.LEFT)
 
     async def load_participants(self, room_id: str) -> None:
         """Fetch every member (with lazy loading, sync only brings those who speak)."""
@@ -461,7 +468,7 @@ class Conferences:
     async def remove(self, room_id: str, user_id: str) -> None:
         allowed = self.permissions(room_id, user_id)
         if not allowed.can_remove:
-            raise ServerRefused(allowed.reason or "You cannot remove this person.")
+            raise NotPermitted(allowed.denial)
         await self._kick(room_id, user_id, "Removed from the meeting")
 
     async def set_role(self, room_id: str, user_id: str, role: Role) -> None:
@@ -635,7 +642,6 @@ class Conferences:
         self._set_session(
             room_id,
             SessionState.IN_LOBBY,
-            "Waiting in the lobby: someone in the meeting will let you in.",
             lobby_since_ms=int(time.time() * 1000),
             lobby_timeout_s=timeout,
         )
@@ -736,7 +742,6 @@ class Conferences:
         self._set_session(
             room_id,
             SessionState.LOBBY_TIMED_OUT,
-            "Nobody let you in. You can ask again.",
             lobby_timeout_s=timeout,
         )
 
@@ -797,12 +802,12 @@ class Conferences:
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
 
-    def _set_session(
-        self, room_id: str, state: SessionState, detail: str = "", **changes: Any
-    ) -> None:
+    def _set_session(self, room_id: str, state: SessionState, **changes: Any) -> None:
+        """``by`` and ``error`` belong to the state they come with: not carried over."""
         previous = self._sessions.get(room_id)
         base = previous or ConferenceSession(room_id, state)
-        session = replace(base, state=state, detail=detail, **changes)
+        changes = {"by": "", "error": None} | changes
+        session = replace(base, state=state, **changes)
         if state != SessionState.IN_LOBBY:
             session = replace(session, lobby_since_ms=None)
         if session == previous:

@@ -47,6 +47,16 @@ class ServerRefused(ConferoError):
     default_message = "The server refused the request."
 
 
+class NotPermitted(ConferoError):
+    """Your role in the meeting does not allow this; ``denial`` says why."""
+
+    default_message = "You are not allowed to do that in this meeting."
+
+    def __init__(self, denial: object = None) -> None:
+        super().__init__()
+        self.denial = denial  # a conference_models.Denial (not imported here: no cycle)
+
+
 class CredentialStoreUnavailable(ConferoError):
     default_message = (
         "Confero cannot remember your sign-in on this system: no password store "

@@ -37,7 +37,7 @@ from engine.escalation_models import (
 )
 from engine.ids import parse_user_id
 from engine.invitations import ConferenceInvitation, InvitationFailure, Invitations, InvitationState
-from engine.matrix_events import refusal_text
+from engine.matrix_events import CONFERENCE_STATE, refusal_text
 from engine.models import ConnectionState, ConversationKind, Presence
 from engine.presences import Presences
 from engine.session import Session
@@ -94,6 +94,8 @@ class Escalation:
         self._pending_invitees: dict[str, tuple[tuple[str, ...], str]] = {}
         self._conference_of: dict[str, str] = {}  # two-party room -> meeting room (Completed)
         self._direct_of: dict[str, str] = {}  # meeting room -> two-party room
+        # What each meeting's own state says it was escalated from: survives a restart.
+        self._claimed: dict[str, tuple[str, str]] = {}  # meeting -> (two-party room, by whom)
         # Initiator bookkeeping for the room it waits in.
         # meeting room -> (two-party room, peer, what ends the wait)
         self._waiting: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
@@ -119,11 +121,34 @@ class Escalation:
 
     def conference_for(self, direct_room_id: str) -> str | None:
         """The meeting a two-party conversation became, once Completed."""
-        return self._conference_of.get(direct_room_id)
+        if conf := self._conference_of.get(direct_room_id):
+            return conf
+        for conf, (direct, _) in self._claimed.items():
+            if direct == direct_room_id and self._trusted_claim(conf):
+                return conf
+        return None
 
     def direct_room_of(self, conference_room_id: str) -> str | None:
-        """The two-party conversation a meeting was escalated from (this session)."""
-        return self._direct_of.get(conference_room_id)
+        """The two-party conversation a meeting you are in was escalated from."""
+        if direct := self._direct_of.get(conference_room_id):
+            return direct
+        if self._trusted_claim(conference_room_id):
+            return self._claimed[conference_room_id][0]
+        return None
+
+    def _trusted_claim(self, conference_room_id: str) -> bool:
+        """A meeting you are in, escalated by you or by that conversation's peer
+        (no one else's meeting can claim one of your two-party conversations)."""
+        if conference_room_id not in self._claimed:
+            return False
+        direct, claimant = self._claimed[conference_room_id]
+        info = self._conversations.conversation(direct)
+        return (
+            self._conferences.is_member(conference_room_id)
+            and info is not None
+            and info.kind is ConversationKind.DIRECT
+            and claimant in (self._session.user_id, info.peer_user_id)
+        )
 
     def set_media_joiner(self, joiner: MediaJoiner) -> None:
         """The audio issue plugs in here: move a running call into the meeting."""
@@ -315,6 +340,11 @@ class Escalation:
     ) -> None:
         if source.get("type") == "m.room.member" and room.room_id in self._waiting:
             self._apply_peer_membership(room.room_id, source)
+        elif source.get("type") == CONFERENCE_STATE and source.get("state_key") == "":
+            content = source.get("content")
+            direct = content.get("escalated_from") if isinstance(content, dict) else None
+            if isinstance(direct, str) and direct:
+                self._claimed[room.room_id] = (direct, str(source.get("sender") or ""))
         elif in_timeline and source.get("type") == "m.room.message":
             content = source.get("content") or {}
             request = content.get(ESCALATE_KEY) if isinstance(content, dict) else None

@@ -14,6 +14,7 @@ from engine import events as ev
 from engine.conference_models import (
     LEADER_LEVEL,
     PRESENTER_LEVEL,
+    Denial,
     Membership,
     Participant,
     Permissions,
@@ -117,27 +118,23 @@ class Roster:
         if target is not None and target.membership == Membership.INVITED:
             # Taking back an invitation is a kick of the invite.
             may = mine >= self.levels.kick and target.power_level < mine
-            return Permissions(False, False, may, "" if may else "Only presenters can do that.")
+            return Permissions(False, False, may, None if may else Denial.PRESENTERS_ONLY)
         if target is None or target.membership != Membership.JOINED:
-            return Permissions(False, False, False, "Not in the meeting.")
+            return Permissions(False, False, False, Denial.NOT_IN_MEETING)
         if target.is_you:
-            return Permissions(False, False, False, "That is you.")
+            return Permissions(False, False, False, Denial.IS_YOU)
         theirs = target.power_level
         can_set_levels = mine >= self.levels.for_state("m.room.power_levels")
         if not can_set_levels:
-            return Permissions(False, False, False, "Only presenters can change roles.")
+            return Permissions(False, False, False, Denial.PRESENTERS_ONLY)
         if theirs >= mine:
-            reason = (
-                "The Leader cannot be removed or demoted."
-                if target.role == Role.LEADER
-                else "Only the Leader can change another presenter's role."
-            )
-            return Permissions(False, False, False, reason)
+            denial = Denial.LEADER_IS_FIXED if target.role == Role.LEADER else Denial.LEADER_ONLY
+            return Permissions(False, False, False, denial)
         return Permissions(
             can_make_presenter=target.role == Role.ATTENDEE and mine >= PRESENTER_LEVEL,
             can_make_attendee=target.role == Role.PRESENTER,
             can_remove=mine >= self.levels.kick,
-            reason="" if mine >= self.levels.kick else "Only presenters can remove people.",
+            denial=None if mine >= self.levels.kick else Denial.PRESENTERS_ONLY,
         )
 
     # ------------------------------------------------------------- updating

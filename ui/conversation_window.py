@@ -129,7 +129,10 @@ class ConversationWindow(QWidget):
         self._subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.banners = BannerArea(self)
-        self.transcript = TranscriptPane(self._part_context(room_id), self)
+        # A meeting escalated from a two-party conversation shows its lines above.
+        direct = engine.escalation.direct_room_of(room_id)
+        earlier = engine.conversations.messages(direct) if direct else ()
+        self.transcript = TranscriptPane(self._part_context(room_id), self, earlier=earlier)
         #: Every part, detached in this order when the window closes.
         self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)

@@ -2,22 +2,23 @@
 
 Every sentence the UI shows about getting into, waiting for or being out of a
 meeting lives here, so the lobby page, the window's bars, the roster and the
-lobby notifier say the same thing the same way. ``session.detail`` is still
-worded by the engine (who removed or denied you); when it becomes a reason
-given as data, this module is the one to word it.
+lobby notifier say the same thing the same way. The engine gives reasons as
+data (who removed you, the error that stopped a join, a Denial); they are
+worded here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.conference_models import ConferenceSession, SessionState
+from engine.conference_models import ConferenceSession, Denial, SessionState
 from ui.banner import BannerKind
 
 # -- the bar above a meeting's transcript ------------------------------------------
 
 LEFT_TEXT = "You have left the call"
 REMOVED_TEXT = "You were removed from the meeting"
+REMOVED_BY_TEXT = "{} removed you from the meeting"
 FAILED_TEXT = "You could not join the meeting."
 RECONNECTING_TEXT = "Connection lost: reconnecting…"
 REJOINING_TEXT = "Rejoining the meeting…"
@@ -31,6 +32,17 @@ CONNECTING_TITLE = "Joining the meeting…"
 TIMED_OUT_DETAIL = "Nobody in the meeting answered in time."
 TIMED_OUT_RETRY = " Retry to wait in the lobby again."
 DENIED_DETAIL = "Someone in the meeting turned down your request to join."
+DENIED_BY_DETAIL = "{} did not let you into the meeting."
+
+# -- why a roster action is greyed out (its tooltip) --------------------------------
+
+DENIAL_TEXT = {
+    Denial.NOT_IN_MEETING: "Not in the meeting.",
+    Denial.IS_YOU: "That is you.",
+    Denial.PRESENTERS_ONLY: "Only presenters can do that.",
+    Denial.LEADER_IS_FIXED: "The Leader cannot be removed or demoted.",
+    Denial.LEADER_ONLY: "Only the Leader can change another presenter's role.",
+}
 
 # -- someone knocking --------------------------------------------------------------
 
@@ -62,7 +74,7 @@ def session_bar_text(session: ConferenceSession | None, *, reconnecting: bool) -
     if state is SessionState.REMOVED:
         assert session is not None
         return BarText(
-            (session.detail or REMOVED_TEXT).rstrip("."),
+            REMOVED_BY_TEXT.format(session.by) if session.by else REMOVED_TEXT,
             BannerKind.WARNING,
             "Rejoin" if session.can_rejoin else None,
             "Ask to join the meeting again",
@@ -70,7 +82,7 @@ def session_bar_text(session: ConferenceSession | None, *, reconnecting: bool) -
     if state is SessionState.FAILED:
         assert session is not None
         return BarText(
-            session.detail or FAILED_TEXT,
+            session.error.user_message if session.error else FAILED_TEXT,
             BannerKind.ERROR,
             "Try again" if session.can_rejoin else None,
         )
@@ -93,7 +105,14 @@ def lobby_page_text(session: ConferenceSession) -> tuple[str, str]:
                 TIMED_OUT_RETRY if session.can_rejoin else ""
             )
         case _:
-            return DENIED_TITLE, session.detail or DENIED_DETAIL
+            return DENIED_TITLE, DENIED_BY_DETAIL.format(
+                session.by
+            ) if session.by else DENIED_DETAIL
+
+
+def denial_text(denial: Denial | None) -> str:
+    """Why a roster action is not open to you; empty when it is."""
+    return DENIAL_TEXT[denial] if denial else ""
 
 
 def knock_text(name: str, subject: str) -> str:

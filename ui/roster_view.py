@@ -51,7 +51,7 @@ from ui.invitation_text import (
     failure_text,
 )
 from ui.item_menus import menu_target
-from ui.meeting_text import waiting_text
+from ui.meeting_text import denial_text, waiting_text
 from ui.roster_delegate import RosterDelegate
 from ui.roster_model import RosterModel, RosterRole, Section
 from ui.tasks import TaskGroup
@@ -262,7 +262,7 @@ class RosterPanel(QWidget):
             )
             menu.addSeparator()
         allowed = self._engine.conferences.permissions(self._room_id, person.user_id)
-        reason = allowed.reason
+        reason = denial_text(allowed.denial)
         self._add(
             menu,
             "Make &presenter",

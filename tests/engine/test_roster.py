@@ -1,5 +1,5 @@
 from engine import events as ev
-from engine.conference_models import Membership, Role
+from engine.conference_models import Denial, Membership, Role
 from engine.roster import Roster
 
 ME, LEADER, BOB, CAROL = "@me:hs", "@leader:hs", "@bob:hs", "@carol:hs"
@@ -64,9 +64,9 @@ def test_permissions_mirror_the_servers_rules():
     assert attendee.can_make_presenter and attendee.can_remove and not attendee.can_make_attendee
     presenter = roster.permissions(BOB)
     assert not presenter.can_make_attendee and not presenter.can_remove
-    assert "Leader" in presenter.reason
+    assert presenter.denial is Denial.LEADER_ONLY
     leader = roster.permissions(LEADER)
-    assert not leader.can_remove and "Leader cannot be removed" in leader.reason
+    assert not leader.can_remove and leader.denial is Denial.LEADER_IS_FIXED
     assert not roster.permissions(ME).can_remove
 
 
@@ -74,7 +74,7 @@ def test_attendee_may_do_nothing():
     roster = roster_with({LEADER: 100})
     allowed = roster.permissions(BOB)
     assert not (allowed.can_make_presenter or allowed.can_make_attendee or allowed.can_remove)
-    assert allowed.reason == "Only presenters can change roles."
+    assert allowed.denial is Denial.PRESENTERS_ONLY
     assert not roster.can_admit()
 
 

@@ -78,11 +78,15 @@ async def people(
 ) -> AsyncIterator[Callable[..., Any]]:
     engines: list[Engine] = []
 
-    async def person(name: str, *, via: FaultyProxy | None = None) -> Engine:
-        user = make_user(name.lower(), displayname=name)
+    accounts: dict[str, TestUser] = {}
+
+    async def person(name: str, *, via: FaultyProxy | None = None, again: bool = False) -> Engine:
+        """``again=True``: the same account starting over, on a fresh data folder."""
+        user = accounts[name] if again else make_user(name.lower(), displayname=name)
+        accounts[name] = user
         if via is not None:
             user = replace(user, homeserver_url=via.base_url)
-        engine = await signed_in_engine(user, tmp_path / name)
+        engine = await signed_in_engine(user, tmp_path / f"{name}-{len(engines)}")
         engines.append(engine)
         return engine
 
@@ -373,3 +377,25 @@ async def test_sending_in_a_meeting_keeps_busy(people):
         assert loop.time() < deadline, "the server kept the bumped presence"
         await asyncio.sleep(0.1)
     assert alice.presences.own_presence == Presence.BUSY
+
+
+async def test_a_restart_still_knows_which_conversation_a_meeting_came_from(people):
+    """The link lives in the meeting's own state, so starting over finds it again;
+    a meeting someone else made cannot claim the conversation."""
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    conf = (await alice.escalation.escalate(room_id)).conference_room_id
+    assert conf
+    # Carol's meeting pretends to come from Alice and Bob's conversation.
+    impostor = await carol.conferences.meet_now("Not yours", escalated_from=room_id)
+    await carol.conferences.invite(impostor, alice.session.user_id)
+
+    restarted = await people("Alice", again=True)
+    await eventually(lambda: restarted.escalation.direct_room_of(conf) == room_id)
+    assert restarted.escalation.conference_for(room_id) == conf
+    await restarted.conferences.join(impostor)
+    await eventually(
+        lambda: restarted.conferences.session(impostor).state == SessionState.CONNECTED
+    )
+    assert restarted.escalation.direct_room_of(impostor) is None
+    assert restarted.escalation.conference_for(room_id) == conf

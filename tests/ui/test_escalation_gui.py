@@ -110,6 +110,14 @@ async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) 
         await wait_until(lambda p=person: p.engine.presences.own_presence == Presence.BUSY, SLOW)
         assert person.engine.presences.own_status == IN_A_CONFERENCE_CALL
     await shoot(bob_window, "escalation_completed")
+    # Carol was not in the two-party conversation: none of its lines reach her.
+    assert "Can we loop Carol in?" not in [m.body for m in carol_window.model.messages()]
+    # Closing the meeting's window and opening it again keeps the two-party lines above.
+    alice_window.close()
+    await wait_until(lambda: alice.windows.find(conf) is None)
+    reopened = alice.window(conf)
+    assert reopened is not alice_window and reopened.is_meeting
+    assert "Can we loop Carol in?" in [m.body for m in reopened.model.messages()]
     await people.close()
 
 

@@ -591,7 +591,7 @@ async def test_roles_from_the_context_menu_and_a_full_roster(people: People, qtb
     for text in ("Make presenter", "Make attendee", "Remove from meeting"):
         item = action(menu, text)
         assert not item.isEnabled()
-        assert item.toolTip() == "Only presenters can change roles."
+        assert item.toolTip() == "Only presenters can do that."
     assert menu.toolTipsVisible()
     menu.close()
     # Bob, a presenter now, cannot touch the Leader.
