@@ -1,0 +1,72 @@
+"""Fixtures for the audio tests: a private PulseAudio server, a MediaThread, participants."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from engine.media.audio_peer import AudioPeerFactory
+from engine.media.devices import AudioDevices
+from engine.media.media_thread import MediaThread
+from tests.helpers.pulse import Participant, PulseServer
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """One private sound server for the session; the code under test finds it by
+    PULSE_SERVER, so the developer's own sound server is never touched."""
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server.start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = server.server
+    try:
+        yield server
+    finally:
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+        server.stop()
+
+
+@pytest.fixture
+async def media_thread() -> AsyncIterator[MediaThread]:
+    thread = MediaThread()
+    yield thread
+    assert thread.stop(5), "the media thread did not stop"
+
+
+@dataclass
+class Person:
+    """A participant's virtual devices and the call media made with them."""
+
+    devices: Participant
+    audio: AudioDevices
+    factory: AudioPeerFactory
+
+
+_numbers = itertools.count()
+
+
+@pytest.fixture
+def make_person(
+    pulse_server: PulseServer, media_thread: MediaThread
+) -> Iterator[Callable[..., Person]]:
+    made: list[Person] = []
+
+    def make(name: str, *, microphone: bool = True) -> Person:
+        devices = pulse_server.participant(f"{name}{next(_numbers)}")
+        audio = AudioDevices(
+            devices.mic if microphone else None, devices.speaker, server=pulse_server.server
+        )
+        person = Person(devices, audio, AudioPeerFactory(media_thread, audio))
+        made.append(person)
+        return person
+
+    yield make
+    for person in made:
+        person.audio.close()
