@@ -12,6 +12,7 @@ All list/open calls block briefly on the sound server: call them off the UI thre
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -143,6 +144,21 @@ class AudioDevices:
             return names[0]
         raise MediaError("No speaker was found, so you won't hear the others.")
 
+    def stream_device(self, stream_name: str, *, capture: bool) -> str | None:
+        """The device a stream of ours is on right now, found by its unique name."""
+        with self._pulse() as pulse:
+            if capture:
+                streams, devices = pulse.source_output_list(), pulse.source_list()
+                index_of = "source"
+            else:
+                streams, devices = pulse.sink_input_list(), pulse.sink_list()
+                index_of = "sink"
+            names = {d.index: d.name for d in devices}
+            for stream in streams:
+                if stream.proplist.get("media.name") == stream_name:
+                    return names.get(getattr(stream, index_of))
+        return None
+
     def check_microphone(self) -> str:
         """The microphone a call would use; NoMicrophone or NoSoundServer if none."""
         return self.resolve_input()
@@ -221,9 +237,13 @@ class _DeviceStream(threading.Thread):
     """A 20 ms device loop that survives its device: reopen on error, silence meanwhile."""
 
     kind = "audio"
+    capture = False
+    _numbers = itertools.count(1)
 
     def __init__(self, devices: AudioDevices) -> None:
         super().__init__(name=f"confero-{self.kind}", daemon=True)
+        # Unique, so the stream can be found on the server (see _should_return).
+        self.stream_name = f"Confero {self.kind} {next(self._numbers)}"
         self.devices = devices
         self.device: str | None = None  # what is open now
         self.problem: MediaError | None = None
@@ -284,16 +304,22 @@ class _DeviceStream(threading.Thread):
         self._next_return_check = time.monotonic() + RETURN_CHECK_INTERVAL
 
     def _should_return(self) -> bool:
-        """On a fallback device, go back to the chosen one once it is there again."""
+        """Back to the chosen device once it is there again.
+
+        The sound server may have moved the stream to the default device itself when the
+        chosen one went away (PulseAudio's rescue), so ask where the stream really is.
+        """
         wanted = self._wanted()
-        if self._stream is None or not wanted or self.device == wanted:
-            return False
-        if time.monotonic() < self._next_return_check:
+        if self._stream is None or not wanted or time.monotonic() < self._next_return_check:
             return False
         self._next_return_check = time.monotonic() + RETURN_CHECK_INTERVAL
         try:
-            return self._resolve() == wanted
-        except MediaError:
+            actual = self.devices.stream_device(self.stream_name, capture=self.capture)
+            if actual is not None and actual != self.device:
+                log.info("%s moved by the sound server to %s", self.kind, actual)
+                self.device = actual
+            return self.device != wanted and self._resolve() == wanted
+        except (MediaError, pulsectl.PulseError):
             return False
 
     def _idle_frame(self) -> None:
@@ -340,6 +366,7 @@ class CaptureStream(_DeviceStream):
     """
 
     kind = "microphone"
+    capture = True
 
     def __init__(self, devices: AudioDevices) -> None:
         super().__init__(devices)
@@ -363,7 +390,9 @@ class CaptureStream(_DeviceStream):
 
     def _open(self, device: str) -> pasimple.PaSimple:
         frame_bytes = FRAME_SAMPLES * self.devices.channels * BYTES_PER_SAMPLE
-        return self.devices._open(pasimple.PA_STREAM_RECORD, device, "Microphone", fragsize=frame_bytes)
+        return self.devices._open(
+            pasimple.PA_STREAM_RECORD, device, self.stream_name, fragsize=frame_bytes
+        )
 
     def _step(self, stream: pasimple.PaSimple) -> None:
         channels = self.devices.channels
@@ -408,7 +437,7 @@ class PlaybackStream(_DeviceStream):
         return self.devices._open(
             pasimple.PA_STREAM_PLAYBACK,
             device,
-            "Call audio",
+            self.stream_name,
             tlength=3 * frame_bytes,
             prebuf=frame_bytes,
             minreq=frame_bytes,

@@ -58,11 +58,12 @@ def make_person(
 ) -> Iterator[Callable[..., Person]]:
     made: list[Person] = []
 
-    def make(name: str, *, microphone: bool = True) -> Person:
+    def make(name: str, *, microphone: bool | str = True) -> Person:
+        """``microphone``: True for the person's own virtual mic, False for none (the
+        default, which may not exist), or the name of another source."""
         devices = pulse_server.participant(f"{name}{next(_numbers)}")
-        audio = AudioDevices(
-            devices.mic if microphone else None, devices.speaker, server=pulse_server.server
-        )
+        mic = devices.mic if microphone is True else (microphone or None)
+        audio = AudioDevices(mic, devices.speaker, server=pulse_server.server)
         person = Person(devices, audio, AudioPeerFactory(media_thread, audio))
         made.append(person)
         return person
