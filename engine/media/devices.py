@@ -12,6 +12,7 @@ All list/open calls block briefly on the sound server: call them off the UI thre
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -109,7 +110,9 @@ class AudioDevices:
     def list_outputs(self) -> list[AudioDevice]:
         with self._pulse() as pulse:
             default = pulse.server_info().default_sink_name
-            return [AudioDevice(s.name, s.description, s.name == default) for s in pulse.sink_list()]
+            return [
+                AudioDevice(s.name, s.description, s.name == default) for s in pulse.sink_list()
+            ]
 
     def resolve_input(self, wanted: str | None = None) -> str:
         """The source to capture from: the chosen one if present, else the default mic.
@@ -279,7 +282,9 @@ class _DeviceStream(threading.Thread):
                 try:
                     self._step(self._stream)
                 except pasimple.PaSimpleError as error:
-                    log.warning("%s device %s failed (%s); reopening", self.kind, self.device, error)
+                    log.warning(
+                        "%s device %s failed (%s); reopening", self.kind, self.device, error
+                    )
                     self._close_stream()
         finally:
             self._close_stream()
@@ -332,10 +337,8 @@ class _DeviceStream(threading.Thread):
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
+            with contextlib.suppress(pasimple.PaSimpleError):
                 stream.close()
-            except pasimple.PaSimpleError:
-                pass
         self._clock = time.monotonic()
 
     # subclass hooks

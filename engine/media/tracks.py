@@ -12,14 +12,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from engine.media.devices import (
-    FRAME_MS,
     FRAME_SAMPLES,
     SAMPLE_RATE,
     AudioDevices,
@@ -259,4 +258,3 @@ class PlaybackMixer:
         finally:
             if self._sources.get(source.key) is source:
                 self.remove(source.key)
-

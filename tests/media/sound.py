@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,14 +22,20 @@ async def listen(person: Person) -> np.ndarray:
 
 
 async def until_hears(person: Person, *frequencies: float, timeout: float = 15.0) -> None:
-    await _until(person, frequencies, lambda s, f: heard(s, f), "hear", timeout)
+    await _until(person, frequencies, heard, "hear", timeout)
 
 
 async def until_silent(person: Person, *frequencies: float, timeout: float = 15.0) -> None:
     await _until(person, frequencies, lambda s, f: not heard(s, f), "stop hearing", timeout)
 
 
-async def _until(person, frequencies, check, verb, timeout) -> None:  # type: ignore[no-untyped-def]
+async def _until(
+    person: Person,
+    frequencies: tuple[float, ...],
+    check: Callable[[np.ndarray, float], bool],
+    verb: str,
+    timeout: float,
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
