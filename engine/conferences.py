@@ -369,9 +369,9 @@ class Conferences:
         without waiting). When sync then delivers the room, the same state
         changes nothing, so nothing is published twice.
         """
+        # Also when sync was quicker: it may have brought only the first pieces
+        # of the room (Synapse writes a new room's state one event at a time).
         own = self._session.user_id or ""
-        if self._roster(room_id).membership_of(own) == Membership.JOINED:
-            return  # sync was quicker: it brought the real thing
         created: list[dict[str, Any]] = [
             *request["initial_state"],
             {
