@@ -100,6 +100,46 @@ def conference_power_levels(organizer: str, policy: PresenterPolicy) -> dict[str
     }
 
 
+def meeting_create_request(
+    organizer: str,
+    conference_id: str,
+    title: str,
+    state: dict[str, Any],
+    access_level: AccessLevel,
+) -> dict[str, Any]:
+    """The createRoom arguments of a new meeting (matrix-nio ``room_create`` keywords).
+
+    Everything the meeting needs goes in this one request (no state put after it),
+    so the meeting is complete the moment the server answers.
+    """
+    policy = PresenterPolicy(state.get("presenter_policy", PresenterPolicy.EVERYONE.value))
+    return {
+        "alias": conference_id,
+        "name": title,
+        "room_version": "10",
+        "preset": RoomPreset.private_chat,
+        "initial_state": [
+            {"type": CONFERENCE_STATE, "state_key": "", "content": state},
+            {
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": {"join_rule": JOIN_RULE_OF[access_level]},
+            },
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "shared"},
+            },
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+        ],
+        "power_level_override": conference_power_levels(organizer, policy),
+    }
+
+
 class Conferences:
     """Meetings (ConferenceSession per room), the lobby, roles and rosters."""
 
@@ -316,43 +356,47 @@ class Conferences:
                 "presenter_policy": policy.value,
                 **extra,
             }
-            response = await self._session.call(
-                client.room_create(
-                    alias=conference_id,
-                    name=title,
-                    room_version="10",
-                    preset=RoomPreset.private_chat,
-                    initial_state=[
-                        {"type": CONFERENCE_STATE, "state_key": "", "content": state},
-                        {
-                            "type": "m.room.join_rules",
-                            "state_key": "",
-                            "content": {"join_rule": JOIN_RULE_OF[access_level]},
-                        },
-                        {
-                            "type": "m.room.history_visibility",
-                            "state_key": "",
-                            "content": {"history_visibility": "shared"},
-                        },
-                        {
-                            "type": "m.room.guest_access",
-                            "state_key": "",
-                            "content": {"guest_access": "forbidden"},
-                        },
-                    ],
-                    power_level_override=conference_power_levels(own, policy),
-                )
-            )
+            request = meeting_create_request(own, conference_id, title, state, access_level)
+            response = await self._session.call(client.room_create(**request))
             if isinstance(response, RoomCreateResponse):
                 room_id = response.room_id
-                self._state.setdefault(room_id, state)
-                self._aliases.setdefault(room_id, alias)
+                self._apply_created(room_id, alias, request)
                 self._set_session(room_id, SessionState.CONNECTED)
-                await self._wait_for_details(room_id)
                 return room_id
             if response.status_code != "M_ROOM_IN_USE":
                 raise ServerRefused(refusal_text(response))
         raise ServerRefused("Could not find a free meeting ID. Please try again.")
+
+    def _apply_created(self, room_id: str, alias: str, request: dict[str, Any]) -> None:
+        """Know the new meeting now, not when sync brings it back.
+
+        Its state is what we just sent, and the server's answer means it holds:
+        feed it through the same path sync uses, so the meeting's details, our
+        role and our roster row are there at once (the window shows the link
+        without waiting). When sync then delivers the room, the same state
+        changes nothing, so nothing is published twice.
+        """
+        # Also when sync was quicker: it may have brought only the first pieces
+        # of the room (Synapse writes a new room's state one event at a time).
+        own = self._session.user_id or ""
+        created: list[dict[str, Any]] = [
+            *request["initial_state"],
+            {
+                "type": "m.room.power_levels",
+                "state_key": "",
+                "content": request["power_level_override"],
+            },
+            {"type": "m.room.name", "state_key": "", "content": {"name": request["name"]}},
+            {"type": "m.room.canonical_alias", "state_key": "", "content": {"alias": alias}},
+            {
+                "type": "m.room.member",
+                "state_key": own,
+                "sender": own,
+                "content": {"membership": "join", "displayname": self._session.own_display_name},
+            },
+        ]
+        for source in created:
+            self._apply_state_event(room_id, source)
 
     async def join(
         self,
