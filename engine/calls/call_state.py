@@ -273,6 +273,14 @@ class CallStateMachine:
         call = self._require(call_id, set(S) - {S.DISCONNECTED, S.IDLE})
         return self._set(call, muted=muted)
 
+    def peer_left(self, room_id: str, user_id: str) -> Outcome:
+        """The spec: the peer leaving the room is a hangup of the calls with them."""
+        outcome = Outcome()
+        for call in list(self._calls.values()):
+            if call.room_id == room_id and call.peer == user_id and call.live:
+                outcome.extend(self._end(call, R.HUNG_UP_BY_THEM))
+        return outcome
+
     def media_state(self, call_id: str, state: PeerState) -> Outcome:
         """The peer connection's state changed."""
         call = self._calls.get(call_id)
