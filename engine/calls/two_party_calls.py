@@ -150,7 +150,6 @@ class Calls:
                 raise UnknownCall() from exc
             self._publish(outcome)
             peer = self._new_peer(factory, call_id)
-            await self._run_media(outcome.media)  # candidates that came while it rang
             call = machine.call(call_id)
             assert call is not None
             try:
@@ -163,6 +162,7 @@ class Calls:
                     )
                 )
                 raise CallFailed() from exc
+            await self._run_media(outcome.media)  # candidates that came while it rang
             if not (machine.call(call_id) or call).live:
                 return machine.call(call_id) or call  # they hung up meanwhile
             try:
