@@ -115,6 +115,8 @@ class Calls:
             current = machine.call(call.call_id)
             if current is None or current.state is not S.CONNECTING:
                 return current or call  # their call replaced ours meanwhile (glare)
+            # From here on the peer may see our invite: glare compares call IDs.
+            machine.invite_sent(call.call_id, self.lifetime_ms)
             try:
                 await self._send(
                     room_id,
@@ -130,7 +132,6 @@ class Calls:
                     )
                 )
                 raise
-            machine.invite_sent(call.call_id, self.lifetime_ms)
             self._expire_at(call.call_id, machine.deadline_of(call.call_id))
             await self._send_candidates(call, peer)
         return machine.call(call.call_id) or call

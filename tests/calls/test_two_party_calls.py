@@ -6,6 +6,8 @@ below; a plain matrix-nio client stands for clients that are not Confero.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nio import CallHangupEvent, CallInviteEvent
 
@@ -206,3 +208,22 @@ async def test_a_plain_matrix_client_reads_the_invite(phones: Phones, plain_clie
     assert invite.source["content"]["party_id"] == call.party_id
     assert invite.source["content"]["invitee"] == bob_plain.user_id
     await alice.calls.hang_up(call.call_id)
+
+
+async def test_both_calling_at_once_ends_in_one_call(phones: Phones):
+    """Glare: the spec keeps the call with the lesser call_id on both sides."""
+    alice, bob = await phones("Alice"), await phones("Bob")
+    room_id = await two_party(alice, bob)
+    await asyncio.gather(alice.calls.place_call(room_id), bob.calls.place_call(room_id))
+
+    def kept(phone) -> str | None:
+        live = phone.calls.call_in(room_id)
+        return live.call_id if live and live.state is S.CONNECTED else None
+
+    await eventually(lambda: kept(alice) is not None and kept(alice) == kept(bob))
+    for phone in (alice, bob):
+        others = [c for c in phone.calls.calls() if c.call_id != kept(phone)]
+        assert all(c.end_reason is R.REPLACED for c in others)
+        assert all(c.call_id > kept(phone) for c in others if c.direction.value == "outgoing")
+    replaced = [c for p in (alice, bob) for c in p.calls.calls() if c.end_reason is R.REPLACED]
+    assert len(replaced) == 1
