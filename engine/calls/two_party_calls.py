@@ -63,6 +63,7 @@ class Calls:
         self._peers: dict[str, CallMediaPeer] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._io: asyncio.Lock | None = None  # one media/send operation at a time, in order
+        self._negotiating: dict[str, asyncio.Future[None]] = {}  # our offer waits for an answer
         session.on_signed_in(self._signed_in)
         session.on_room_event(self._apply_room_event)
         session.on_synced(self._announce_ringing)
@@ -188,8 +189,14 @@ class Calls:
         return await self._local(call_id, lambda m: m.hang_up(call_id))
 
     async def set_on_hold(self, call_id: str, on_hold: bool) -> Call:
-        """Hold (our audio goes sendonly) or resume, renegotiated with m.call.negotiate."""
+        """Hold (our audio goes sendonly) or resume, renegotiated with m.call.negotiate.
+
+        Returns once the peer answered (or the negotiation's lifetime passed), so a
+        resume right after a hold never crosses the hold's answer.
+        """
         machine = self._require_machine()
+        if pending := self._negotiating.get(call_id):
+            await asyncio.wait([pending])
         async with self._lock():
             call = machine.call(call_id)
             peer = self._peers.get(call_id)
@@ -198,12 +205,23 @@ class Calls:
             if call.on_hold == on_hold:
                 return call
             sdp = await peer.create_offer(on_hold=on_hold)
+            answered = asyncio.get_running_loop().create_future()
+            self._negotiating[call_id] = answered
             await self._send(
                 call.room_id,
                 ve.NEGOTIATE,
                 ve.negotiate_content(call_id, call.party_id, "offer", sdp),
             )
             self._publish(machine.set_on_hold(call_id, on_hold))
+        try:
+            await asyncio.wait_for(asyncio.shield(answered), ve.NEGOTIATE_LIFETIME_MS / 1000)
+        except TimeoutError:
+            log.info("call %s: no answer to our renegotiation", call_id)
+        finally:
+            if self._negotiating.get(call_id) is answered:
+                del self._negotiating[call_id]
+            if not answered.done():
+                answered.set_result(None)
         return machine.call(call_id) or call
 
     async def set_muted(self, call_id: str, muted: bool) -> Call:
@@ -300,6 +318,8 @@ class Calls:
                 continue  # spawned by _apply: answering takes the I/O lock itself
             if isinstance(op, CloseMedia):
                 self._cancel_timer(op.call_id)
+                if (answered := self._negotiating.pop(op.call_id, None)) and not answered.done():
+                    answered.set_result(None)  # a hold waiting on the answer stops waiting
                 if peer := self._peers.pop(op.call_id, None):
                     await peer.close()
                 continue
@@ -308,8 +328,16 @@ class Calls:
                 continue  # the call ended meanwhile
             if isinstance(op, AddCandidates):
                 await peer.add_remote_candidates(list(op.candidates))
-            elif isinstance(op, AcceptAnswer | AcceptRenegotiationAnswer):
+            elif isinstance(op, AcceptAnswer):
                 await self._guarded(op.call_id, peer.accept_answer(op.sdp))
+            elif isinstance(op, AcceptRenegotiationAnswer):
+                # Only the answer to the offer we wait on; a stale one would break the peer.
+                answered = self._negotiating.get(op.call_id)
+                if answered is None or answered.done():
+                    log.info("call %s: ignored an answer to no renegotiation", op.call_id)
+                    continue
+                await self._guarded(op.call_id, peer.accept_answer(op.sdp))
+                answered.set_result(None)
             elif isinstance(op, AcceptRenegotiation):
                 await self._renegotiate(op.call_id, peer, op.sdp)
 
