@@ -144,7 +144,7 @@ class Calls:
         for other in machine.calls():
             if other.call_id != call_id and other.state is S.CONNECTED and not other.on_hold:
                 with contextlib.suppress(ConferoError):
-                    await self.set_on_hold(other.call_id, True)
+                    await self._hold(other.call_id, True)  # not waiting for their answer
         async with self._lock():
             try:
                 outcome = machine.answering(call_id)
@@ -194,18 +194,30 @@ class Calls:
         Returns once the peer answered (or the negotiation's lifetime passed), so a
         resume right after a hold never crosses the hold's answer.
         """
+        answered = await self._hold(call_id, on_hold)
+        if answered is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(answered), ve.NEGOTIATE_LIFETIME_MS / 1000)
+            except TimeoutError:
+                log.info("call %s: no answer to our renegotiation", call_id)
+                if self._negotiating.get(call_id) is answered:
+                    del self._negotiating[call_id]
+        return self._current(call_id)
+
+    async def _hold(self, call_id: str, on_hold: bool) -> asyncio.Future[None] | None:
+        """Send the hold/resume offer; the future is done when the peer answered it."""
         machine = self._require_machine()
         if pending := self._negotiating.get(call_id):
-            await asyncio.wait([pending])
+            await asyncio.wait([pending], timeout=ve.NEGOTIATE_LIFETIME_MS / 1000)
         async with self._lock():
             call = machine.call(call_id)
             peer = self._peers.get(call_id)
             if call is None or peer is None or call.state not in (S.CONNECTED, S.ON_HOLD):
                 raise UnknownCall("The call is not connected.")
             if call.on_hold == on_hold:
-                return call
+                return None
             sdp = await peer.create_offer(on_hold=on_hold)
-            answered = asyncio.get_running_loop().create_future()
+            answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._negotiating[call_id] = answered
             await self._send(
                 call.room_id,
@@ -213,16 +225,7 @@ class Calls:
                 ve.negotiate_content(call_id, call.party_id, "offer", sdp),
             )
             self._publish(machine.set_on_hold(call_id, on_hold))
-        try:
-            await asyncio.wait_for(asyncio.shield(answered), ve.NEGOTIATE_LIFETIME_MS / 1000)
-        except TimeoutError:
-            log.info("call %s: no answer to our renegotiation", call_id)
-        finally:
-            if self._negotiating.get(call_id) is answered:
-                del self._negotiating[call_id]
-            if not answered.done():
-                answered.set_result(None)
-        return machine.call(call_id) or call
+        return answered
 
     async def set_muted(self, call_id: str, muted: bool) -> Call:
         """Send silence (or the microphone again); the stream stays up."""

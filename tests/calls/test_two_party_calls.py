@@ -227,3 +227,20 @@ async def test_both_calling_at_once_ends_in_one_call(phones: Phones):
         assert all(c.call_id > kept(phone) for c in others if c.direction.value == "outgoing")
     replaced = [c for p in (alice, bob) for c in p.calls.calls() if c.end_reason is R.REPLACED]
     assert len(replaced) == 1
+
+
+async def test_answering_a_second_call_holds_the_first(phones: Phones):
+    """Our choice where the issue is silent: a second call rings; answering it holds the first."""
+    alice, bob, carol = await phones("Alice"), await phones("Bob"), await phones("Carol")
+    _, first = await connected_call(alice, bob)
+    room_id = await two_party(carol, bob)
+    second = await carol.calls.place_call(room_id)
+    await eventually(lambda: any(c.call_id == second.call_id for c in bob.rings))
+    assert bob.calls.call(first).state is S.CONNECTED  # still talking while it rings
+
+    await bob.calls.answer(second.call_id)
+    await carol.reaches(second.call_id, S.CONNECTED)
+    await bob.reaches(second.call_id, S.CONNECTED)
+    held = await bob.reaches(first, S.ON_HOLD)
+    assert held.on_hold
+    assert (await alice.reaches(first, S.ON_HOLD)).remote_on_hold
