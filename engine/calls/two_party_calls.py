@@ -97,6 +97,8 @@ class Calls:
         others = [u for u in (room.users if room else {}) if u != machine.own_user_id]
         if len(others) != 1:
             raise CallNotPossible()
+        if room is not None and room.encrypted:  # the engine has no end-to-end encryption yet
+            raise CallNotPossible("Calls are not available in encrypted conversations yet.")
         if self.call_in(room_id) is not None:
             raise CallNotPossible("There is already a call in this conversation.")
         call = machine.place(room_id, others[0])
