@@ -1,0 +1,130 @@
+"""Fixtures for the call tests: real engines on the session's Synapse, each with a
+Calls service on its session and a real aiortc peer for media (tests/calls/aiortc_peer.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, LoginResponse
+
+from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
+from engine.calls.call_models import AvModalityState, Call
+from engine.calls.two_party_calls import Calls
+from engine.engine import Engine
+from tests.calls.aiortc_peer import AiortcFactory
+from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.users import TestUser
+
+
+@dataclass
+class Phone:
+    """One signed-in device: its engine, its Calls service and what it published."""
+
+    engine: Engine
+    calls: Calls
+    media: AiortcFactory
+    changes: list[Call] = field(default_factory=list)
+    rings: list[Call] = field(default_factory=list)
+    ignored: list[CallEventIgnored] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> str:
+        return self.engine.session.user_id or ""
+
+    def observe(self, event: Any) -> None:
+        if isinstance(event, CallStateChanged):
+            self.changes.append(event.call)
+        elif isinstance(event, IncomingCall):
+            self.rings.append(event.call)
+        elif isinstance(event, CallEventIgnored):
+            self.ignored.append(event)
+
+    def states(self, call_id: str) -> list[AvModalityState]:
+        seen: list[AvModalityState] = []
+        for call in self.changes:
+            if call.call_id == call_id and (not seen or seen[-1] != call.state):
+                seen.append(call.state)
+        return seen
+
+    async def reaches(self, call_id: str, state: AvModalityState, timeout: float = 20.0) -> Call:
+        await eventually(
+            lambda: (c := self.calls.call(call_id)) is not None and c.state is state, timeout
+        )
+        call = self.calls.call(call_id)
+        assert call is not None
+        return call
+
+    async def rings_for(self, timeout: float = 20.0) -> Call:
+        await eventually(lambda: bool(self.rings), timeout)
+        return self.rings[-1]
+
+
+Phones = Callable[..., Any]
+
+
+@pytest.fixture
+async def phones(make_user: Callable[..., TestUser], tmp_path: Path) -> AsyncIterator[Phones]:
+    """``await phones("Alice")``: a new account with calls; ``phones("Bob", user=...)``
+    signs the same account in on another device; ``lifetime_ms`` for short invites."""
+    made: list[Phone] = []
+
+    async def phone(name: str, *, user: TestUser | None = None, lifetime_ms: int = 60_000) -> Phone:
+        user = user or make_user(name.lower(), displayname=name)
+        engine = await signed_in_engine(user, tmp_path / f"{name}-{len(made)}")
+        media = AiortcFactory()
+        result = Phone(engine, Calls(engine.session, media, lifetime_ms=lifetime_ms), media)
+        result.account = user  # type: ignore[attr-defined]
+        engine.session.bus.subscribe(result.observe)
+        made.append(result)
+        return result
+
+    yield phone
+    for made_phone in made:
+        await made_phone.engine.session.close()
+
+
+@pytest.fixture
+async def plain_client(make_user: Callable[..., TestUser]) -> AsyncIterator[Callable[..., Any]]:
+    """Another Matrix client (not Confero): a bare matrix-nio AsyncClient."""
+    clients: list[AsyncClient] = []
+
+    async def plain(name: str, user: TestUser | None = None) -> AsyncClient:
+        user = user or make_user(name.lower(), displayname=name)
+        client = AsyncClient(user.homeserver_url, user.user_id)
+        assert isinstance(await client.login(user.password), LoginResponse)
+        clients.append(client)
+        return client
+
+    yield plain
+    for client in clients:
+        await client.close()
+
+
+async def two_party(caller: Phone, callee: Phone) -> str:
+    """A two-party conversation both have joined (the callee's engine accepts it itself)."""
+    room_id = await caller.engine.conversations.start_direct_conversation(callee.user_id)
+    client = caller.engine.session.client
+    assert client is not None
+    room = client.rooms[room_id]
+    await eventually(
+        lambda: callee.user_id in room.users and callee.user_id not in room.invited_users
+    )
+    callee_client = callee.engine.session.client
+    assert callee_client is not None
+    await eventually(lambda: room_id in callee_client.rooms)
+    return room_id
+
+
+async def sync_until(
+    client: AsyncClient, predicate: Callable[[], bool], timeout: float = 20
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "the plain client never saw it"
+        await client.sync(timeout=500)
