@@ -3,11 +3,12 @@
 ``Engine`` builds the session core (engine/session.py) and the feature services
 on it, and holds them as attributes: ``session`` (sign-in, the sync loop, the
 event bus ``session.bus``), ``presences``, ``conferences``, ``conversations``,
-``meeting_presence``, ``invitations``, ``escalation``. Callers use the services
+``meeting_presence``, ``invitations``, ``escalation``, ``calls`` (two-party
+audio calls, on ``media``: the account's audio thread and devices). Callers use the services
 directly; the engine itself has no feature methods, not even ``start()`` or
 ``close()``: the session runs those and the services join in through its hooks.
 The user directory is a function of the session
-(``engine.user_directory.search_users``). New features (e.g. calls) are new
+(``engine.user_directory.search_users``). New features (e.g. meeting audio) are new
 services built here on the same session, using the other services' public
 methods only.
 
@@ -19,11 +20,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.calls.two_party_calls import Calls
 from engine.conferences import Conferences
 from engine.conversations import Conversations
 from engine.credentials import CredentialStore
 from engine.escalation import Escalation
 from engine.invitations import Invitations
+from engine.media.call_media import CallMedia
 from engine.meeting_presence import MeetingPresence
 from engine.presences import Presences
 from engine.session import Session
@@ -47,3 +50,7 @@ class Engine:
         self.escalation = Escalation(
             self.session, self.presences, self.conferences, self.conversations, self.invitations
         )
+        self.media = CallMedia()
+        self.calls = Calls(self.session, self.media)
+        # After Calls: its close hook ends the peers, then the media thread stops.
+        self.session.on_close(self.media.close)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import (
     ConferenceEscalation,
@@ -279,6 +280,9 @@ EngineEvent = (
     | InvitationStateChanged
     | IncomingInvitation
     | IncomingInvitationWithdrawn
+    | CallStateChanged
+    | IncomingCall
+    | CallEventIgnored
 )
 
 Observer = Callable[[EngineEvent], None]

@@ -25,6 +25,7 @@ import pytest
 
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
 from tests.helpers.keyrings import MemoryKeyring, guard_real_keyrings
+from tests.helpers.pulse import PulseServer
 from tests.helpers.users import TestUser
 
 #: Stands in for the developer's home folders while the suite runs.
@@ -108,3 +109,21 @@ def private_synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         yield server
     finally:
         server.stop_blocking()
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """One private sound server for the session; the code under test finds it by
+    PULSE_SERVER, so the developer's own sound server is never touched."""
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server.start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = server.server
+    try:
+        yield server
+    finally:
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+        server.stop()

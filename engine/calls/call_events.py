@@ -1,7 +1,7 @@
 """Engine events of the Calls service (engine/calls/two_party_calls.py).
 
-Plain frozen dataclasses like those of engine/events.py; the bus takes any
-object, and the integrator adds them to the EngineEvent union on merge.
+Plain frozen dataclasses like those of engine/events.py, and part of its
+EngineEvent union.
 """
 
 from __future__ import annotations

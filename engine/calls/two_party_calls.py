@@ -273,7 +273,7 @@ class Calls:
         if self._machine is None:
             return
         for call in self._machine.take_unannounced():
-            self._session.bus.publish(IncomingCall(call))  # type: ignore[arg-type]
+            self._session.bus.publish(IncomingCall(call))
 
     def _on_peer_state(self, call_id: str, text: str) -> None:
         state = peer_state(text)
@@ -412,16 +412,14 @@ class Calls:
 
     def _publish(self, outcome: Outcome) -> None:
         for call in outcome.changed:
-            self._session.bus.publish(CallStateChanged(call))  # type: ignore[arg-type]
+            self._session.bus.publish(CallStateChanged(call))
             if call.state is S.NOTIFIED:
                 self._expire_at(call.call_id, self._require_machine().deadline_of(call.call_id))
 
     def _ignored(self, room_id: str, rejection: ve.VoipRejection) -> None:
         log.info("%s in %s", rejection.log_text(), room_id)
         self._session.bus.publish(
-            CallEventIgnored(  # type: ignore[arg-type]
-                room_id, rejection.event_type, rejection.sender, rejection.kind.value
-            )
+            CallEventIgnored(room_id, rejection.event_type, rejection.sender, rejection.kind.value)
         )
 
     def _expire_at(self, call_id: str, deadline: float) -> None:

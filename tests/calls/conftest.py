@@ -1,5 +1,6 @@
-"""Fixtures for the call tests: real engines on the session's Synapse, each with a
-Calls service on its session and a real aiortc peer for media (tests/calls/aiortc_peer.py)."""
+"""Fixtures for the call tests: real engines on the session's Synapse, each calling
+through its own ``engine.calls`` with real media on virtual devices of the test
+session's private sound server (tests/helpers/pulse.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from nio import AsyncClient, LoginResponse
 
 from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
 from engine.calls.call_models import AvModalityState, Call
+from engine.calls.media_port import CallMediaPeer
 from engine.calls.two_party_calls import Calls
 from engine.engine import Engine
-from tests.calls.aiortc_peer import AiortcFactory
 from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.pulse import Participant, PulseServer
 from tests.helpers.users import TestUser
 
 
@@ -27,7 +29,10 @@ class Phone:
 
     engine: Engine
     calls: Calls
-    media: AiortcFactory
+    devices: Participant  # play into devices.mic_sink to speak; its speaker is recorded
+    server: str
+    account: TestUser
+    peers: list[CallMediaPeer] = field(default_factory=list)  # every peer its calls made
     changes: list[Call] = field(default_factory=list)
     rings: list[Call] = field(default_factory=list)
     ignored: list[CallEventIgnored] = field(default_factory=list)
@@ -68,7 +73,9 @@ Phones = Callable[..., Any]
 
 
 @pytest.fixture
-async def phones(make_user: Callable[..., TestUser], tmp_path: Path) -> AsyncIterator[Phones]:
+async def phones(
+    make_user: Callable[..., TestUser], tmp_path: Path, pulse_server: PulseServer
+) -> AsyncIterator[Phones]:
     """``await phones("Alice")``: a new account with calls; ``phones("Bob", user=...)``
     signs the same account in on another device; ``lifetime_ms`` for short invites."""
     made: list[Phone] = []
@@ -76,9 +83,18 @@ async def phones(make_user: Callable[..., TestUser], tmp_path: Path) -> AsyncIte
     async def phone(name: str, *, user: TestUser | None = None, lifetime_ms: int = 60_000) -> Phone:
         user = user or make_user(name.lower(), displayname=name)
         engine = await signed_in_engine(user, tmp_path / f"{name}-{len(made)}")
-        media = AiortcFactory()
-        result = Phone(engine, Calls(engine.session, media, lifetime_ms=lifetime_ms), media)
-        result.account = user  # type: ignore[attr-defined]
+        devices = pulse_server.participant(f"{name.lower()}{len(made)}")
+        engine.media.choose_devices(devices.mic, devices.speaker)
+        engine.calls.lifetime_ms = lifetime_ms
+        result = Phone(engine, engine.calls, devices, pulse_server.server, user)
+        new_peer = engine.media.new_peer
+
+        def recorded_peer() -> CallMediaPeer:  # watch what the calls make, change nothing
+            peer = new_peer()
+            result.peers.append(peer)
+            return peer
+
+        engine.media.new_peer = recorded_peer  # type: ignore[method-assign]
         engine.session.bus.subscribe(result.observe)
         made.append(result)
         return result

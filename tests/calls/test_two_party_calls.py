@@ -1,4 +1,6 @@
-"""Two-party calls between real engines on the real Synapse, media by aiortc on loopback.
+"""Two-party calls between real engines on the real Synapse, with real media: each
+engine's own audio (aiortc on its media thread) on virtual devices of a private
+PulseAudio server, checked by FFT where the test says so.
 
 The AV modality sequences each side goes through (seed names) are written down
 below; a plain matrix-nio client stands for clients that are not Confero.
@@ -16,7 +18,9 @@ from engine.calls.call_errors import NoAudioAvailable
 from engine.calls.call_models import AvModalityState, CallDirection, CallEndReason
 from engine.calls.two_party_calls import Calls
 from tests.calls.conftest import Phones, sync_until, two_party
+from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually
+from tests.helpers.sound import until_hears, until_silent
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +56,16 @@ async def test_place_answer_and_hang_up_from_the_caller(phones: Phones):
     )
     assert alice.calls.call_in(room_id) is not None
     assert alice.calls.call(call_id).connected_at is not None  # the duration counts from here
+    # Generated tones into each microphone: each hears the other's, by FFT.
+    with (
+        TonePlayer(alice.server, alice.devices.mic_sink, 440),
+        TonePlayer(bob.server, bob.devices.mic_sink, 660),
+    ):
+        await until_hears(bob, 440)
+        await until_hears(alice, 660)
+        await alice.calls.hang_up(call_id)
+        await until_silent(bob, 440)
 
-    await alice.calls.hang_up(call_id)
     ended = await bob.reaches(call_id, S.DISCONNECTED)
     assert ended.end_reason is R.HUNG_UP_BY_THEM
     assert alice.calls.call(call_id).end_reason is R.HUNG_UP_BY_YOU
@@ -105,7 +117,7 @@ async def test_answered_on_another_device_stops_ringing_here(phones: Phones):
     await alice.reaches(call.call_id, S.CONNECTED)
     elsewhere = await bob_laptop.reaches(call.call_id, S.DISCONNECTED)
     assert elsewhere.end_reason is R.ANSWERED_ELSEWHERE
-    assert bob_laptop.media.peers == []  # it never set up media
+    assert bob_laptop.peers == []  # it never set up media
     await bob.reaches(call.call_id, S.CONNECTED)
 
 
@@ -144,7 +156,7 @@ async def test_mute_keeps_the_call(phones: Phones):
     _, call_id = await connected_call(alice, bob)
     muted = await alice.calls.set_muted(call_id, True)
     assert muted.muted and muted.state is S.CONNECTED
-    assert alice.media.peers[0].muted
+    assert alice.peers[0].muted
 
 
 async def test_placing_a_call_without_audio_is_a_clear_error(phones: Phones):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
@@ -13,24 +12,6 @@ from engine.media.audio_peer import AudioPeerFactory
 from engine.media.devices import AudioDevices
 from engine.media.media_thread import MediaThread
 from tests.helpers.pulse import Participant, PulseServer
-
-
-@pytest.fixture(scope="session")
-def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
-    """One private sound server for the session; the code under test finds it by
-    PULSE_SERVER, so the developer's own sound server is never touched."""
-    server = PulseServer(tmp_path_factory.mktemp("pulse"))
-    server.start()
-    previous = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = server.server
-    try:
-        yield server
-    finally:
-        if previous is None:
-            os.environ.pop("PULSE_SERVER", None)
-        else:
-            os.environ["PULSE_SERVER"] = previous
-        server.stop()
 
 
 @pytest.fixture
@@ -47,6 +28,10 @@ class Person:
     devices: Participant
     audio: AudioDevices
     factory: AudioPeerFactory
+
+    @property
+    def server(self) -> str:
+        return self.audio.server or ""
 
 
 _numbers = itertools.count()

@@ -9,8 +9,8 @@ import pytest
 
 from engine.media.errors import InvalidSdp
 from tests.helpers.audio import TonePlayer
+from tests.helpers.sound import connect, until_hears
 from tests.media.conftest import Person
-from tests.media.sound import connect, until_hears
 
 People = Callable[..., Person]
 

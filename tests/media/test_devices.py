@@ -12,8 +12,8 @@ from engine.media.errors import NoMicrophone
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually
 from tests.helpers.pulse import PulseServer
+from tests.helpers.sound import connect, until_hears, until_silent
 from tests.media.conftest import Person
-from tests.media.sound import connect, until_hears, until_silent
 
 People = Callable[..., Person]
 _numbers = itertools.count()

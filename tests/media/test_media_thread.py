@@ -12,8 +12,8 @@ from engine.media.audio_peer import AudioPeerFactory
 from engine.media.errors import MediaThreadStopped
 from engine.media.media_thread import MediaThread
 from tests.helpers.engines import eventually
+from tests.helpers.sound import connect
 from tests.media.conftest import Person
-from tests.media.sound import connect
 
 
 async def test_run_returns_on_the_callers_loop_and_call_soon_runs_there(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.helpers.audio import TonePlayer, heard
+from tests.helpers.sound import connect, listen, until_hears, until_silent
 from tests.media.conftest import Person
-from tests.media.sound import connect, listen, until_hears, until_silent
 
 TONES = {"alice": 440.0, "bob": 660.0, "carol": 880.0}
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from engine.media.audio_peer import AudioPeer
 from tests.helpers.audio import TonePlayer, heard
 from tests.helpers.engines import eventually
+from tests.helpers.sound import connect, listen, until_hears, until_silent
 from tests.media.conftest import Person
-from tests.media.sound import connect, listen, until_hears, until_silent
 
 People = Callable[..., Person]
 
