@@ -14,8 +14,16 @@ import engine
 ENGINE_DIR = Path(engine.__file__).parent
 
 
-def engine_imports(path: Path) -> set[str]:
-    """The engine modules ``path`` imports (as short names: "session", "events", ...)."""
+def module_name(path: Path) -> str:
+    """"session", "calls.two_party_calls", "media" (a package's __init__)."""
+    parts = list(path.relative_to(ENGINE_DIR).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def engine_imports(path: Path, modules: set[str]) -> set[str]:
+    """The engine modules ``path`` imports (as names relative to the engine package)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -26,14 +34,16 @@ def engine_imports(path: Path) -> set[str]:
             continue
         for name in names:
             parts = name.split(".")
-            if parts[0] == "engine" and len(parts) > 1 and (ENGINE_DIR / f"{parts[1]}.py").exists():
-                found.add(parts[1])
-    found.discard(path.stem)
+            if parts[0] == "engine" and (module := ".".join(parts[1:])) in modules:
+                found.add(module)
+    found.discard(module_name(path))
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {path.stem: engine_imports(path) for path in sorted(ENGINE_DIR.glob("*.py"))}
+    paths = sorted(ENGINE_DIR.rglob("*.py"))
+    modules = {module_name(path) for path in paths} - {""}
+    return {module_name(path): engine_imports(path, modules) for path in paths}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -72,3 +82,6 @@ def test_services_build_on_the_session_not_on_the_engine():
     for service in ("session", "presences", "conversations", "conferences", "meeting_presence"):
         assert "engine" not in graph[service], f"{service} imports the composition root"
     assert graph["session"].isdisjoint({"presences", "conversations", "conferences"})
+    # Calls reach their media through the port, never the media layer itself.
+    assert "calls.two_party_calls" in graph and "media.call_media" in graph
+    assert not any(m.startswith("media") for m in graph["calls.two_party_calls"])
