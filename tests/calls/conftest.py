@@ -163,8 +163,10 @@ async def meeting_of(leader: Phone, *others: Phone) -> str:
         client = phone.engine.session.client
         assert client is not None
         await eventually(
-            lambda c=client: room_id in c.rooms
-            and all(p.user_id in c.rooms[room_id].users for p in (leader, *others))
+            lambda c=client: (
+                room_id in c.rooms
+                and all(p.user_id in c.rooms[room_id].users for p in (leader, *others))
+            )
         )
     return room_id
 

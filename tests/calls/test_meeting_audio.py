@@ -32,9 +32,7 @@ def in_call(phone: Phone, room_id: str) -> set[str]:
 
 def seen(phone: Phone, room_id: str, user_id: str):
     found = [
-        p
-        for p in phone.engine.meeting_calls.participants_in_audio(room_id)
-        if p.user_id == user_id
+        p for p in phone.engine.meeting_calls.participants_in_audio(room_id) if p.user_id == user_id
     ]
     return found[0] if found else None
 
@@ -43,8 +41,10 @@ async def all_connected(room_id: str, *phones: Phone) -> None:
     everyone = {p.user_id for p in phones}
     for phone in phones:
         await eventually(
-            lambda ph=phone: in_call(ph, room_id) == everyone
-            and all(p.connected for p in ph.engine.meeting_calls.participants_in_audio(room_id)),
+            lambda ph=phone: (
+                in_call(ph, room_id) == everyone
+                and all(p.connected for p in ph.engine.meeting_calls.participants_in_audio(room_id))
+            ),
             30,
         )
 
@@ -139,10 +139,25 @@ async def test_a_crashed_device_drops_out_within_the_expiry(phones: Phones):
     await alice.engine.meeting_calls.join_audio(room_id)
     await bob.engine.meeting_calls.join_audio(room_id)
     await all_connected(room_id, alice, bob)
+    # While alive, bob refreshes his membership: he is still in after its first expiry.
+    client = alice.engine.session.client
+    key = member_state_key(bob.user_id, bob.engine.session.client.device_id)
+
+    async def bob_expires_at() -> int:
+        state = await client.room_get_state_event(room_id, CALL_MEMBER, key)
+        return state.content["created_ts"] + state.content["expires"]
+
+    first_expiry = await bob_expires_at()
+    await eventually(lambda: time.time() * 1000 > first_expiry + 500, 15)
+    assert await bob_expires_at() > first_expiry
+    assert in_call(alice, room_id) == {alice.user_id, bob.user_id}
+
     dropped = expect_event(
         alice.engine,
-        lambda e: isinstance(e, MeetingAudioChanged)
-        and {p.user_id for p in e.participants} == {alice.user_id},
+        lambda e: (
+            isinstance(e, MeetingAudioChanged)
+            and {p.user_id for p in e.participants} == {alice.user_id}
+        ),
         30,
     )
     await crash(bob)
