@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.calls.meeting_calls import MeetingCalls
 from engine.calls.two_party_calls import Calls
 from engine.conferences import Conferences
 from engine.conversations import Conversations
@@ -52,5 +53,6 @@ class Engine:
         )
         self.media = CallMedia()
         self.calls = Calls(self.session, self.media)
+        self.meeting_calls = MeetingCalls(self.session, self.conferences, self.media)
         # After Calls: its close hook ends the peers, then the media thread stops.
         self.session.on_close(self.media.close)

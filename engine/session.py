@@ -68,6 +68,7 @@ RoomEventHook = Callable[[MatrixRoom, dict[str, Any], bool], None]
 JoinedRoomHook = Callable[[MatrixRoom, RoomInfo], None]
 LeftRoomHook = Callable[[str, list[dict[str, Any]]], None]
 PresenceHook = Callable[[str, str, str], None]
+ToDeviceHook = Callable[[dict[str, Any]], None]
 
 
 def raw_event(event: Any) -> dict[str, Any]:
@@ -103,6 +104,7 @@ class Session:
         self._joined_room_hooks: list[JoinedRoomHook] = []
         self._left_room_hooks: list[LeftRoomHook] = []
         self._presence_hooks: list[PresenceHook] = []
+        self._to_device_hooks: list[ToDeviceHook] = []
         self._synced_hooks: list[LifecycleHook] = []
         self._reconnect_hooks: list[LifecycleHook] = []
         self._farewell_hooks: list[AsyncHook] = []
@@ -197,6 +199,10 @@ class Session:
     def on_presence(self, hook: PresenceHook) -> None:
         """Each presence event of a sync: (user_id, Matrix state, status message)."""
         self._presence_hooks.append(hook)
+
+    def on_to_device(self, hook: ToDeviceHook) -> None:
+        """Each to-device event of a sync, as the server sent it (type, sender, content)."""
+        self._to_device_hooks.append(hook)
 
     def on_synced(self, hook: LifecycleHook) -> None:
         """After every successful sync was applied."""
@@ -498,6 +504,9 @@ class Session:
         for event in response.presence_events:
             for presence_hook in self._presence_hooks:
                 presence_hook(event.user_id, event.presence, event.status_msg or "")
+        for event in response.to_device_events:
+            for to_device_hook in self._to_device_hooks:
+                to_device_hook(raw_event(event))
 
     def _room_event(self, room: MatrixRoom, source: dict[str, Any], *, in_timeline: bool) -> None:
         for hook in self._room_event_hooks:

@@ -144,3 +144,42 @@ async def sync_until(
     while not predicate():
         assert loop.time() < deadline, "the plain client never saw it"
         await client.sync(timeout=500)
+
+
+#: Membership expiry in meeting-audio tests: short, so a crash shows without long waits.
+TEST_EXPIRY_MS = 5_000
+
+
+async def meeting_of(leader: Phone, *others: Phone) -> str:
+    """A meeting anyone may join (everyone a presenter), the others joined to it, and a
+    short membership expiry on every engine."""
+    from engine.conference_models import AccessLevel
+
+    room_id = await leader.engine.conferences.meet_now("Audio", access_level=AccessLevel.EVERYONE)
+    for other in others:
+        await other.engine.conferences.join(room_id)
+    for phone in (leader, *others):
+        phone.engine.meeting_calls.expiry_ms = TEST_EXPIRY_MS
+        client = phone.engine.session.client
+        assert client is not None
+        await eventually(
+            lambda c=client: (
+                room_id in c.rooms
+                and all(p.user_id in c.rooms[room_id].users for p in (leader, *others))
+            )
+        )
+    return room_id
+
+
+async def crash(phone: Phone) -> None:
+    """The device stops dead: no more syncing or refreshing, media gone, nothing sent."""
+    engine = phone.engine
+    task = engine.session._sync_task  # a crash is not a public operation
+    if task is not None:
+        task.cancel()
+    audios = engine.meeting_calls._audio
+    for audio in audios.values():
+        if audio.task is not None:
+            audio.task.cancel()
+    audios.clear()
+    await engine.media.close()

@@ -1,0 +1,47 @@
+"""Engine events of meeting audio (engine/calls/meeting_calls.py).
+
+Plain frozen dataclasses like those of engine/events.py (to join its EngineEvent union).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AudioParticipant:
+    """One device in a meeting's audio, as the roster shows it."""
+
+    user_id: str
+    device_id: str
+    is_you: bool
+    muted: bool
+    muted_by_presenter: bool
+    speaking: bool
+    connected: bool  # our audio link with them is up (always True for ourselves)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAudioChanged:
+    """Who is in a meeting's audio changed, or whether we are (``in_audio``)."""
+
+    room_id: str
+    in_audio: bool
+    participants: tuple[AudioParticipant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioParticipantChanged:
+    """One participant's muted, speaking or connected changed."""
+
+    room_id: str
+    participant: AudioParticipant
+
+
+@dataclass(frozen=True, slots=True)
+class CallMemberIgnored:
+    """An m.call.member or meeting signalling event was not acted on (for tests and logs)."""
+
+    room_id: str
+    sender: str
+    reason: str

@@ -1,0 +1,546 @@
+"""Meeting audio: join a meeting's call, hear everyone in it, mute, presenters' controls.
+
+Who is in the call is MatrixRTC state (engine/calls/call_membership.py: one
+``m.call.member`` per device, refreshed while we are in, so that a crashed client
+drops out when its expiry passes). Media goes through a Focus (engine/calls/focus.py);
+today a full mesh over to-device signalling (engine/calls/mesh_focus.py). Presenters'
+controls are room state (engine/calls/audio_policy.py) each client enforces on itself.
+
+While in a meeting's audio, a watcher looks a few times a second at who is live,
+connects and drops devices, refreshes our membership, and publishes what changed
+(muted, speaking) on the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nio import ErrorResponse, JoinedMembersResponse, MatrixRoom, ToDeviceError, ToDeviceMessage
+
+from engine.calls import voip_events as ve
+from engine.calls.audio_policy import AUDIO_POLICY, AudioPolicy, parse_policy
+from engine.calls.call_errors import NoAudioAvailable
+from engine.calls.call_membership import (
+    CALL_MEMBER,
+    MESH_FOCUS_TYPE,
+    CallMember,
+    DeviceKey,
+    MembershipLeft,
+    MembershipRejected,
+    member_state_key,
+    membership_content,
+    parse_membership,
+)
+from engine.calls.focus import Focus, FocusMember
+from engine.calls.media_port import CallMediaFactory
+from engine.calls.meeting_call_errors import (
+    AttendeesCannotUnmute,
+    MeetingAudioNotPossible,
+    MeshLimitReached,
+    NotInMeetingAudio,
+    OnlyPresenters,
+)
+from engine.calls.meeting_call_events import (
+    AudioParticipant,
+    AudioParticipantChanged,
+    CallMemberIgnored,
+    MeetingAudioChanged,
+)
+from engine.calls.mesh_focus import METADATA_CHANGED, MeshFocus
+from engine.conference_models import ConferenceSession, Role, SessionState
+from engine.conferences import Conferences
+from engine.errors import ConferoError, ServerRefused
+from engine.matrix_events import refusal_text
+from engine.session import Session
+
+log = logging.getLogger(__name__)
+
+#: Our membership's lifetime; refreshed every third of it while in the call. Short
+#: enough that a crashed client leaves everyone's roster within minutes (MSC4140
+#: delayed leave events would do better, where the server has them).
+DEFAULT_EXPIRY_MS = 2 * 60 * 1000
+#: Other devices a full mesh on this machine carries (each is one Opus encode/decode).
+DEFAULT_MESH_LIMIT = 8
+TICK_S = 0.2
+#: "Speaking": their audio above this RMS, held this long after it drops.
+SPEAKING_RMS = 0.02
+SPEAKING_HOLD_S = 0.6
+_SIGNAL_TYPES = frozenset({ve.INVITE, ve.ANSWER, ve.CANDIDATES, ve.HANGUP, METADATA_CHANGED})
+
+
+@dataclass
+class _InAudio:
+    """Our stay in one meeting's call."""
+
+    focus: Focus
+    own: DeviceKey
+    session_id: str
+    created_ts: int
+    refreshed_at: float
+    muted: bool = False
+    by_presenter: bool = False
+    seen_requests: int = 0
+    seen_mute_all: int = 0
+    loud_until: dict[DeviceKey, float] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class MeetingCalls:
+    """join_audio / leave_audio / set_muted / participants_in_audio, presenters' controls."""
+
+    def __init__(
+        self,
+        session: Session,
+        conferences: Conferences,
+        media_factory: CallMediaFactory | None = None,
+        *,
+        expiry_ms: int = DEFAULT_EXPIRY_MS,
+        mesh_limit: int = DEFAULT_MESH_LIMIT,
+    ) -> None:
+        self._session = session
+        self._conferences = conferences
+        self._factory = media_factory
+        self.expiry_ms = expiry_ms
+        self.mesh_limit = mesh_limit
+        self._members: dict[str, dict[DeviceKey, CallMember]] = {}
+        self._policies: dict[str, AudioPolicy] = {}
+        self._audio: dict[str, _InAudio] = {}
+        self._shown: dict[str, tuple[bool, dict[DeviceKey, AudioParticipant]]] = {}
+        session.on_room_event(self._apply_room_event)
+        session.on_to_device(self._apply_to_device)
+        session.on_farewell(self._leave_all)
+        session.on_close(self._close)
+        conferences.on_session_changed(self._on_meeting_changed)
+
+    # ------------------------------------------------------------ reading
+
+    def in_audio(self, room_id: str) -> bool:
+        return room_id in self._audio
+
+    def muted(self, room_id: str) -> bool:
+        audio = self._audio.get(room_id)
+        return audio is not None and audio.muted
+
+    def policy(self, room_id: str) -> AudioPolicy:
+        return self._policies.get(room_id, AudioPolicy())
+
+    def participants_in_audio(self, room_id: str) -> list[AudioParticipant]:
+        """Everyone in the meeting's call (us first, when we are in it)."""
+        audio = self._audio.get(room_id)
+        now = time.monotonic()
+        result: list[AudioParticipant] = []
+        remote = audio.focus.remote_audio() if audio else {}
+        if audio is not None:
+            result.append(
+                AudioParticipant(
+                    audio.own.user_id,
+                    audio.own.device_id,
+                    True,
+                    audio.muted,
+                    audio.muted and (audio.by_presenter or self._locked(room_id)),
+                    not audio.muted and now < audio.loud_until.get(audio.own, 0.0),
+                    True,
+                )
+            )
+        for member in self._live_members(room_id):
+            if audio is not None and member.key == audio.own:
+                continue
+            link = remote.get(member.key)
+            result.append(
+                AudioParticipant(
+                    member.user_id,
+                    member.device_id,
+                    member.user_id == self._session.user_id
+                    and member.device_id == self._own_device(),
+                    link.muted if link else False,
+                    link.muted_by_presenter if link else False,
+                    audio is not None and now < audio.loud_until.get(member.key, 0.0),
+                    link.connected if link else False,
+                )
+            )
+        return result
+
+    # ------------------------------------------------------------ actions
+
+    async def join_audio(self, room_id: str) -> list[AudioParticipant]:
+        """Join the meeting's call: MeshLimitReached when this machine would carry too many."""
+        if room_id in self._audio:
+            return self.participants_in_audio(room_id)
+        if self._factory is None:
+            raise NoAudioAvailable()
+        meeting = self._conferences.session(room_id)
+        if meeting is None or meeting.state is not SessionState.CONNECTED:
+            raise MeetingAudioNotPossible()
+        client = self._session.require_client()
+        own = DeviceKey(client.user_id, client.device_id or "")
+        await self._load_members(room_id)
+        others = [m for m in self._live_members(room_id) if m.key != own]
+        if len(others) > self.mesh_limit:
+            raise MeshLimitReached()
+        await self._allow_call_membership(room_id)
+        session_id = ve.new_voip_id()
+        focus = MeshFocus(
+            room_id,
+            own,
+            session_id,
+            self._factory,
+            self._send_to_device,
+            self._session.spawn,
+            on_change=lambda: self._publish_changes(room_id),
+            on_ignored=lambda sender, reason: self._ignored(room_id, sender, reason),
+        )
+        audio = _InAudio(focus, own, session_id, _now_ms(), time.monotonic())
+        policy = self.policy(room_id)
+        audio.seen_requests = policy.requests_for(own.user_id)  # earlier requests are done
+        audio.seen_mute_all = policy.mute_all
+        audio.muted = self._locked(room_id)
+        self._audio[room_id] = audio  # before the state goes out: its echo is ours
+        try:
+            await self._put_membership(room_id, audio)
+        except ConferoError:
+            del self._audio[room_id]
+            raise
+        if audio.muted:
+            await focus.set_muted(True, by_presenter=True)
+        await self._connect(room_id, audio, others)
+        audio.task = asyncio.create_task(self._watch(room_id, audio), name=f"audio-{room_id}")
+        self._publish_changes(room_id)
+        return self.participants_in_audio(room_id)
+
+    async def leave_audio(self, room_id: str) -> None:
+        """Hang up on everyone and say so in the room's state."""
+        audio = self._audio.pop(room_id, None)
+        if audio is None:
+            return
+        await self._end(room_id, audio, tell_room=True)
+
+    async def set_muted(self, room_id: str, muted: bool) -> None:
+        audio = self._require_audio(room_id)
+        if not muted and self._locked(room_id):
+            raise AttendeesCannotUnmute()
+        audio.muted, audio.by_presenter = muted, False
+        await audio.focus.set_muted(muted)
+        self._publish_changes(room_id)
+
+    async def set_attendees_can_unmute(self, room_id: str, allowed: bool) -> None:
+        """Presenters: "Attendees can't unmute" off (True) or on (False)."""
+        policy = self.policy(room_id)
+        await self._put_policy(room_id, _replace_policy(policy, attendees_can_unmute=allowed))
+
+    async def mute_participant(self, room_id: str, user_id: str) -> None:
+        """Presenters: mute one person (each of their devices mutes itself)."""
+        await self._put_policy(room_id, self.policy(room_id).with_mute_request(user_id))
+
+    async def mute_all_attendees(self, room_id: str) -> None:
+        policy = self.policy(room_id)
+        await self._put_policy(room_id, _replace_policy(policy, mute_all=policy.mute_all + 1))
+
+    # ------------------------------------------------------ sync (inbound)
+
+    def _apply_room_event(
+        self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool
+    ) -> None:
+        event_type = source.get("type")
+        if event_type not in (CALL_MEMBER, AUDIO_POLICY) or "state_key" not in source:
+            return
+        try:
+            if event_type == AUDIO_POLICY:
+                if source.get("state_key") == "":
+                    self._policies[room.room_id] = parse_policy(source.get("content"))
+                    if room.room_id in self._audio:
+                        self._session.spawn(self._enforce_policy(room.room_id))
+                return
+            self._apply_membership(room, source)
+        except Exception:  # a bug here must never break syncing
+            log.exception("could not handle %s in %s", event_type, room.room_id)
+
+    def _apply_membership(self, room: MatrixRoom, source: dict[str, Any]) -> None:
+        room_id = room.room_id
+        parsed = parse_membership(source)
+        members = self._members.setdefault(room_id, {})
+        if isinstance(parsed, MembershipRejected):
+            self._ignored(room_id, parsed.sender, f"{parsed.reason} ({parsed.state_key})")
+            return
+        if isinstance(parsed, MembershipLeft):
+            members.pop(DeviceKey(parsed.user_id, parsed.device_id), None)
+        else:
+            if parsed.user_id not in _joined(room):
+                self._ignored(room_id, parsed.user_id, "sender is not in the room")
+            members[parsed.key] = parsed  # kept: counted only while they are joined
+            if (
+                parsed.key == DeviceKey(self._session.user_id or "", self._own_device())
+                and room_id not in self._audio
+                and parsed.live(_now_ms())
+            ):
+                # Left over from a crash of ours: we are not in that call any more.
+                self._session.spawn(self._clear_stale_membership(room_id))
+        if room_id not in self._audio:
+            self._publish_changes(room_id)
+
+    def _apply_to_device(self, source: dict[str, Any]) -> None:
+        event_type = source.get("type")
+        content = source.get("content")
+        sender = source.get("sender")
+        if event_type not in _SIGNAL_TYPES or not isinstance(content, dict):
+            return
+        if not isinstance(sender, str) or "conf_id" not in content:
+            return  # a two-party call's event, or not a call event at all
+        audio = self._audio.get(str(content.get("conf_id")))
+        try:
+            if audio is None or not audio.focus.handle_signal(str(event_type), sender, content):
+                log.info("ignored %s from %s: not in that meeting's audio", event_type, sender)
+        except Exception:
+            log.exception("could not handle %s from %s", event_type, sender)
+
+    def _on_meeting_changed(self, meeting: ConferenceSession) -> None:
+        """Leaving the meeting (or being removed) leaves its audio."""
+        if meeting.state is not SessionState.CONNECTED and meeting.room_id in self._audio:
+            audio = self._audio.pop(meeting.room_id)
+            self._session.spawn(self._end(meeting.room_id, audio, tell_room=True))
+
+    # ------------------------------------------------------------ the watcher
+
+    async def _watch(self, room_id: str, audio: _InAudio) -> None:
+        """Connect and drop devices as they come and go; refresh; publish changes."""
+        while self._audio.get(room_id) is audio:
+            try:
+                live = {m.key: m for m in self._live_members(room_id) if m.key != audio.own}
+                present = audio.focus.remote_audio()
+                for key in present.keys() - live.keys():
+                    await audio.focus.remove_participant(key)
+                await self._connect(room_id, audio, list(live.values()))
+                if time.monotonic() - audio.refreshed_at > self.expiry_ms / 3000:
+                    audio.refreshed_at = time.monotonic()
+                    with contextlib.suppress(ConferoError):
+                        await self._put_membership(room_id, audio)
+                self._measure(audio)
+                self._publish_changes(room_id)
+            except Exception:
+                log.exception("meeting audio %s: the watcher tripped", room_id)
+            await asyncio.sleep(TICK_S)
+
+    async def _connect(self, room_id: str, audio: _InAudio, members: list[CallMember]) -> None:
+        async def add(member: CallMember) -> None:
+            try:
+                await audio.focus.add_participant(FocusMember(member.key, member.session_id))
+            except Exception as exc:  # their link fails alone; the watcher tries again
+                log.warning("meeting audio %s: could not connect %s: %r", room_id, member.key, exc)
+
+        await asyncio.gather(*(add(m) for m in members))
+
+    def _measure(self, audio: _InAudio) -> None:
+        now = time.monotonic()
+        levels = {key: remote.level for key, remote in audio.focus.remote_audio().items()}
+        devices = getattr(self._factory, "devices", None)
+        if devices is not None and not audio.muted:
+            with contextlib.suppress(Exception):
+                levels[audio.own] = devices.capture().level.rms
+        for key, level in levels.items():
+            if level >= SPEAKING_RMS:
+                audio.loud_until[key] = now + SPEAKING_HOLD_S
+
+    # ------------------------------------------------------------ policy
+
+    async def _enforce_policy(self, room_id: str) -> None:
+        """Mute ourselves as the presenters' state asks (each client enforces it)."""
+        audio = self._audio.get(room_id)
+        if audio is None:
+            return
+        policy = self.policy(room_id)
+        attendee = self._own_role(room_id) is Role.ATTENDEE
+        requested = policy.requests_for(audio.own.user_id) > audio.seen_requests
+        all_muted = attendee and policy.mute_all > audio.seen_mute_all
+        audio.seen_requests = policy.requests_for(audio.own.user_id)
+        audio.seen_mute_all = policy.mute_all
+        if requested or all_muted or self._locked(room_id):
+            if not audio.muted or not audio.by_presenter:
+                audio.muted, audio.by_presenter = True, True
+                await audio.focus.set_muted(True, by_presenter=True)
+        elif audio.muted and audio.by_presenter and not requested:
+            await audio.focus.set_muted(True)  # still muted, but free to unmute now
+            audio.by_presenter = False
+        self._publish_changes(room_id)
+
+    def _locked(self, room_id: str) -> bool:
+        """We are an attendee and presenters turned unmuting off."""
+        return (
+            not self.policy(room_id).attendees_can_unmute
+            and self._own_role(room_id) is Role.ATTENDEE
+        )
+
+    def _own_role(self, room_id: str) -> Role | None:
+        for participant in self._conferences.participants(room_id):
+            if participant.is_you:
+                return participant.role
+        return None
+
+    async def _put_policy(self, room_id: str, policy: AudioPolicy) -> None:
+        if self._own_role(room_id) not in (Role.PRESENTER, Role.LEADER):
+            raise OnlyPresenters()
+        await self._put_state(room_id, AUDIO_POLICY, policy.content(), "")
+        self._policies[room_id] = policy
+        if room_id in self._audio:
+            await self._enforce_policy(room_id)
+
+    # ------------------------------------------------------------ helpers
+
+    def _live_members(self, room_id: str) -> list[CallMember]:
+        client = self._session.client
+        room = client.rooms.get(room_id) if client else None
+        joined = _joined(room) if room else set()
+        now = _now_ms()
+        return sorted(
+            (
+                m
+                for m in self._members.get(room_id, {}).values()
+                if m.live(now) and m.user_id in joined and m.focus_type == MESH_FOCUS_TYPE
+            ),
+            key=lambda m: m.key,
+        )
+
+    async def _load_members(self, room_id: str) -> None:
+        """Everyone joined (sync loads members lazily), so no member is taken for a stranger."""
+        client = self._session.require_client()
+        response = await self._session.call(client.joined_members(room_id))
+        if not isinstance(response, JoinedMembersResponse):
+            log.info("could not load the members of %s: %s", room_id, response)
+
+    async def _allow_call_membership(self, room_id: str) -> None:
+        """Let everyone in the meeting (attendees too) say they are in its call.
+
+        The meeting's state_default is the presenter level; a presenter joining the
+        audio first lowers the level of m.call.member for everyone.
+        """
+        client = self._session.require_client()
+        room = client.rooms.get(room_id)
+        if room is None:
+            raise MeetingAudioNotPossible()
+        levels = room.power_levels
+        own_level = levels.get_user_level(client.user_id)
+        if levels.events.get(CALL_MEMBER) == 0:
+            return
+        if own_level < levels.get_state_event_required_level("m.room.power_levels"):
+            if own_level < levels.get_state_event_required_level(CALL_MEMBER):
+                raise MeetingAudioNotPossible(
+                    "The meeting's audio starts when a presenter joins it. Try again then."
+                )
+            return
+        response = await self._session.call(
+            client.room_get_state_event(room_id, "m.room.power_levels")
+        )
+        if isinstance(response, ErrorResponse):
+            raise ServerRefused(refusal_text(response))
+        content = dict(response.content)
+        content["events"] = {**(content.get("events") or {}), CALL_MEMBER: 0}
+        await self._put_state(room_id, "m.room.power_levels", content, "")
+
+    async def _put_membership(self, room_id: str, audio: _InAudio) -> None:
+        expires = _now_ms() - audio.created_ts + self.expiry_ms
+        content = membership_content(
+            audio.own.device_id, audio.session_id, audio.created_ts, expires
+        )
+        state_key = member_state_key(*_pair(audio.own))
+        await self._put_state(room_id, CALL_MEMBER, content, state_key)
+
+    async def _clear_stale_membership(self, room_id: str) -> None:
+        if room_id in self._audio:
+            return
+        state_key = member_state_key(self._session.user_id or "", self._own_device())
+        with contextlib.suppress(ConferoError):
+            await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+
+    async def _put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str
+    ) -> None:
+        client = self._session.require_client()
+        response = await self._session.call(
+            client.room_put_state(room_id, event_type, content, state_key=state_key)
+        )
+        if isinstance(response, ErrorResponse):
+            if response.status_code == "M_FORBIDDEN":
+                raise OnlyPresenters(refusal_text(response))
+            raise ServerRefused(refusal_text(response))
+
+    async def _send_to_device(
+        self, to: DeviceKey, event_type: str, content: dict[str, Any]
+    ) -> None:
+        client = self._session.require_client()
+        message = ToDeviceMessage(event_type, to.user_id, to.device_id, content)
+        response = await self._session.call(client.to_device(message))
+        if isinstance(response, ToDeviceError):
+            raise ServerRefused(f"The server refused a call message: {response.message}")
+
+    async def _end(self, room_id: str, audio: _InAudio, *, tell_room: bool) -> None:
+        if audio.task is not None and audio.task is not asyncio.current_task():
+            audio.task.cancel()
+        await audio.focus.close()
+        if tell_room:
+            state_key = member_state_key(*_pair(audio.own))
+            with contextlib.suppress(ConferoError):
+                await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+        self._publish_changes(room_id)
+
+    def _publish_changes(self, room_id: str) -> None:
+        """MeetingAudioChanged when who is in changes, else one event per changed person."""
+        in_audio = room_id in self._audio
+        now = {(p.user_id, p.device_id): p for p in self.participants_in_audio(room_id)}
+        current = {DeviceKey(*key): p for key, p in now.items()}
+        before = self._shown.get(room_id)
+        self._shown[room_id] = (in_audio, current)
+        bus = self._session.bus
+        if before is None or before[0] != in_audio or before[1].keys() != current.keys():
+            if before is None and not current and not in_audio:
+                return
+            bus.publish(MeetingAudioChanged(room_id, in_audio, tuple(current.values())))  # type: ignore[arg-type]
+            return
+        for key, participant in current.items():
+            if before[1].get(key) != participant:
+                bus.publish(AudioParticipantChanged(room_id, participant))  # type: ignore[arg-type]
+
+    def _ignored(self, room_id: str, sender: str, reason: str) -> None:
+        log.info("ignored a meeting call event from %s in %s: %s", sender, room_id, reason)
+        self._session.bus.publish(CallMemberIgnored(room_id, sender, reason))  # type: ignore[arg-type]
+
+    def _require_audio(self, room_id: str) -> _InAudio:
+        audio = self._audio.get(room_id)
+        if audio is None:
+            raise NotInMeetingAudio()
+        return audio
+
+    def _own_device(self) -> str:
+        client = self._session.client
+        return (client.device_id or "") if client else ""
+
+    # ------------------------------------------------------------ life cycle
+
+    async def _leave_all(self) -> None:
+        """Quitting: leave every call, so the others do not wait for the expiry."""
+        for room_id in list(self._audio):
+            await self.leave_audio(room_id)
+
+    async def _close(self) -> None:
+        audios, self._audio = list(self._audio.items()), {}
+        for room_id, audio in audios:
+            with contextlib.suppress(Exception):
+                await self._end(room_id, audio, tell_room=False)
+
+
+def _joined(room: MatrixRoom) -> set[str]:
+    return set(room.users) - set(room.invited_users)
+
+
+def _pair(key: DeviceKey) -> tuple[str, str]:
+    return key.user_id, key.device_id
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _replace_policy(policy: AudioPolicy, **changes: Any) -> AudioPolicy:
+    return replace(policy, **changes)
