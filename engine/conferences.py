@@ -96,7 +96,12 @@ def conference_power_levels(organizer: str, policy: PresenterPolicy) -> dict[str
         "redact": PRESENTER_LEVEL,
         "state_default": PRESENTER_LEVEL,
         "events_default": 0,
-        "events": {"m.room.power_levels": PRESENTER_LEVEL, "m.room.name": PRESENTER_LEVEL},
+        "events": {
+            "m.room.power_levels": PRESENTER_LEVEL,
+            "m.room.name": PRESENTER_LEVEL,
+            # Everyone may say they are in the meeting's call (MatrixRTC membership).
+            "m.call.member": 0,
+        },
     }
 
 

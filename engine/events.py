@@ -12,6 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
+from engine.calls.meeting_call_events import (
+    AudioParticipantChanged,
+    CallMemberIgnored,
+    MeetingAudioChanged,
+)
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import (
     ConferenceEscalation,
@@ -283,6 +288,9 @@ EngineEvent = (
     | CallStateChanged
     | IncomingCall
     | CallEventIgnored
+    | MeetingAudioChanged
+    | AudioParticipantChanged
+    | CallMemberIgnored
 )
 
 Observer = Callable[[EngineEvent], None]

@@ -212,10 +212,14 @@ class Session:
         """reconnect_now() was called: retry what waits for the connection."""
         self._reconnect_hooks.append(hook)
 
-    def on_farewell(self, hook: AsyncHook) -> None:
+    def on_farewell(self, hook: AsyncHook, *, first: bool = False) -> None:
         """Quitting or signing out, while the token still works; all hooks share a short
-        time limit (FAREWELL_TIMEOUT_S). Return at once when there is nothing to do."""
-        self._farewell_hooks.append(hook)
+        time limit (FAREWELL_TIMEOUT_S). Return at once when there is nothing to do.
+        ``first``: run before the hooks registered so far (leave a call before its room)."""
+        if first:
+            self._farewell_hooks.insert(0, hook)
+        else:
+            self._farewell_hooks.append(hook)
 
     def on_close(self, hook: AsyncHook) -> None:
         """close(): stop own loops and close own stores (after the farewell)."""

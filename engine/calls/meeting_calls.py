@@ -113,7 +113,8 @@ class MeetingCalls:
         self._shown: dict[str, tuple[bool, dict[DeviceKey, AudioParticipant]]] = {}
         session.on_room_event(self._apply_room_event)
         session.on_to_device(self._apply_to_device)
-        session.on_farewell(self._leave_all)
+        # Before Conferences leaves the meetings: the membership clean-up needs the room.
+        session.on_farewell(self._leave_all, first=True)
         session.on_close(self._close)
         conferences.on_session_changed(self._on_meeting_changed)
 
@@ -496,15 +497,15 @@ class MeetingCalls:
         if before is None or before[0] != in_audio or before[1].keys() != current.keys():
             if before is None and not current and not in_audio:
                 return
-            bus.publish(MeetingAudioChanged(room_id, in_audio, tuple(current.values())))  # type: ignore[arg-type]
+            bus.publish(MeetingAudioChanged(room_id, in_audio, tuple(current.values())))
             return
         for key, participant in current.items():
             if before[1].get(key) != participant:
-                bus.publish(AudioParticipantChanged(room_id, participant))  # type: ignore[arg-type]
+                bus.publish(AudioParticipantChanged(room_id, participant))
 
     def _ignored(self, room_id: str, sender: str, reason: str) -> None:
         log.info("ignored a meeting call event from %s in %s: %s", sender, room_id, reason)
-        self._session.bus.publish(CallMemberIgnored(room_id, sender, reason))  # type: ignore[arg-type]
+        self._session.bus.publish(CallMemberIgnored(room_id, sender, reason))
 
     def _require_audio(self, room_id: str) -> _InAudio:
         audio = self._audio.get(room_id)
