@@ -63,6 +63,7 @@ class AudioPreferences(QGroupBox):
         self.speaker_combo.setAccessibleName("Speaker")
         self.speaker_combo.setToolTip("Where you hear calls and the ring tone")
         for combo, saved in ((self.microphone_combo, microphone), (self.speaker_combo, speaker)):
+            combo.view().setAccessibleName(f"{combo.accessibleName()} choices")
             combo.addItem(LOADING, saved)  # keeps the setting if the lists never come
             combo.setEnabled(False)
         self.level_meter = QProgressBar(self)

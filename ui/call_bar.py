@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
@@ -101,7 +101,7 @@ class CallBar(QFrame):
         self._tasks = context.tasks
         self._call: Call | None = None
         self._available = True  # a two-party conversation (the window says)
-        self._busy = False  # an action is on its way to the engine
+        self._pending: set[QPushButton] = set()  # buttons whose action is on its way
         self._mic_checked: set[str] = set()  # calls whose microphone was looked at
         #: Every line shown, in order (for tests and the screen-reader log).
         self.history: list[str] = []
@@ -231,28 +231,30 @@ class CallBar(QFrame):
     def place_call(self) -> None:
         if not self.call_button.isVisible() or not self.call_button.isEnabled():
             return
-        self._act(self._engine.calls.place_call(self._room_id))
+        self._act(self.call_button, self._engine.calls.place_call(self._room_id))
 
     def answer(self) -> None:
         if self._call is not None and self._call.state is S.NOTIFIED:
-            self._act(self._engine.calls.answer(self._call.call_id))
+            self._act(self.answer_button, self._engine.calls.answer(self._call.call_id))
 
     def decline(self) -> None:
         if self._call is not None and self._call.state is S.NOTIFIED:
-            self._act(self._engine.calls.decline(self._call.call_id))
+            self._act(self.decline_button, self._engine.calls.decline(self._call.call_id))
 
     def toggle_mute(self) -> None:
         if self._call is not None and self._call.live:
-            self._act(self._engine.calls.set_muted(self._call.call_id, not self._call.muted))
+            muted = not self._call.muted
+            self._act(self.mute_button, self._engine.calls.set_muted(self._call.call_id, muted))
 
     def toggle_hold(self) -> None:
         call = self._call
         if call is not None and call.state in (S.CONNECTED, S.ON_HOLD):
-            self._act(self._engine.calls.set_on_hold(call.call_id, not call.on_hold))
+            work = self._engine.calls.set_on_hold(call.call_id, not call.on_hold)
+            self._act(self.hold_button, work)
 
     def hang_up(self) -> None:
         if self._call is not None and self._call.live:
-            self._act(self._engine.calls.hang_up(self._call.call_id))
+            self._act(self.hang_up_button, self._engine.calls.hang_up(self._call.call_id))
 
     def show_call(self, call: Call | None) -> None:
         """Show ``call`` (None: no call, the bar goes)."""
@@ -278,7 +280,7 @@ class CallBar(QFrame):
         self._set_label(self.hold_button, RESUME if call.on_hold else HOLD)
         self.hold_button.setToolTip(RESUME_TIP if call.on_hold else HOLD_TIP)
         for button in self._buttons():
-            button.setEnabled(not self._busy)
+            button.setEnabled(button not in self._pending)
         if connected:
             if not self._ticker.isActive():
                 self._ticker.start()
@@ -328,7 +330,8 @@ class CallBar(QFrame):
 
     def _update_call_button(self) -> None:
         live = self._call is not None and self._call.live
-        self.call_button.setEnabled(self._available and not live and not self._busy)
+        placing = self.call_button in self._pending
+        self.call_button.setEnabled(self._available and not live and not placing)
         self.call_button.setToolTip(CALL_TIP.format(name=self._peer_name()))
 
     def _peer_name(self, user_id: str = "") -> str:
@@ -339,14 +342,26 @@ class CallBar(QFrame):
                 user_id = info.peer_user_id or ""
         return self._engine.session.display_name(user_id) if user_id else "them"
 
-    def _act(self, work: Awaitable[Any]) -> None:
-        """Hand an engine call to the window's tasks; the bar waits for its events."""
-        self._busy = True
-        self.show_call(self._call)
-        self._banners.clear_error()
-        self._tasks.spawn(self._run(work))
+    def _act(self, button: QPushButton, work: Coroutine[Any, Any, Any]) -> None:
+        """Hand an engine call to the window's tasks; the bar follows the call's events.
 
-    async def _run(self, work: Awaitable[Any]) -> None:
+        Only the button clicked waits for its action: Hang up stays usable while the
+        call is still being placed.
+        """
+        if button in self._pending:
+            work.close()
+            return
+        self._pending.add(button)
+        self._update_buttons()
+        self._banners.clear_error()
+        self._tasks.spawn(self._run(button, work))
+
+    def _update_buttons(self) -> None:
+        for button in self._buttons():
+            button.setEnabled(button not in self._pending)
+        self._update_call_button()
+
+    async def _run(self, button: QPushButton, work: Awaitable[Any]) -> None:
         error = ""
         try:
             await finish(work)  # what was asked completes even if the window closes
@@ -357,8 +372,8 @@ class CallBar(QFrame):
             error = CALL_FAILED.format(GENERIC_ERROR)
         if not shiboken6.isValid(self):
             return
-        self._busy = False
-        self.show_call(self._engine.calls.call_in(self._room_id) or self._call)
+        self._pending.discard(button)
+        self._update_buttons()
         if error:
             self._banners.show_error(error)
 
