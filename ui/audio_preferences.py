@@ -86,10 +86,12 @@ class AudioPreferences(QGroupBox):
         speaker_row = QHBoxLayout()
         speaker_row.addWidget(self.speaker_combo, 1)
         speaker_row.addWidget(self.test_button)
+        speaker_label = QLabel("&Speaker:", self)
+        speaker_label.setBuddy(self.speaker_combo)  # the row is a layout: no buddy by itself
         form = QFormLayout(self)
         form.addRow("&Microphone:", self.microphone_combo)
         form.addRow("Level:", self.level_meter)
-        form.addRow("&Speaker:", speaker_row)
+        form.addRow(speaker_label, speaker_row)
         form.addRow(self.note_label)
 
         self._meter = QTimer(self)
@@ -201,5 +203,10 @@ class AudioPreferences(QGroupBox):
     def _show_note(self, text: str) -> None:
         if not shiboken6.isValid(self):
             return
+        if self.note() == text:
+            return
         self.note_label.setText(text)
         self.note_label.show()
+        # A wrapped line appearing later: let the dialog grow to fit it.
+        self.note_label.setMinimumHeight(self.note_label.heightForWidth(self.width() - 24))
+        self.window().adjustSize()

@@ -442,12 +442,12 @@ class CallBar(QFrame):
             QFrame#callBar QPushButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
             QFrame#callBar QPushButton:focus {{ border: 2px solid {text}; }}
             QFrame#callBar QPushButton:disabled {{ color: #777777; }}
-            QPushButton#callHangUp {{ color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
-            QPushButton#callHangUp:hover {{ background: #a3221a; }}
-            QPushButton#callHangUp:focus {{ border: 2px solid #3d0000; }}
-            QPushButton#callAnswer {{ color: #ffffff; background: #1e7b34; border-color: #16602a; }}
-            QPushButton#callAnswer:hover {{ background: #16602a; }}
-            QPushButton#callAnswer:focus {{ border: 2px solid #062b10; }}
+            QFrame#callBar QPushButton#callHangUp {{ color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
+            QFrame#callBar QPushButton#callHangUp:hover {{ background: #a3221a; }}
+            QFrame#callBar QPushButton#callHangUp:focus {{ border: 2px solid #3d0000; }}
+            QFrame#callBar QPushButton#callAnswer {{ color: #ffffff; background: #1e7b34; border-color: #16602a; }}
+            QFrame#callBar QPushButton#callAnswer:hover {{ background: #16602a; }}
+            QFrame#callBar QPushButton#callAnswer:focus {{ border: 2px solid #062b10; }}
             QToolButton#callDismiss {{ color: {text}; background: transparent; border: none;
                 padding: 2px 6px; }}
             QToolButton#callDismiss:focus {{ border: 1px solid {text}; }}

@@ -178,6 +178,7 @@ class ConversationWindow(QWidget):
         header.addWidget(self._subtitle)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 12, 0)
+        top.setSpacing(6)
         top.addWidget(self._header, 1)
         if self.call_bar is not None:
             top.addWidget(self.call_bar.call_button, 0, Qt.AlignmentFlag.AlignVCenter)

@@ -12,6 +12,7 @@ Nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from tests.ui.test_meetings import SLOW, click, shoot
 from ui.bridge import EngineBridge
 from ui.call_bar import CallBar
 from ui.call_sounds import TEST_TONE_HZ
+from ui.call_text import NO_MICROPHONE_NOTE
 from ui.conversation_window import ConversationWindow
 from ui.engine_calls import wait_for_background_work
 from ui.main_window import MainWindow
@@ -76,10 +78,16 @@ class Callers:
     pulse: PulseServer
     everyone: list[Caller] = field(default_factory=list)
 
-    async def __call__(self, name: str, *, main_window: bool = True) -> Caller:
+    async def __call__(
+        self, name: str, *, main_window: bool = True, plugged_microphone: bool = False
+    ) -> Caller:
+        """``plugged_microphone``: a real (non-monitor) source, as Preferences lists them."""
         user = self.make_user(name.lower(), displayname=name)
         engine = await signed_in_engine(user, self.tmp_path / name, start=False)
         devices = self.pulse.participant(f"gui{name.lower()}{len(self.everyone)}")
+        if plugged_microphone:
+            mic = self.pulse.add_microphone(f"plugged_{devices.name}", devices.mic)
+            devices = dataclasses.replace(devices, mic=mic)
         bridge = EngineBridge(engine.session.bus)
         windows = ConversationWindows(engine, bridge)
         person = Caller(name, user, engine, bridge, windows, devices, self.pulse.server)
@@ -303,7 +311,7 @@ async def test_a_call_by_keyboard_and_accessibility_only(callers: Callers, qtbot
 
 
 async def test_preferences_list_the_devices_and_save_the_choice(callers: Callers, qtbot) -> None:
-    alice = await callers("Alice")
+    alice = await callers("Alice", plugged_microphone=True)
     assert alice.main is not None
     other = callers.pulse.participant("guiother")  # another speaker to choose
     saved: list[Settings] = []
@@ -316,19 +324,19 @@ async def test_preferences_list_the_devices_and_save_the_choice(callers: Callers
     mics = [audio.microphone_combo.itemData(i) for i in range(audio.microphone_combo.count())]
     speakers = [audio.speaker_combo.itemData(i) for i in range(audio.speaker_combo.count())]
     assert audio.microphone_combo.itemText(0) == "System default" and mics[0] == ""
-    assert alice.devices.mic in mics  # chosen in the settings (a null sink's monitor)
+    assert alice.devices.mic in mics  # chosen in the settings
     assert alice.devices.speaker in speakers and other.speaker in speakers
     assert audio.microphone() == alice.devices.mic and audio.speaker() == alice.devices.speaker
-    assert not [m for m in mics if m and m.endswith(".monitor") and m != alice.devices.mic]
+    assert not [m for m in mics if m.endswith(".monitor")]  # they would echo the speaker
     assert unnamed_controls(dialog) == []
 
     # The meter moves with what the microphone hears.
     with TonePlayer(alice.server, alice.devices.mic_sink, ALICE_HZ):
         await wait_until(lambda: audio.level_meter.value() > 20, SLOW)
+        await shoot(dialog, "preferences_audio", audio.microphone_combo, audio.test_button)
     # Test sound plays on the chosen speaker.
     click(audio.test_button)
     await until_hears(alice, TEST_TONE_HZ)
-    await shoot(dialog, "preferences_audio", audio.microphone_combo, audio.test_button)
 
     # Choose another speaker and the system default microphone; OK saves.
     audio.speaker_combo.setCurrentIndex(audio.speaker_combo.findData(other.speaker))
@@ -336,3 +344,25 @@ async def test_preferences_list_the_devices_and_save_the_choice(callers: Callers
     dialog.accept()
     assert saved and saved[-1].speaker == other.speaker and saved[-1].microphone == ""
     await callers.close()
+
+
+async def test_preferences_say_when_there_is_no_microphone(
+    tmp_path: Path, pulse_server: PulseServer, monkeypatch: pytest.MonkeyPatch, qtbot
+) -> None:
+    # A sound server of its own with no devices at all: nothing to capture from.
+    empty = PulseServer(tmp_path / "empty-pulse")
+    empty.start()
+    monkeypatch.setenv("PULSE_SERVER", empty.server)
+    dialog = PreferencesDialog(Settings())
+    try:
+        dialog.show()
+        dialog.audio.start()
+        await wait_until(lambda: dialog.audio.loaded, SLOW)
+        assert dialog.audio.microphone_combo.count() == 1  # only "System default"
+        await wait_until(lambda: dialog.audio.note() == NO_MICROPHONE_NOTE, SLOW)
+        await shoot(dialog, "preferences_no_microphone", dialog.audio.note_label)
+    finally:
+        dialog.reject()
+        dialog.deleteLater()
+        await wait_for_background_work()  # the meter's stream closes off the UI thread
+        empty.stop()
