@@ -44,7 +44,6 @@ from ui.call_text import (
     ANSWER_SHORTCUT,
     ANSWER_TIP,
     CALL,
-    CALL_FAILED,
     CALL_NAME,
     CALL_SHORTCUT,
     CALL_TIP,
@@ -366,10 +365,10 @@ class CallBar(QFrame):
         try:
             await finish(work)  # what was asked completes even if the window closes
         except ConferoError as exc:
-            error = CALL_FAILED.format(exc.user_message)
+            error = exc.user_message  # the engine's words say what to do
         except Exception:
             log.exception("a call action failed")
-            error = CALL_FAILED.format(GENERIC_ERROR)
+            error = GENERIC_ERROR
         if not shiboken6.isValid(self):
             return
         self._pending.discard(button)
@@ -442,10 +441,12 @@ class CallBar(QFrame):
             QFrame#callBar QPushButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
             QFrame#callBar QPushButton:focus {{ border: 2px solid {text}; }}
             QFrame#callBar QPushButton:disabled {{ color: #777777; }}
-            QFrame#callBar QPushButton#callHangUp {{ color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
+            QFrame#callBar QPushButton#callHangUp {{
+                color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
             QFrame#callBar QPushButton#callHangUp:hover {{ background: #a3221a; }}
             QFrame#callBar QPushButton#callHangUp:focus {{ border: 2px solid #3d0000; }}
-            QFrame#callBar QPushButton#callAnswer {{ color: #ffffff; background: #1e7b34; border-color: #16602a; }}
+            QFrame#callBar QPushButton#callAnswer {{
+                color: #ffffff; background: #1e7b34; border-color: #16602a; }}
             QFrame#callBar QPushButton#callAnswer:hover {{ background: #16602a; }}
             QFrame#callBar QPushButton#callAnswer:focus {{ border: 2px solid #062b10; }}
             QToolButton#callDismiss {{ color: {text}; background: transparent; border: none;

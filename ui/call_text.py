@@ -35,7 +35,6 @@ HANG_UP_SHORTCUT = "Ctrl+Shift+H"
 DISMISS_TIP = "Dismiss"
 
 TOAST_TITLE = "Incoming call"
-CALL_FAILED = "The call did not work: {}"
 NO_MICROPHONE_NOTE = "No microphone was found. Others can't hear you, but you can hear them."
 
 _ENDED: dict[CallEndReason, str] = {

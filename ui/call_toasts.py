@@ -38,7 +38,6 @@ from ui.call_sounds import SoundPlayer, ring_samples
 from ui.call_text import (
     ANSWER,
     ANSWER_TIP,
-    CALL_FAILED,
     DECLINE,
     DECLINE_TIP,
     TOAST_TITLE,
@@ -261,10 +260,10 @@ class CallToasts(QWidget):
         try:
             await finish(work)
         except ConferoError as exc:
-            error = CALL_FAILED.format(exc.user_message)
+            error = exc.user_message  # the engine's words say what to do
         except Exception:
             log.exception("answering a call failed")
-            error = CALL_FAILED.format(GENERIC_ERROR)
+            error = GENERIC_ERROR
         if not shiboken6.isValid(self):
             return
         toast = self._toasts.get(call_id)

@@ -15,7 +15,7 @@ ENGINE_DIR = Path(engine.__file__).parent
 
 
 def module_name(path: Path) -> str:
-    """"session", "calls.two_party_calls", "media" (a package's __init__)."""
+    """ "session", "calls.two_party_calls", "media" (a package's __init__)."""
     parts = list(path.relative_to(ENGINE_DIR).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()

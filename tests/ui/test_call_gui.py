@@ -23,6 +23,7 @@ from PySide6.QtGui import QAccessibleActionInterface
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from engine.calls.call_errors import CallNotPossible
 from engine.calls.call_models import AvModalityState
 from engine.engine import Engine
 from engine.settings import Settings
@@ -192,8 +193,9 @@ async def test_call_answer_from_the_toast_hear_mute_hold_and_hang_up(
     assert bob_window is not None
     bob_bar = bob.bar(room_id)
     await wait_until(
-        lambda: alice_bar.text().startswith("Connected ")
-        and bob_bar.text().startswith("Connected "),
+        lambda: (
+            alice_bar.text().startswith("Connected ") and bob_bar.text().startswith("Connected ")
+        ),
         SLOW,
     )
     assert "Connecting…" in alice_bar.history or "Connecting…" in bob_bar.history
@@ -222,8 +224,9 @@ async def test_call_answer_from_the_toast_hear_mute_hold_and_hang_up(
     # Hold: Alice's bar says On hold, Bob's You are on hold; Resume brings both back.
     click(alice_bar.hold_button)
     await wait_until(
-        lambda: alice_bar.text().startswith("On hold")
-        and bob_bar.text().startswith("You are on hold"),
+        lambda: (
+            alice_bar.text().startswith("On hold") and bob_bar.text().startswith("You are on hold")
+        ),
         SLOW,
     )
     assert alice_bar.hold_button.text() == "Resume"
@@ -250,7 +253,7 @@ async def test_call_answer_from_the_toast_hear_mute_hold_and_hang_up(
 async def test_decline_from_the_toast(callers: Callers, qtbot) -> None:
     alice, bob = await callers("Alice", main_window=False), await callers("Bob")
     assert bob.main is not None
-    room_id, alice_window = await conversation(alice, bob)
+    room_id, _window = await conversation(alice, bob)
     alice_bar = alice.bar(room_id)
     click(alice_bar.call_button)
     toasts = bob.main.call_toasts
@@ -307,6 +310,27 @@ async def test_a_call_by_keyboard_and_accessibility_only(callers: Callers, qtbot
     await wait_until(lambda: bob_bar.text().startswith("Connected"), SLOW)
     press(bob_window, Qt.Key.Key_H)  # Hang up
     await wait_until(lambda: alice_bar.text() == "Call ended: Bob hung up", SLOW)
+    await callers.close()
+
+
+async def test_a_call_the_engine_refuses_says_why_in_the_window(callers: Callers, qtbot) -> None:
+    alice = await callers("Alice", main_window=False)
+    bob = await callers("Bob", main_window=False)
+    room_id, window = await conversation(alice, bob)
+    client = alice.engine.session.client
+    assert client is not None
+    await client.room_put_state(room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
+    await wait_until(lambda: window.encryption_note.text() != "", SLOW)
+    bar = alice.bar(room_id)
+    click(bar.call_button)
+    await wait_until(lambda: window.error_banner.text() != "", SLOW)
+    assert (
+        window.error_banner.text()
+        == CallNotPossible("Calls are not available in encrypted conversations yet.").user_message
+    )
+    assert bar.text() == "" and bar.call_button.isEnabled()
+    assert state(alice, room_id) is None
+    await shoot(window, "call_refused", window.error_banner)
     await callers.close()
 
 
