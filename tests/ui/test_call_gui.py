@@ -80,11 +80,18 @@ class Callers:
     everyone: list[Caller] = field(default_factory=list)
 
     async def __call__(
-        self, name: str, *, main_window: bool = True, plugged_microphone: bool = False
+        self,
+        name: str,
+        *,
+        main_window: bool = True,
+        plugged_microphone: bool = False,
+        user: TestUser | None = None,
     ) -> Caller:
-        """``plugged_microphone``: a real (non-monitor) source, as Preferences lists them."""
-        user = self.make_user(name.lower(), displayname=name)
-        engine = await signed_in_engine(user, self.tmp_path / name, start=False)
+        """``plugged_microphone``: a real (non-monitor) source, as Preferences lists them;
+        ``user``: the same account again, signed in on another device."""
+        user = user or self.make_user(name.lower(), displayname=name)
+        folder = self.tmp_path / f"{name}-{len(self.everyone)}"
+        engine = await signed_in_engine(user, folder, start=False)
         devices = self.pulse.participant(f"gui{name.lower()}{len(self.everyone)}")
         if plugged_microphone:
             mic = self.pulse.add_microphone(f"plugged_{devices.name}", devices.mic)
@@ -262,6 +269,33 @@ async def test_decline_from_the_toast(callers: Callers, qtbot) -> None:
     await wait_until(lambda: alice_bar.text() == "Call ended: Bob declined", SLOW)
     await wait_until(lambda: not toasts.toasts() and not toasts.ringing, SLOW)
     assert state(bob, room_id) in (None, AvModalityState.DISCONNECTED)
+    await callers.close()
+
+
+async def test_answered_on_another_device_takes_the_toast_away(
+    callers: Callers, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.call_bar.ENDED_VISIBLE_MS", 300)  # the end fades soon
+    alice = await callers("Alice", main_window=False)
+    bob = await callers("Bob")
+    bob_phone = await callers("Bob", main_window=False, user=bob.user)
+    assert bob.main is not None
+    room_id, _window = await conversation(alice, bob)
+    await wait_until(lambda: bob.engine.conversations.conversation(room_id) is not None, SLOW)
+    bob_window = bob.windows.open(room_id)  # open but in the background: the bar rings too
+    bob_bar = bob.bar(room_id)
+    alice_bar = alice.bar(room_id)
+    click(alice_bar.call_button)
+    toasts = bob.main.call_toasts
+    await wait_until(lambda: len(toasts.toasts()) == 1 and bob_bar.text() != "", SLOW)
+    assert bob_bar.answer_button.isVisible()
+    await wait_until(lambda: bool(bob_phone.engine.calls.calls()), SLOW)
+    await bob_phone.engine.calls.answer(bob_phone.engine.calls.calls()[0].call_id)
+    await wait_until(lambda: alice_bar.text().startswith("Connected"), SLOW)
+    await wait_until(lambda: not toasts.toasts() and not toasts.ringing, SLOW)
+    await wait_until(lambda: bob_bar.text() == "Call ended: answered on another device", SLOW)
+    await wait_until(lambda: bob_bar.text() == "", SLOW)  # it faded away by itself
+    assert bob_bar.call is None and bob_window.error_banner.text() == ""
     await callers.close()
 
 
