@@ -401,6 +401,7 @@ async def test_preferences_list_the_devices_and_save_the_choice(callers: Callers
     audio.microphone_combo.setCurrentIndex(0)
     dialog.accept()
     assert saved and saved[-1].speaker == other.speaker and saved[-1].microphone == ""
+    assert alice.main.call_toasts.ringer.speaker == other.speaker  # applied at once
     await callers.close()
 
 
