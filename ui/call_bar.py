@@ -197,7 +197,7 @@ class CallBar(QFrame):
         self.hang_up_button.clicked.connect(self.hang_up)
         self.dismiss_button.clicked.connect(self._dismiss)
         self._ticker.timeout.connect(self._tick)
-        self._fade_timer.timeout.connect(self._fade.start)
+        self._fade_timer.timeout.connect(self._start_fade)
         self._fade.finished.connect(self._dismiss)
 
     def detach(self) -> None:
@@ -398,6 +398,10 @@ class CallBar(QFrame):
         if older and not call.live:
             return  # an older call's end must not hide the live one
         self.show_call(call)
+
+    def _start_fade(self) -> None:
+        self._opacity.setEnabled(True)
+        self._fade.start()
 
     def _stop_fading(self) -> None:
         self._fade_timer.stop()
