@@ -22,6 +22,9 @@ class Settings:
     lobby_timeout_s: int = 15 * 60
     escalation_timeout_s: int = 60  # how long Add people waits for the peer to follow
     invitation_timeout_s: int = 2 * 60  # then an unanswered invitation is withdrawn
+    # The sound server's device names; "" for the system default.
+    microphone: str = ""
+    speaker: str = ""
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
+from engine.calls.call_models import Call
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
@@ -86,6 +87,11 @@ class EngineBridge(QObject):
     incoming_invitation = Signal(IncomingInvitation)
     #: An invitation to me was withdrawn or answered elsewhere (room_id).
     incoming_invitation_withdrawn = Signal(str)
+
+    #: A two-party call's state, mute, hold or end changed (Call).
+    call_state_changed = Signal(Call)
+    #: A call rings here, published once per call (Call, in state Notified).
+    incoming_call = Signal(Call)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -165,6 +171,10 @@ class EngineBridge(QObject):
                 self.incoming_invitation.emit(event)
             case ev.IncomingInvitationWithdrawn(room_id=room_id):
                 self.incoming_invitation_withdrawn.emit(room_id)
+            case ev.CallStateChanged(call=call):
+                self.call_state_changed.emit(call)
+            case ev.IncomingCall(call=call):
+                self.incoming_call.emit(call)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

@@ -41,6 +41,7 @@ from ui.add_people_dialog import AddPeopleDialog
 from ui.banner import Banner, BannerKind
 from ui.banner_area import BannerArea
 from ui.bridge import EngineBridge, disconnect_all
+from ui.call_bar import CallBar
 from ui.composer import Composer
 from ui.engine_calls import spawn_detached
 from ui.error_text import CONVERSATION_GONE, SIGNED_OUT
@@ -146,6 +147,12 @@ class ConversationWindow(QWidget):
         self._add_people_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         #: The escalation banner (a two-party conversation's Add people… progress).
         self.escalation: EscalationBanner | None = None
+        #: The call bar and its Call button (two-party conversations).
+        self.call_bar: CallBar | None = None
+        if not self._is_meeting_room():
+            self.call_bar = CallBar(self._part_context(room_id), self)
+            self.banners.add_bar(self.call_bar, 0)  # the call is what matters most
+            self._parts.append(self.call_bar)
 
         self._build_layout()
         self._apply_palette()
@@ -171,7 +178,10 @@ class ConversationWindow(QWidget):
         header.addWidget(self._subtitle)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 12, 0)
+        top.setSpacing(6)
         top.addWidget(self._header, 1)
+        if self.call_bar is not None:
+            top.addWidget(self.call_bar.call_button, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addWidget(self.add_people_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -212,6 +222,8 @@ class ConversationWindow(QWidget):
         layout.insertWidget(position, self._stack, 1)
         self._header.hide()
         self.add_people_button.hide()
+        if self.call_bar is not None:
+            self.call_bar.set_available(False)  # the meeting's audio is another matter
         # The meeting header's Invite… takes over the same key (Ctrl+I).
         self._add_people_shortcut.setEnabled(False)
         layout.insertWidget(0, self.meeting.header)
@@ -360,6 +372,8 @@ class ConversationWindow(QWidget):
         two_party = bool(info and info.kind is ConversationKind.DIRECT) and self.meeting is None
         self.add_people_button.setVisible(two_party)
         self._add_people_shortcut.setEnabled(two_party)
+        if self.call_bar is not None:
+            self.call_bar.set_available(two_party)
         encrypted = bool(info and info.encrypted)
         ended = bool(info and info.state is ConversationState.TERMINATED)
         if encrypted:

@@ -25,6 +25,7 @@ from engine.settings import Settings
 from ui import theme
 from ui.banner import Banner, BannerKind
 from ui.bridge import EngineBridge
+from ui.call_toasts import CallToasts
 from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.conversation_list_view import ConversationListView
@@ -120,10 +121,12 @@ class MainWindow(QMainWindow):
         self.notice_banner = Banner(central)
         self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
         self.invitation_toasts = InvitationToasts(engine, bridge, central)
+        self.call_toasts = CallToasts(engine, bridge, central)
         layout.addWidget(self.server_banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
         layout.addWidget(self.sending_banner)
+        layout.addWidget(self.call_toasts)
         layout.addWidget(self.invitation_toasts)
         layout.addWidget(self._header)
         layout.addWidget(self.list_view, 1)
@@ -148,7 +151,10 @@ class MainWindow(QMainWindow):
         self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
         self.invitation_toasts.join_finished.connect(self.open_conversation)
         self.invitation_toasts.show_requested.connect(self._on_invitation_notification_clicked)
+        self.call_toasts.open_requested.connect(self.open_conversation)
+        self.call_toasts.show_requested.connect(self._on_invitation_notification_clicked)
         self._apply_timeouts()
+        self._apply_audio_devices()
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
@@ -162,6 +168,7 @@ class MainWindow(QMainWindow):
 
     def _on_preferences_triggered(self) -> None:
         dialog = PreferencesDialog(self._settings, self)
+        dialog.audio.start()  # devices are listed and the meter runs while it is open
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._on_preferences_accepted(dialog))
         self.preferences_dialog = dialog
@@ -170,12 +177,19 @@ class MainWindow(QMainWindow):
     def _on_preferences_accepted(self, dialog: PreferencesDialog) -> None:
         dialog.apply_to(self._settings)
         self._apply_timeouts()
+        self._apply_audio_devices()
         self.settings_changed.emit(self._settings)
 
     def _apply_timeouts(self) -> None:
         """The engine's waits that are preferences (the lobby's is passed per join)."""
         self._engine.invitations.timeout_s = float(self._settings.invitation_timeout_s)
         self._engine.escalation.timeout_s = float(self._settings.escalation_timeout_s)
+
+    def _apply_audio_devices(self) -> None:
+        """The microphone and speaker chosen in Preferences ("" is the system default)."""
+        microphone, speaker = self._settings.microphone or None, self._settings.speaker or None
+        self._engine.media.choose_devices(microphone, speaker)  # no I/O: streams reopen later
+        self.call_toasts.set_speaker(speaker)
 
     def _on_invitation_notification_clicked(self) -> None:
         self.showNormal()
@@ -273,7 +287,9 @@ class MainWindow(QMainWindow):
         self.add_colleague_action.setVisible(self._homeserver is not None)
         self.preferences_action = QAction("&Preferences…", self)
         self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.preferences_action.setToolTip("Change how long you wait in a meeting's lobby (Ctrl+,)")
+        self.preferences_action.setToolTip(
+            "Change your microphone and speaker, and how long Confero waits (Ctrl+,)"
+        )
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.sign_out_action = QAction("&Sign out", self)
         self.sign_out_action.setToolTip("Sign out and forget this sign-in on this computer")
@@ -444,6 +460,7 @@ class MainWindow(QMainWindow):
         self._tasks.cancel_all()
         self.lobby_notifier.detach()
         self.invitation_toasts.detach()
+        self.call_toasts.detach()
         self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():

@@ -1,10 +1,11 @@
-"""Preferences: the few settings a person may want to change."""
+"""Preferences: the few settings a person may want to change (audio devices first)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from engine.settings import Settings
+from ui.audio_preferences import AudioPreferences
 
 MIN_LOBBY_MINUTES, MAX_LOBBY_MINUTES = 1, 120
 MIN_INVITATION_MINUTES, MAX_INVITATION_MINUTES = 1, 60
@@ -15,6 +16,9 @@ class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
+        #: Microphone, speaker, level meter, Test sound (``start()`` when showing it).
+        self.audio = AudioPreferences(settings.microphone, settings.speaker, self)
+        self.finished.connect(self.audio.stop)
         self.lobby_minutes = QSpinBox(self)
         self.lobby_minutes.setRange(MIN_LOBBY_MINUTES, MAX_LOBBY_MINUTES)
         self.lobby_minutes.setSuffix(" min")
@@ -63,9 +67,12 @@ class PreferencesDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
+        for button in buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
+        form.addRow(self.audio)
         form.addRow("Wait in a meeting's &lobby for at most:", self.lobby_minutes)
         form.addRow(hint)
         form.addRow("Withdraw an unanswered &invitation after:", self.invitation_minutes)
@@ -76,3 +83,6 @@ class PreferencesDialog(QDialog):
         settings.lobby_timeout_s = self.lobby_minutes.value() * 60
         settings.invitation_timeout_s = self.invitation_minutes.value() * 60
         settings.escalation_timeout_s = self.escalation_seconds.value()
+        if self.audio.loaded:  # else the lists never came: keep what was chosen
+            settings.microphone = self.audio.microphone()
+            settings.speaker = self.audio.speaker()

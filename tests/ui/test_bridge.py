@@ -15,6 +15,7 @@ import pytest
 from PySide6.QtCore import QMetaMethod
 
 from engine import events as ev
+from engine.calls.call_models import AvModalityState, Call, CallDirection
 from engine.conference_models import (
     AccessLevel,
     ConferenceDetails,
@@ -65,6 +66,7 @@ SESSION = ConferenceSession(ROOM, SessionState.IN_LOBBY)
 ESCALATION = ConferenceEscalation(ROOM, ConferenceEscalationProgress.WAITING_FOR_PEER)
 REQUEST = ev.EscalateToConferenceRequested(ROOM, "!meeting:example.org", "matrix:r/1", "@a:b")
 MESSAGES = (MESSAGE,)
+CALL = Call("c1", ROOM, "@dana:example.org", CallDirection.INCOMING, AvModalityState.NOTIFIED, "p1")
 PEOPLE = (PERSON,)
 
 #: (event, signal name, what the slot must get)
@@ -94,6 +96,8 @@ CASES: list[tuple[Any, str, tuple[Any, ...]]] = [
     (ev.LobbyKnock(ROOM, PERSON), "lobby_knock", (ROOM, PERSON)),
     (ev.EscalationProgressChanged(ESCALATION), "escalation_changed", (ESCALATION,)),
     (REQUEST, "escalate_to_conference_requested", (REQUEST,)),
+    (ev.CallStateChanged(CALL), "call_state_changed", (CALL,)),
+    (ev.IncomingCall(CALL), "incoming_call", (CALL,)),
     (
         ev.OutboxProblem(next(iter(OutboxProblemKind)), "unreadable"),
         "outbox_problem",
