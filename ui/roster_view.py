@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -87,6 +95,29 @@ class ElidedLabel(QLabel):
         )
 
 
+class PeopleSelection(QItemSelectionModel):
+    """Selects people only: section rows are left out of every selection.
+
+    The model leaves ``flags`` to Qt (a Python one would be called for every row
+    on each layout of a 10,000-person tree), so section rows are "selectable"
+    there; this keeps them out, by mouse, keyboard and accessibility alike.
+    """
+
+    def select(
+        self,
+        selection: QItemSelection | QModelIndex | QPersistentModelIndex,
+        command: QItemSelectionModel.SelectionFlag,
+    ) -> None:
+        if isinstance(selection, QModelIndex | QPersistentModelIndex):
+            index = QModelIndex(selection)
+            selection = QItemSelection(index, index) if index.isValid() else QItemSelection()
+        people = QItemSelection()
+        for part in selection:
+            if part.parent().isValid():  # rows under a section are people
+                people.append(part)
+        super().select(people, command)
+
+
 class RosterTree(QTreeView):
     """The tree of the roster; asks for a row's menu by mouse or keyboard (Menu key)."""
 
@@ -138,6 +169,9 @@ class RosterPanel(QWidget):
         self.tree = RosterTree(self)
         self.tree.setObjectName("roster")
         self.tree.setModel(self.model)
+        old_selection = self.tree.selectionModel()
+        self.tree.setSelectionModel(PeopleSelection(self.model, self.tree))
+        old_selection.deleteLater()
         self.delegate = RosterDelegate(self.tree)
         self.tree.setItemDelegate(self.delegate)
         self.tree.setHeaderHidden(True)
