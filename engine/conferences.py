@@ -54,7 +54,6 @@ from engine.errors import (
 )
 from engine.ids import parse_user_id, server_name_of
 from engine.matrix_events import CONFERENCE_STATE, refusal_text
-from engine.member_events import MEMBERS_PER_SLICE, member_events
 from engine.meeting_links import (
     CONFERENCE_ID_DIGITS,
     MeetingReference,
@@ -62,6 +61,7 @@ from engine.meeting_links import (
     matrix_uri,
     parse_meeting_reference,
 )
+from engine.member_events import MEMBERS_PER_SLICE, member_events
 from engine.models import Presence
 from engine.presences import Presences
 from engine.roster import Roster

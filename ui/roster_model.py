@@ -512,7 +512,11 @@ class RosterModel(QAbstractItemModel):
         while start < len(entries):
             row = rows.position(keys[start])
             # Everyone up to the next row already there goes in at once.
-            end = len(keys) if row == len(rows.keys) else bisect.bisect_left(keys, rows.keys[row], start)
+            end = (
+                len(keys)
+                if row == len(rows.keys)
+                else bisect.bisect_left(keys, rows.keys[row], start)
+            )
             if shown:
                 self.beginInsertRows(parent, row, row + end - start - 1)
             rows.keys[row:row] = keys[start:end]

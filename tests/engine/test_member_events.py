@@ -13,7 +13,7 @@ def member(i: int) -> dict[str, object]:
     return {
         "type": "m.room.member",
         "state_key": f"@u{i}:hs",
-        "content": {"membership": "join", "displayname": f"Ünïcode \"{i}\" ]}},["},
+        "content": {"membership": "join", "displayname": f'Ünïcode "{i}" ]}},['},
         "unsigned": {"age": i, "nested": [1, [2, {"chunk": []}]]},
     }
 
@@ -32,7 +32,9 @@ def test_no_members(text: str) -> None:
     assert list(member_events(text)) == []
 
 
-@pytest.mark.parametrize("text", ["", "[]", '{"chunk": [{"a": 1} {"b": 2}]}', '{"chunk": [', "nope"])
+@pytest.mark.parametrize(
+    "text", ["", "[]", '{"chunk": [{"a": 1} {"b": 2}]}', '{"chunk": [', "nope"]
+)
 def test_not_a_member_list_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         list(member_events(text))
