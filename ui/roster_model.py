@@ -87,15 +87,19 @@ class RosterRole(enum.IntEnum):
 
 def section_of(participant: Participant) -> Section | None:
     """Where someone is listed, or None if they are not in the meeting (left, banned)."""
-    match participant.membership:
-        case Membership.KNOCKING:
-            return Section.LOBBY
-        case Membership.INVITED:
-            return Section.ATTENDEES
-        case Membership.JOINED:
-            if participant.role in (Role.LEADER, Role.PRESENTER):
-                return Section.PRESENTERS
-            return Section.ATTENDEES
+    # Plain comparisons, not a match statement: this runs for every person of a big list.
+    membership = participant.membership
+    if membership is Membership.JOINED:
+        role = participant.role
+        return (
+            Section.PRESENTERS
+            if role is Role.LEADER or role is Role.PRESENTER
+            else (Section.ATTENDEES)
+        )
+    if membership is Membership.INVITED:
+        return Section.ATTENDEES
+    if membership is Membership.KNOCKING:
+        return Section.LOBBY
     return None
 
 
@@ -405,18 +409,17 @@ class RosterModel(QAbstractItemModel):
     # -- Qt model API ---------------------------------------------------------
 
     def index(self, row: int, column: int, parent: _AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if column != 0 or row < 0:
+        # The tree calls this for every row on each layout: the common case first.
+        if parent.isValid():
+            if column or row < 0 or parent.internalId() or parent.column():
+                return QModelIndex()  # people have no children
+            section = self._visible[parent.row()]
+            if row >= len(self._rows[section].people):
+                return QModelIndex()
+            return self.createIndex(row, 0, _SECTION_IDS[section])
+        if column or row < 0 or row >= len(self._visible):
             return QModelIndex()
-        if not parent.isValid():
-            if row < len(self._visible):
-                return self.createIndex(row, 0, 0)
-            return QModelIndex()
-        if parent.internalId() != 0 or parent.column() != 0:
-            return QModelIndex()  # people have no children
-        section = self._visible[parent.row()]
-        if row >= len(self._rows[section].people):
-            return QModelIndex()
-        return self.createIndex(row, 0, _SECTION_IDS[section])
+        return self.createIndex(row, 0, 0)
 
     @overload
     def parent(self) -> QObject: ...
@@ -441,6 +444,9 @@ class RosterModel(QAbstractItemModel):
         return 1
 
     def hasChildren(self, parent: _AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        # The tree asks this of every row on each layout: people first, in one call.
+        if parent.internalId():
+            return False
         return self.rowCount(parent) > 0
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
