@@ -348,3 +348,37 @@ def test_the_full_list_after_loading_only_touches_what_differs(qtbot) -> None:
     assert inserted == [1] and removed == [1]
     assert everyone[10].user_id in changed
     assert shown_sections(model) == expected_sections(full)
+
+
+def test_section_rows_stay_out_of_the_selection(qtbot) -> None:
+    """The model leaves flags to Qt (sections "selectable"); the view's selection skips them."""
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+    from ui.roster_view import PeopleSelection, RosterTree
+
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    tree = RosterTree()
+    qtbot.addWidget(tree)
+    tree.setModel(model)
+    tree.setSelectionModel(PeopleSelection(model, tree))
+    tree.expandAll()
+    selection = tree.selectionModel()
+    flag = QItemSelectionModel.SelectionFlag.ClearAndSelect
+    carol = model.index_of("@carol:hs")
+    selection.select(carol, flag)
+    assert selection.selectedIndexes() == [carol]
+    # A section row by index, by range, or by clicking on it: nothing selected.
+    attendees = model.section_index(Section.ATTENDEES)
+    selection.select(attendees, flag)
+    assert selection.selectedIndexes() == []
+    selection.select(QItemSelection(attendees, attendees), flag)
+    assert selection.selectedIndexes() == []
+    tree.show()
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(carol).center()
+    )
+    assert selection.selectedIndexes() == [carol]
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(attendees).center()
+    )
+    assert selection.selectedIndexes() == []
