@@ -91,11 +91,8 @@ def section_of(participant: Participant) -> Section | None:
     membership = participant.membership
     if membership is Membership.JOINED:
         role = participant.role
-        return (
-            Section.PRESENTERS
-            if role is Role.LEADER or role is Role.PRESENTER
-            else (Section.ATTENDEES)
-        )
+        presenter = role is Role.LEADER or role is Role.PRESENTER
+        return Section.PRESENTERS if presenter else Section.ATTENDEES
     if membership is Membership.INVITED:
         return Section.ATTENDEES
     if membership is Membership.KNOCKING:
@@ -490,6 +487,8 @@ class RosterModel(QAbstractItemModel):
 
     def _drain_batch(self) -> None:
         """Put the next batch of queued people in; the rest after the loop has turned."""
+        if not self._queue:
+            return
         batch: dict[Section, list[tuple[_SortKey, Participant]]] = {}
         taken = 0
         while taken < self.batch_rows and self._queue_at < len(self._queue):
@@ -505,8 +504,7 @@ class RosterModel(QAbstractItemModel):
             return
         self._queue, self._queue_at = [], 0
         self._pending.clear()  # (nothing is left that the queue does not hold)
-        if batch:
-            self.loading_finished.emit()
+        self.loading_finished.emit()
 
     def _insert_sorted(self, section: Section, entries: list[tuple[_SortKey, Participant]]) -> None:
         """Insert people sorted by key: one row insert per run that lands between two rows."""
