@@ -382,3 +382,22 @@ def test_section_rows_stay_out_of_the_selection(qtbot) -> None:
         tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(attendees).center()
     )
     assert selection.selectedIndexes() == []
+
+
+def test_the_full_list_arriving_in_the_middle_of_a_load(qtbot) -> None:
+    from_sync = crowd(2600)
+    model = RosterModel("!r:hs", None, from_sync, show_lobby=True)
+    model.batch_rows = 500
+    assert model.loading
+    # The server's list: a third of them gone, some renamed, newcomers.
+    full = [
+        replace(p, display_name=f"Renamed {i}") if i % 10 == 0 else p
+        for i, p in enumerate(from_sync)
+        if i % 3 != 1
+    ]
+    full += [person(f"@n{i}:hs", f"New {i}") for i in range(300)]
+    model.reset(full)
+    qtbot.waitUntil(lambda: not model.loading)
+    assert shown_sections(model) == expected_sections(full)
+    ids = [p.user_id for s in Section for p in model.people(s)]
+    assert len(ids) == len(set(ids)) == len(full)
