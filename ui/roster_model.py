@@ -71,7 +71,7 @@ _SECTION_IDS: dict[Section, int] = {s: i + 1 for i, s in enumerate(SECTION_ORDER
 #: People put in per turn of the event loop when many arrive at once. Each insert
 #: makes the tree lay out all its rows again (one Python call per row), so a
 #: batch is as large as keeps that and the insert itself well under 50 ms.
-BATCH_ROWS = 1000
+BATCH_ROWS = 2000
 
 
 class RosterRole(enum.IntEnum):

@@ -190,7 +190,7 @@ class RosterPanel(QWidget):
             "People in the meeting by role. Press the Menu key on a person for actions."
         )
         self.tree.setToolTip("")
-        self.tree.expandAll()
+        self._expand_sections()
 
         self.lobby_label = ElidedLabel(self)
         self.admit_all_button = QPushButton("Admit all", self)
@@ -458,6 +458,13 @@ class RosterPanel(QWidget):
                 return person
         return None
 
+    def _expand_sections(self) -> None:
+        # Not expandAll(): with Qt's flags a person row may have children, so
+        # expandAll would keep a persistent index per person, which every row
+        # insert or move then updates (a Python call each in a big meeting).
+        for row in range(self.model.rowCount()):
+            self.tree.expand(self.model.index(row, 0))
+
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():  # a section appeared (the Lobby): show its people
             for row in range(first, last + 1):
@@ -465,7 +472,7 @@ class RosterPanel(QWidget):
 
     def _on_model_reset(self) -> None:
         self.delegate.clear_hover()
-        self.tree.expandAll()
+        self._expand_sections()
         self._update_lobby_bar()
 
     def _update_lobby_bar(self, *_args: object) -> None:
