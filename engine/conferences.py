@@ -46,6 +46,7 @@ from engine.conference_models import (
 )
 from engine.errors import (
     ConferoError,
+    HomeserverUnreachable,
     InvalidUserId,
     MeetingLocked,
     NotPermitted,
@@ -62,11 +63,12 @@ from engine.meeting_links import (
     matrix_uri,
     parse_meeting_reference,
 )
+from engine.member_events import MEMBERS_PER_SLICE, member_events
 from engine.models import Presence
 from engine.presences import Presences
 from engine.roster import Roster
 from engine.sanitize import clean_name
-from engine.session import Session
+from engine.session import CONNECTION_ERRORS, Session
 
 log = logging.getLogger(__name__)
 
@@ -463,21 +465,42 @@ class Conferences:
         self._set_session(room_id, SessionState.LEFT)
 
     async def load_participants(self, room_id: str) -> None:
-        """Fetch every member (with lazy loading, sync only brings those who speak)."""
-        data = await self._session.api("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        """Fetch every member (with lazy loading, sync only brings those who speak).
+
+        A big meeting's list is read and applied a slice at a time, the event
+        loop turning in between, so the window stays live while it loads.
+        """
+        text = await self._members_text(room_id)
         roster = self._roster(room_id)
-        for source in data.get("chunk", []) if isinstance(data, dict) else []:
-            if isinstance(source, dict) and source.get("type") == "m.room.member":
-                content = source.get("content") or {}
-                name = (
-                    content.get("displayname")
-                    if isinstance(content.get("displayname"), str)
-                    else None
-                )
-                roster.apply_member(
-                    str(source.get("state_key")), str(content.get("membership")), name
-                )
+        try:
+            for count, source in enumerate(member_events(text), 1):
+                if isinstance(source, dict) and source.get("type") == "m.room.member":
+                    content = source.get("content")
+                    content = content if isinstance(content, dict) else {}
+                    name = content.get("displayname")
+                    roster.apply_member(
+                        str(source.get("state_key")),
+                        str(content.get("membership")),
+                        name if isinstance(name, str) else None,
+                    )
+                if count % MEMBERS_PER_SLICE == 0:
+                    await asyncio.sleep(0)
+        except ValueError as exc:  # not JSON: the same as an unreadable answer in api()
+            raise HomeserverUnreachable() from exc
         self._session.bus.publish(ev.ParticipantsReset(room_id, tuple(roster.participants())))
+
+    async def _members_text(self, room_id: str) -> str:
+        """The /members answer as text (api() would decode all of it in one go)."""
+        client = self._session.require_client()
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/members"
+        try:
+            response = await client.send(
+                "GET", path, None, {"Authorization": f"Bearer {client.access_token}"}
+            )
+            async with response:
+                return await response.text(encoding="utf-8")
+        except (*CONNECTION_ERRORS, ValueError) as exc:
+            raise HomeserverUnreachable() from exc
 
     async def admit(self, room_id: str, user_id: str) -> None:
         roster = self._roster(room_id)

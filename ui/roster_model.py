@@ -12,8 +12,17 @@ insert at the sorted position, a dataChanged on the row, a move when a role or
 membership change puts someone in another section, a remove. Each section keeps
 a sorted list of sort keys next to its participants and a dict maps user IDs
 to their section and key, so finding a row is a bisection, never a scan: a
-1,000-person meeting costs O(log n) per event. Only ParticipantsReset (the full
-list after loading) resets the model.
+1,000-person meeting costs O(log n) per event.
+
+A big list (the window opening on a 10,000-person meeting, the full list after
+loading) is shown a batch at a time: the people wait in a sorted queue and go
+in by runs of rows (one insert per run), the event loop turning between
+batches, because every insert costs the tree view a layout of all its rows.
+The full list after loading is compared with what is shown, so it only
+touches the rows that differ; the model is never reset. For the same reason
+the model has no ``flags`` of its own: Qt's (selectable and enabled, in C++)
+spares a Python call per row on every layout; the view keeps section rows out
+of the selection.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QFont, QIcon
@@ -58,6 +68,10 @@ class Section(enum.Enum):
 SECTION_ORDER: tuple[Section, ...] = (Section.LOBBY, Section.PRESENTERS, Section.ATTENDEES)
 #: internalId of a person's index: 1 + the position of their section in SECTION_ORDER.
 _SECTION_IDS: dict[Section, int] = {s: i + 1 for i, s in enumerate(SECTION_ORDER)}
+#: People put in per turn of the event loop when many arrive at once. Each insert
+#: makes the tree lay out all its rows again (one Python call per row), so a
+#: batch is as large as keeps that and the insert itself well under 50 ms.
+BATCH_ROWS = 2000
 
 
 class RosterRole(enum.IntEnum):
@@ -73,15 +87,16 @@ class RosterRole(enum.IntEnum):
 
 def section_of(participant: Participant) -> Section | None:
     """Where someone is listed, or None if they are not in the meeting (left, banned)."""
-    match participant.membership:
-        case Membership.KNOCKING:
-            return Section.LOBBY
-        case Membership.INVITED:
-            return Section.ATTENDEES
-        case Membership.JOINED:
-            if participant.role in (Role.LEADER, Role.PRESENTER):
-                return Section.PRESENTERS
-            return Section.ATTENDEES
+    # Plain comparisons, not a match statement: this runs for every person of a big list.
+    membership = participant.membership
+    if membership is Membership.JOINED:
+        role = participant.role
+        presenter = role is Role.LEADER or role is Role.PRESENTER
+        return Section.PRESENTERS if presenter else Section.ATTENDEES
+    if membership is Membership.INVITED:
+        return Section.ATTENDEES
+    if membership is Membership.KNOCKING:
+        return Section.LOBBY
     return None
 
 
@@ -157,6 +172,8 @@ class RosterModel(QAbstractItemModel):
 
     #: The number of people waiting in the lobby changed (new count).
     lobby_count_changed = Signal(int)
+    #: Everyone queued by a big list is shown (the last batch went in).
+    loading_finished = Signal()
 
     def __init__(
         self,
@@ -178,7 +195,17 @@ class RosterModel(QAbstractItemModel):
         self._invitations: dict[str, ConferenceInvitation] = {}  # the ones I sent, by invitee
         self._invitee_names: dict[str, str] = {}  # their names, for a row kept after they left
         self._visible: list[Section] = self._visible_sections()
-        self._fill(participants)
+        # People known but not shown yet, and their order of going in (user IDs;
+        # ones no longer in _pending were handled meanwhile and are skipped).
+        self._pending: dict[str, tuple[Section, _SortKey, Participant]] = {}
+        self._queue: list[str] = []
+        self._queue_at = 0
+        self.batch_rows = BATCH_ROWS
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain_batch)
+        self._enqueue({p.user_id: self._with_own_presence(p) for p in participants}.values())
         if bridge is not None:
             self._connect_signals()
 
@@ -221,7 +248,13 @@ class RosterModel(QAbstractItemModel):
     def lobby_shown(self) -> bool:
         return self._show_lobby
 
+    @property
+    def loading(self) -> bool:
+        """Whether some people are still queued to go in (a big list arrived)."""
+        return bool(self._pending)
+
     def count(self, section: Section) -> int:
+        """People shown in ``section`` (the queued ones are not counted yet)."""
         return len(self._rows[section].people)
 
     def people(self, section: Section) -> list[Participant]:
@@ -231,12 +264,13 @@ class RosterModel(QAbstractItemModel):
     def participant(self, user_id: str) -> Participant | None:
         where = self._where.get(user_id)
         if where is None:
-            return None
+            queued = self._pending.get(user_id)
+            return queued[2] if queued else None
         rows = self._rows[where[0]]
         return rows.people[rows.position(where[1])]
 
     def section_of_user(self, user_id: str) -> Section | None:
-        where = self._where.get(user_id)
+        where = self._where.get(user_id) or self._pending.get(user_id)
         return where[0] if where else None
 
     def index_of(self, user_id: str) -> QModelIndex:
@@ -289,27 +323,38 @@ class RosterModel(QAbstractItemModel):
         if current.membership is Membership.LEFT and invitation.state is InvitationState.ACCEPTED:
             self.remove(user_id)  # they are there: the engine's row comes next
             return
-        where = self._where[user_id]
+        where = self._where.get(user_id)
+        if where is None:
+            return  # still queued: its row shows the mark when it goes in
         self._row_changed(where[0], self._rows[where[0]].position(where[1]))
 
     def reset(self, participants: Iterable[Participant]) -> None:
-        """Replace everyone at once (the full list arrived)."""
-        lobby_before = self.count(Section.LOBBY)
-        self.beginResetModel()
+        """Make the roster the full list that arrived, touching only the rows that differ.
+
+        Usually most of the list is shown already (sync brought it): comparing
+        costs a dict lookup per person, where a model reset would make the view
+        lay out every row again. People new to the model are queued.
+        """
+        latest = {p.user_id: self._with_own_presence(p) for p in participants}
+        for user_id, invitation in self._invitations.items():
+            if invitation.state in _KEPT_STATES and user_id not in latest:
+                latest[user_id] = self._kept_row(user_id, None)
+        gone: list[str] = []
+        changed: list[Participant] = []
         for rows in self._rows.values():
-            rows.clear()
-        self._where.clear()
-        everyone = list(participants)
-        present = {p.user_id for p in everyone}
-        everyone += [
-            self._kept_row(user_id, None)
-            for user_id, invitation in self._invitations.items()
-            if invitation.state in _KEPT_STATES and user_id not in present
-        ]
-        self._fill(everyone)
-        self.endResetModel()
-        if self.count(Section.LOBBY) != lobby_before:
-            self.lobby_count_changed.emit(self.count(Section.LOBBY))
+            for shown in rows.people:
+                new = latest.pop(shown.user_id, None)
+                if new is None:
+                    gone.append(shown.user_id)
+                elif new != shown:
+                    changed.append(new)
+        for user_id in [u for u in self._pending if u not in latest]:
+            del self._pending[user_id]
+        for user_id in gone:
+            self.remove(user_id)
+        for person in changed:
+            self.upsert(person)
+        self._enqueue(latest.values())  # new to the model, or still queued
 
     def set_own_presence(self, presence: Presence) -> None:
         """Our own presence, which the participants the engine sends do not carry."""
@@ -321,6 +366,7 @@ class RosterModel(QAbstractItemModel):
     def upsert(self, participant: Participant) -> None:
         """Add ``participant``, or apply their change (moving them if needed)."""
         participant = self._with_own_presence(participant)
+        self._pending.pop(participant.user_id, None)  # queued: goes in now, as it is now
         old = self._where.get(participant.user_id)
         new_section = self._section(participant)
         if old is None:
@@ -338,6 +384,9 @@ class RosterModel(QAbstractItemModel):
             self._move_between(old_section, old_key, new_section, new_key, participant)
 
     def remove(self, user_id: str) -> None:
+        queued = self._pending.pop(user_id, None)
+        if queued is not None and user_id in self._invitations:
+            self._invitee_names[user_id] = queued[2].display_name
         where = self._where.pop(user_id, None)
         if where is None:
             return
@@ -357,18 +406,17 @@ class RosterModel(QAbstractItemModel):
     # -- Qt model API ---------------------------------------------------------
 
     def index(self, row: int, column: int, parent: _AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if column != 0 or row < 0:
+        # The tree calls this for every row on each layout: the common case first.
+        if parent.isValid():
+            if column or row < 0 or parent.internalId() or parent.column():
+                return QModelIndex()  # people have no children
+            section = self._visible[parent.row()]
+            if row >= len(self._rows[section].people):
+                return QModelIndex()
+            return self.createIndex(row, 0, _SECTION_IDS[section])
+        if column or row < 0 or row >= len(self._visible):
             return QModelIndex()
-        if not parent.isValid():
-            if row < len(self._visible):
-                return self.createIndex(row, 0, 0)
-            return QModelIndex()
-        if parent.internalId() != 0 or parent.column() != 0:
-            return QModelIndex()  # people have no children
-        section = self._visible[parent.row()]
-        if row >= len(self._rows[section].people):
-            return QModelIndex()
-        return self.createIndex(row, 0, _SECTION_IDS[section])
+        return self.createIndex(row, 0, 0)
 
     @overload
     def parent(self) -> QObject: ...
@@ -393,18 +441,10 @@ class RosterModel(QAbstractItemModel):
         return 1
 
     def hasChildren(self, parent: _AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        # The tree asks this of every row on each layout: people first, in one call.
+        if parent.internalId():
+            return False
         return self.rowCount(parent) > 0
-
-    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if index.internalId() == 0:
-            return Qt.ItemFlag.ItemIsEnabled
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.column() != 0:
@@ -429,20 +469,68 @@ class RosterModel(QAbstractItemModel):
     def _visible_sections(self) -> list[Section]:
         return [s for s in SECTION_ORDER if s is not Section.LOBBY or self._show_lobby]
 
-    def _fill(self, participants: Iterable[Participant]) -> None:
-        grouped: dict[Section, list[tuple[_SortKey, Participant]]] = {s: [] for s in SECTION_ORDER}
-        latest = {p.user_id: self._with_own_presence(p) for p in participants}  # later wins
-        for person in latest.values():
+    def _enqueue(self, people: Iterable[Participant]) -> None:
+        """Queue people not shown yet, in display order, and put the first batch in."""
+        for person in people:
             section = self._section(person)
             if section is not None:
-                key = sort_key(person)
-                grouped[section].append((key, person))
+                self._pending[person.user_id] = (section, sort_key(person), person)
+            else:
+                self._pending.pop(person.user_id, None)
+        if not self._pending:
+            return
+        order = {s: i for i, s in enumerate(SECTION_ORDER)}
+        pending = self._pending
+        self._queue = sorted(pending, key=lambda u: (order[pending[u][0]], pending[u][1]))
+        self._queue_at = 0
+        self._drain_batch()
+
+    def _drain_batch(self) -> None:
+        """Put the next batch of queued people in; the rest after the loop has turned."""
+        if not self._queue:
+            return
+        batch: dict[Section, list[tuple[_SortKey, Participant]]] = {}
+        taken = 0
+        while taken < self.batch_rows and self._queue_at < len(self._queue):
+            entry = self._pending.pop(self._queue[self._queue_at], None)
+            self._queue_at += 1
+            if entry is not None:
+                batch.setdefault(entry[0], []).append((entry[1], entry[2]))
+                taken += 1
+        for section, entries in batch.items():
+            self._insert_sorted(section, entries)
+        if self._queue_at < len(self._queue):
+            self._drain_timer.start()
+            return
+        self._queue, self._queue_at = [], 0
+        self._pending.clear()  # (nothing is left that the queue does not hold)
+        self.loading_finished.emit()
+
+    def _insert_sorted(self, section: Section, entries: list[tuple[_SortKey, Participant]]) -> None:
+        """Insert people sorted by key: one row insert per run that lands between two rows."""
+        rows = self._rows[section]
+        keys = [key for key, _ in entries]
+        shown = section in self._visible
+        parent = self.section_index(section)
+        start = 0
+        while start < len(entries):
+            row = rows.position(keys[start])
+            # Everyone up to the next row already there goes in at once.
+            end = (
+                len(keys)
+                if row == len(rows.keys)
+                else bisect.bisect_left(keys, rows.keys[row], start)
+            )
+            if shown:
+                self.beginInsertRows(parent, row, row + end - start - 1)
+            rows.keys[row:row] = keys[start:end]
+            rows.people[row:row] = [person for _, person in entries[start:end]]
+            for key, person in entries[start:end]:
                 self._where[person.user_id] = (section, key)
-        for section, entries in grouped.items():
-            entries.sort(key=lambda entry: entry[0])
-            rows = self._rows[section]
-            rows.keys[:] = [key for key, _ in entries]
-            rows.people[:] = [person for _, person in entries]
+            if shown:
+                self.endInsertRows()
+            start = end
+        self._count_changed(section)
 
     def _section(self, participant: Participant) -> Section | None:
         if participant.membership is Membership.LEFT and self._kept(participant.user_id):

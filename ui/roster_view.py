@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -87,6 +95,29 @@ class ElidedLabel(QLabel):
         )
 
 
+class PeopleSelection(QItemSelectionModel):
+    """Selects people only: section rows are left out of every selection.
+
+    The model leaves ``flags`` to Qt (a Python one would be called for every row
+    on each layout of a 10,000-person tree), so section rows are "selectable"
+    there; this keeps them out, by mouse, keyboard and accessibility alike.
+    """
+
+    def select(
+        self,
+        selection: QItemSelection | QModelIndex | QPersistentModelIndex,
+        command: QItemSelectionModel.SelectionFlag,
+    ) -> None:
+        if isinstance(selection, QModelIndex | QPersistentModelIndex):
+            index = QModelIndex(selection)
+            selection = QItemSelection(index, index) if index.isValid() else QItemSelection()
+        people = QItemSelection()
+        for part in selection:
+            if part.parent().isValid():  # rows under a section are people
+                people.append(part)
+        super().select(people, command)
+
+
 class RosterTree(QTreeView):
     """The tree of the roster; asks for a row's menu by mouse or keyboard (Menu key)."""
 
@@ -138,6 +169,9 @@ class RosterPanel(QWidget):
         self.tree = RosterTree(self)
         self.tree.setObjectName("roster")
         self.tree.setModel(self.model)
+        old_selection = self.tree.selectionModel()
+        self.tree.setSelectionModel(PeopleSelection(self.model, self.tree))
+        old_selection.deleteLater()
         self.delegate = RosterDelegate(self.tree)
         self.tree.setItemDelegate(self.delegate)
         self.tree.setHeaderHidden(True)
@@ -156,7 +190,7 @@ class RosterPanel(QWidget):
             "People in the meeting by role. Press the Menu key on a person for actions."
         )
         self.tree.setToolTip("")
-        self.tree.expandAll()
+        self._expand_sections()
 
         self.lobby_label = ElidedLabel(self)
         self.admit_all_button = QPushButton("Admit all", self)
@@ -424,6 +458,13 @@ class RosterPanel(QWidget):
                 return person
         return None
 
+    def _expand_sections(self) -> None:
+        # Not expandAll(): with Qt's flags a person row may have children, so
+        # expandAll would keep a persistent index per person, which every row
+        # insert or move then updates (a Python call each in a big meeting).
+        for row in range(self.model.rowCount()):
+            self.tree.expand(self.model.index(row, 0))
+
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():  # a section appeared (the Lobby): show its people
             for row in range(first, last + 1):
@@ -431,7 +472,7 @@ class RosterPanel(QWidget):
 
     def _on_model_reset(self) -> None:
         self.delegate.clear_hover()
-        self.tree.expandAll()
+        self._expand_sections()
         self._update_lobby_bar()
 
     def _update_lobby_bar(self, *_args: object) -> None:

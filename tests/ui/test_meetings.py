@@ -284,6 +284,8 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
     )
     me = window.roster.model.index_of(alice.user_id)
     assert me.data() == "Alice (Leader) (you)"
+    # Sections open, people not "expanded" (each would cost a persistent index per row).
+    assert window.roster.tree.isExpanded(me.parent()) and not window.roster.tree.isExpanded(me)
     assert window.roster.model.lobby_shown
     assert unnamed_controls(window) == []
 

@@ -113,10 +113,12 @@ def test_changes_are_row_operations_never_resets(qtmodeltester) -> None:
     model.remove("@erin:hs")
     assert labels(model, Section.ATTENDEES) == []
     assert resets == []
-    # Only the full list resets.
+    # The full list is compared with what is shown: row operations again, no reset.
     model.reset(meeting())
-    assert resets == [1]
+    assert resets == []
     assert titles(model) == ["Lobby (1)", "Presenters (2)", "Attendees (2)"]
+    assert labels(model, Section.PRESENTERS) == ["Alice (Leader) (you)", "bob"]
+    assert labels(model, Section.ATTENDEES) == ["Carol", "Dan Invited"]
 
 
 def test_random_changes_keep_every_section_sorted(qtmodeltester) -> None:
@@ -221,3 +223,181 @@ def test_others_offline_reads_offline_but_your_own_setting_keeps_its_name() -> N
     assert "Appear offline" not in bob.data(Qt.ItemDataRole.ToolTipRole)
     alice = model.index_of("@alice:hs")
     assert alice.data(Qt.ItemDataRole.AccessibleTextRole).endswith("Appear offline")
+
+
+def sort_keys(people: list[Participant]) -> list[tuple[bool, bool, str, str]]:
+    return [
+        (
+            p.role is not Role.LEADER,
+            p.membership is Membership.INVITED,
+            p.display_name.casefold(),
+            p.user_id,
+        )
+        for p in people
+    ]
+
+
+def crowd(count: int) -> list[Participant]:
+    """Everyone joined; every fifth a presenter, every seventh invited, the first the Leader."""
+    people = []
+    for i in range(count):
+        role = Role.LEADER if i == 0 else Role.PRESENTER if i % 5 == 0 else Role.ATTENDEE
+        membership = Membership.INVITED if i % 7 == 3 else Membership.JOINED
+        people.append(person(f"@p{i:05d}:hs", f"Person {(i * 7919) % count:05d}", membership, role))
+    return people
+
+
+def expected_sections(people: list[Participant]) -> dict[Section, list[str]]:
+    """Each section's user IDs in display order, computed from scratch."""
+    shown: dict[Section, list[Participant]] = {s: [] for s in Section}
+    for p in people:
+        if p.membership is Membership.KNOCKING:
+            shown[Section.LOBBY].append(p)
+        elif p.membership is Membership.INVITED:
+            shown[Section.ATTENDEES].append(p)
+        elif p.membership is Membership.JOINED:
+            presenter = p.role in (Role.LEADER, Role.PRESENTER)
+            shown[Section.PRESENTERS if presenter else Section.ATTENDEES].append(p)
+    return {
+        s: [p.user_id for _, p in sorted(zip(sort_keys(ps), ps, strict=True))]
+        for s, ps in shown.items()
+    }
+
+
+def shown_sections(model: RosterModel) -> dict[Section, list[str]]:
+    return {s: [p.user_id for p in model.people(s)] for s in Section}
+
+
+def test_a_big_list_goes_in_batch_by_batch(qtbot, qtmodeltester) -> None:
+    everyone = crowd(2500)
+    model = RosterModel("!r:hs", None, show_lobby=True)
+    model.batch_rows = 1000
+    qtmodeltester.check(model)
+    inserted: list[int] = []
+    resets: list[int] = []
+    model.rowsInserted.connect(lambda parent, a, b: inserted.append(b - a + 1))
+    model.modelReset.connect(lambda: resets.append(1))
+
+    model.reset(everyone)
+    # The first batch is in at once, the rest waits for the event loop.
+    assert sum(model.count(s) for s in Section) == 1000 and model.loading
+    assert sum(inserted) == 1000
+    with qtbot.waitSignal(model.loading_finished):
+        pass
+    assert not model.loading
+    assert shown_sections(model) == expected_sections(everyone)
+    expected = expected_sections(everyone)
+    assert titles(model) == [f"{s.value} ({len(expected[s])})" for s in Section]
+    # Runs of rows, not a row at a time: each batch is a few inserts per section.
+    assert sum(inserted) == 2500 and len(inserted) <= 3 * 2 * 3
+    assert resets == []
+
+
+def test_changes_in_the_middle_of_a_load_land_in_place(qtbot, qtmodeltester) -> None:
+    everyone = crowd(3000)
+    model = RosterModel("!r:hs", None, everyone, show_lobby=True)
+    model.batch_rows = 400
+    qtmodeltester.check(model)
+    assert model.loading
+    shown = {p.user_id for s in Section for p in model.people(s)}
+    queued = [p for p in everyone if p.user_id not in shown]
+    latest = {p.user_id: p for p in everyone}
+
+    def change(p: Participant) -> None:
+        latest[p.user_id] = p
+        model.upsert(p)
+
+    # Queued people: renamed, promoted, knocking, leaving; shown people too; a newcomer.
+    change(replace(queued[0], display_name="Aaron"))
+    change(replace(queued[1], role=Role.PRESENTER, power_level=50))
+    change(replace(queued[2], membership=Membership.KNOCKING))
+    model.remove(queued[3].user_id)
+    del latest[queued[3].user_id]
+    some_shown = next(p for p in everyone if p.user_id in shown and p.role is Role.ATTENDEE)
+    change(replace(some_shown, display_name="Zoe", presence=Presence.BUSY))
+    change(person("@new:hs", "Newcomer"))
+    assert model.participant(queued[0].user_id).display_name == "Aaron"
+
+    with qtbot.waitSignal(model.loading_finished):
+        pass
+    # The queued ones changed meanwhile went in as they are now, once.
+    assert shown_sections(model) == expected_sections(list(latest.values()))
+    assert model.section_of_user(queued[2].user_id) is Section.LOBBY
+    assert model.participant(queued[3].user_id) is None
+    ids = [p.user_id for s in Section for p in model.people(s)]
+    assert len(ids) == len(set(ids)) == len(latest)
+    assert titles(model)[0] == "Lobby (1)"
+
+
+def test_the_full_list_after_loading_only_touches_what_differs(qtbot) -> None:
+    everyone = crowd(1500)
+    model = RosterModel("!r:hs", None, everyone, show_lobby=True)
+    qtbot.waitUntil(lambda: not model.loading)
+    inserted: list[int] = []
+    removed: list[int] = []
+    changed: list[str] = []
+    model.rowsInserted.connect(lambda parent, a, b: inserted.append(b - a + 1))
+    model.rowsRemoved.connect(lambda parent, a, b: removed.append(b - a + 1))
+    model.dataChanged.connect(
+        lambda top, _bottom, _roles=(): changed.append(top.data(RosterRole.USER_ID) or "")
+    )
+    full = [*everyone[:-1], person("@late:hs", "Late")]  # one left, one came
+    full[10] = replace(full[10], presence=Presence.AWAY)
+    model.reset(full)
+    assert not model.loading
+    assert inserted == [1] and removed == [1]
+    assert everyone[10].user_id in changed
+    assert shown_sections(model) == expected_sections(full)
+
+
+def test_section_rows_stay_out_of_the_selection(qtbot) -> None:
+    """The model leaves flags to Qt (sections "selectable"); the view's selection skips them."""
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+    from ui.roster_view import PeopleSelection, RosterTree
+
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    tree = RosterTree()
+    qtbot.addWidget(tree)
+    tree.setModel(model)
+    tree.setSelectionModel(PeopleSelection(model, tree))
+    tree.expandAll()
+    selection = tree.selectionModel()
+    flag = QItemSelectionModel.SelectionFlag.ClearAndSelect
+    carol = model.index_of("@carol:hs")
+    selection.select(carol, flag)
+    assert selection.selectedIndexes() == [carol]
+    # A section row by index, by range, or by clicking on it: nothing selected.
+    attendees = model.section_index(Section.ATTENDEES)
+    selection.select(attendees, flag)
+    assert selection.selectedIndexes() == []
+    selection.select(QItemSelection(attendees, attendees), flag)
+    assert selection.selectedIndexes() == []
+    tree.show()
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(carol).center()
+    )
+    assert selection.selectedIndexes() == [carol]
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(attendees).center()
+    )
+    assert selection.selectedIndexes() == []
+
+
+def test_the_full_list_arriving_in_the_middle_of_a_load(qtbot) -> None:
+    from_sync = crowd(2600)
+    model = RosterModel("!r:hs", None, from_sync, show_lobby=True)
+    model.batch_rows = 500
+    assert model.loading
+    # The server's list: a third of them gone, some renamed, newcomers.
+    full = [
+        replace(p, display_name=f"Renamed {i}") if i % 10 == 0 else p
+        for i, p in enumerate(from_sync)
+        if i % 3 != 1
+    ]
+    full += [person(f"@n{i}:hs", f"New {i}") for i in range(300)]
+    model.reset(full)
+    qtbot.waitUntil(lambda: not model.loading)
+    assert shown_sections(model) == expected_sections(full)
+    ids = [p.user_id for s in Section for p in model.people(s)]
+    assert len(ids) == len(set(ids)) == len(full)
