@@ -9,6 +9,7 @@ is recorded from their virtual speaker and checked by FFT.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,6 +22,7 @@ from engine.presence import IN_A_CONFERENCE_CALL
 from tests.calls.conftest import Phone, Phones, two_party
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually, expect_event
+from tests.helpers.proxy import FaultyProxy
 from tests.helpers.sound import until_hears
 
 pytestmark = pytest.mark.integration
@@ -208,6 +210,58 @@ async def test_the_peer_cannot_join_the_audio_and_the_call_goes_on(phones: Phone
     assert bob.states(call_id) == [*CALLEE_SEQUENCE, S.ON_HOLD, S.CONNECTED]
     assert alice.states(call_id) == CALLER_SEQUENCE
     assert not alice.calls.moving(call_id) and not bob.calls.moving(call_id)
+    with (
+        TonePlayer(alice.server, alice.devices.mic_sink, 440),
+        TonePlayer(bob.server, bob.devices.mic_sink, 660),
+    ):
+        await until_hears(bob, 440)
+        await until_hears(alice, 660)
+
+
+async def test_an_escalation_nobody_follows_resumes_the_call(phones: Phones, synapse):
+    proxy = FaultyProxy(synapse.base_url)
+    await proxy.start()
+    try:
+        alice, bob = await phones("Alice", via=proxy), await phones("Bob")
+        room_id, call_id = await connected_call(alice, bob)
+        proxy.hold_sync()  # Alice's client learns nothing more: she never follows
+
+        result = await bob.engine.escalation.escalate(room_id, timeout_s=2)
+
+        assert result.failed and result.audio_moved  # moved, then given up with the meeting
+        assert not bob.engine.meeting_calls.in_audio(result.conference_room_id)
+        resumed = await bob.reaches(call_id, S.CONNECTED)
+        assert not resumed.on_hold and not bob.calls.moving(call_id)
+        assert bob.states(call_id) == [*CALLEE_SEQUENCE, S.ON_HOLD, S.CONNECTED]
+        assert alice.calls.call(call_id).state is S.CONNECTED
+        with (
+            TonePlayer(alice.server, alice.devices.mic_sink, 440),
+            TonePlayer(bob.server, bob.devices.mic_sink, 660),
+        ):
+            await until_hears(bob, 440)
+            await until_hears(alice, 660)
+    finally:
+        await proxy.close()
+
+
+async def test_both_escalating_a_call_at_once_move_into_one_meetings_audio(phones: Phones):
+    alice, bob = await phones("Alice"), await phones("Bob")
+    room_id, call_id = await connected_call(alice, bob)
+
+    ours, theirs = await asyncio.gather(
+        alice.engine.escalation.escalate(room_id), bob.engine.escalation.escalate(room_id)
+    )
+
+    assert ours.result is R.SUCCESS and theirs.result is R.SUCCESS
+    conf = ours.conference_room_id
+    assert theirs.conference_room_id == conf
+    for phone in (alice, bob):
+        ended = await phone.reaches(call_id, S.DISCONNECTED)
+        assert ended.end_reason is CallEndReason.MOVED_TO_MEETING
+        await eventually(lambda ph=phone: in_audio(ph, conf) == {alice.user_id, bob.user_id}, 30)
+        # The losing side's own meeting was left, and its audio with it.
+        meetings = [m.room_id for m in phone.engine.conferences.sessions()]
+        assert [m for m in meetings if phone.engine.meeting_calls.in_audio(m)] == [conf]
     with (
         TonePlayer(alice.server, alice.devices.mic_sink, 440),
         TonePlayer(bob.server, bob.devices.mic_sink, 660),
