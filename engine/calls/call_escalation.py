@@ -77,11 +77,7 @@ class CallEscalation:
         if call is None or call.state not in _MOVABLE:
             return False
         await self._calls.hold_for_move(call.call_id)
-        try:
-            await self._meeting_calls.join_audio(meeting)
-        except ConferoError:
-            await self._calls.cancel_move(call.call_id)
-            raise
+        await self._join_audio(meeting, call.call_id)
         self._moved[direct] = (meeting, call.call_id)
         return True
 
@@ -133,12 +129,7 @@ class CallEscalation:
             return False
         if call is not None:
             self._calls.mark_moving(call.call_id)
-        try:
-            await self._meeting_calls.join_audio(meeting)
-        except ConferoError:
-            if call is not None:
-                await self._calls.cancel_move(call.call_id)
-            raise
+        await self._join_audio(meeting, call.call_id if call else None)
         if call is not None and self._live(call.call_id):
             peer = call.peer
             linked = await self._until(lambda: self._in_audio(meeting, peer), self.link_wait_s)
@@ -150,6 +141,19 @@ class CallEscalation:
         return True
 
     # ------------------------------------------------------------ helpers
+
+    async def _join_audio(self, meeting: str, call_id: str | None) -> None:
+        """Join the meeting's audio; if that fails, the call stays as it was."""
+        try:
+            await self._meeting_calls.join_audio(meeting)
+        except Exception as exc:
+            if call_id is not None:
+                await self._calls.cancel_move(call_id)
+            if isinstance(exc, ConferoError):
+                raise
+            # A bug must not cost the escalation: it goes on, the reason is kept.
+            log.exception("meeting audio %s: joining failed", meeting)
+            raise ConferoError("The meeting's audio could not be joined.") from exc
 
     def _live(self, call_id: str) -> bool:
         call = self._calls.call(call_id)
