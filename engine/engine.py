@@ -4,7 +4,9 @@
 on it, and holds them as attributes: ``session`` (sign-in, the sync loop, the
 event bus ``session.bus``), ``presences``, ``conferences``, ``conversations``,
 ``meeting_presence``, ``invitations``, ``escalation``, ``calls`` (two-party
-audio calls, on ``media``: the account's audio thread and devices). Callers use the services
+audio calls, on ``media``: the account's audio thread and devices), ``meeting_calls``
+(meeting audio) and ``call_escalation`` (the escalation's media joiner: a running
+call moves into the meeting's audio). Callers use the services
 directly; the engine itself has no feature methods, not even ``start()`` or
 ``close()``: the session runs those and the services join in through its hooks.
 The user directory is a function of the session
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.calls.call_escalation import CallEscalation
 from engine.calls.meeting_calls import MeetingCalls
 from engine.calls.two_party_calls import Calls
 from engine.conferences import Conferences
@@ -54,5 +57,8 @@ class Engine:
         self.media = CallMedia()
         self.calls = Calls(self.session, self.media)
         self.meeting_calls = MeetingCalls(self.session, self.conferences, self.media)
+        # Escalation calls this at JoiningLocalMedia; it knows nothing of calls itself.
+        self.call_escalation = CallEscalation(self.session, self.calls, self.meeting_calls)
+        self.escalation.set_media_joiner(self.call_escalation.join_media)
         # After Calls: its close hook ends the peers, then the media thread stops.
         self.session.on_close(self.media.close)

@@ -1,10 +1,12 @@
 """Escalating a two-party conversation into a meeting (seeds 001 and 002).
 
 The Matrix realisation follows ../shared/design/mapping.md. The initiator
-creates the meeting (ConnectingToConference), joins its media (a hook the
-audio issue fills; nothing now), invites the peer and posts a message in the
-two-party room carrying ``org.confero.escalate`` with a plain-text body other
-clients show (WaitingForPeer), and is Completed when the peer joins. The peer
+creates the meeting (ConnectingToConference), joins its media (JoiningLocalMedia:
+the media joiner hook, engine/calls/call_escalation.py, moves a running call into
+the meeting's audio), invites the peer and posts a message in the two-party room
+carrying ``org.confero.escalate`` (with ``"audio": true`` when the call's audio
+moved) and a plain-text body other clients show (WaitingForPeer), and is
+Completed when the peer joins. The peer
 answers that message by joining on its own, no prompt: it is the same
 conversation. When both sides escalate at once, the request with the lower
 (origin_server_ts, event_id) wins and the other side follows it: one meeting.
@@ -46,12 +48,18 @@ log = logging.getLogger(__name__)
 
 Progress = ConferenceEscalationProgress
 Result = ConferenceEscalationResult
-#: Joins the meeting's media for a two-party room: (direct room, meeting room).
-MediaJoiner = Callable[[str, str], Awaitable[None]]
+#: Joins the meeting's media for a two-party room at JoiningLocalMedia:
+#: (direct room, meeting room, audio_moves) -> whether a call's audio went on in the
+#: meeting. ``audio_moves`` is None on the initiator's side (the joiner looks for a
+#: running call itself) and, on the peer's side, what the initiator's request says.
+#: A ConferoError from it means the audio could not move: the escalation goes on
+#: and records the reason (``media_failed``); the joiner keeps the call going.
+MediaJoiner = Callable[[str, str, bool | None], Awaitable[bool]]
 
 
-async def _no_media(direct_room_id: str, conference_room_id: str) -> None:
-    """Audio comes in a later issue: JoiningLocalMedia has no call to move yet."""
+async def _no_media(direct_room_id: str, conference_room_id: str, audio_moves: bool | None) -> bool:
+    """Without audio there is no call to move."""
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,7 @@ class _Request:
     conference_room_id: str
     uri: str
     sender: str
+    audio: bool = False  # the initiator's call audio moved into the meeting
 
 
 class _Outcome:
@@ -151,7 +160,7 @@ class Escalation:
         )
 
     def set_media_joiner(self, joiner: MediaJoiner) -> None:
-        """The audio issue plugs in here: move a running call into the meeting."""
+        """Calls plug in here (engine/engine.py): move a running call into the meeting."""
         self._media_joiner = joiner
 
     # -------------------------------------------------------------- actions
@@ -218,7 +227,7 @@ class Escalation:
         self._direct_of[conf] = direct
         self._set(replace(base, conference_room_id=conf, conferencing_uri=uri))
         self._set(replace(self.escalation(direct), progress=Progress.JOINING_LOCAL_MEDIA))
-        await self._media_joiner(direct, conf)
+        audio = await self._join_media(direct, conf, None)
         if request := self._peer_request.get(direct):
             # The peer escalated first and we have not asked yet: follow theirs.
             await self._abandon(conf, peer)
@@ -233,7 +242,7 @@ class Escalation:
             if invitation.state == InvitationState.FAILED:
                 await self._abandon(conf, peer)
                 return self._fail(direct, *_invitation_failure(invitation))
-            await self._post_request(direct, conf, uri, link)
+            await self._post_request(direct, conf, uri, link, audio)
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
             except TimeoutError:
@@ -250,14 +259,29 @@ class Escalation:
             return self._fail(direct, Result.DECLINED)
         return self._fail(direct, self._silence_reason(peer))
 
-    async def _post_request(self, direct: str, conf: str, uri: str, link: str) -> None:
-        """The request in the two-party room; other clients show its body and link."""
+    async def _join_media(self, direct: str, conf: str, audio_moves: bool | None) -> bool:
+        """JoiningLocalMedia: a failure to move the audio is data, not the end."""
+        try:
+            moved = await self._media_joiner(direct, conf, audio_moves)
+        except ConferoError as exc:
+            log.info("the call's audio in %s did not move: %s", direct, exc.user_message)
+            self._set(replace(self.escalation(direct), media_failed=exc.user_message))
+            return False
+        if moved:
+            self._set(replace(self.escalation(direct), audio_moved=True))
+        return moved
+
+    async def _post_request(
+        self, direct: str, conf: str, uri: str, link: str, audio: bool = False
+    ) -> None:
+        """The request in the two-party room; other clients show its body and link.
+        ``audio``: our call's audio moved, so the peer moves its side too."""
         client = self._session.require_client()
         body = f"{self._session.own_display_name} moved this conversation to a meeting: {link}"
         content = {
             "msgtype": "m.notice",
             "body": body,
-            ESCALATE_KEY: {"conference_room": conf, "uri": uri, "link": link},
+            ESCALATE_KEY: {"conference_room": conf, "uri": uri, "link": link, "audio": audio},
         }
         self._posted.add(direct)
         response = await self._session.call(client.room_send(direct, "m.room.message", content))
@@ -323,7 +347,7 @@ class Escalation:
         try:
             await self._conferences.join(conf)
             self._set(replace(base, progress=Progress.JOINING_LOCAL_MEDIA))
-            await self._media_joiner(direct, conf)
+            await self._join_media(direct, conf, request.audio)
         except HomeserverUnreachable as exc:
             return self._fail(direct, Result.NETWORK_ERROR, exc.user_message)
         except ConferoError as exc:
@@ -371,7 +395,8 @@ class Escalation:
         if not isinstance(ts, int) or not isinstance(sender, str):
             return
         self._seen.add(event_id)
-        request = _Request((ts, event_id), conf, str(data.get("uri") or ""), sender)
+        audio = data.get("audio") is True
+        request = _Request((ts, event_id), conf, str(data.get("uri") or ""), sender, audio)
         if sender == self._session.user_id:
             self._own_request[direct] = request
             self._settle_tie(direct)

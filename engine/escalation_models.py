@@ -49,6 +49,11 @@ class ConferenceEscalation:
     #: True on the peer's side (it follows an escalation the other side started).
     incoming: bool = False
     detail: str = ""
+    #: A two-party call's audio went on in the meeting's audio (JoiningLocalMedia).
+    audio_moved: bool = False
+    #: Why it could not (user words, e.g. the mesh limit): the meeting still went
+    #: ahead and the two-party call was kept. Empty when it moved or there was no call.
+    media_failed: str = ""
 
     @property
     def failed(self) -> bool:

@@ -47,6 +47,9 @@ class CallEndReason(enum.Enum):
     MEDIA_FAILED = "MediaFailed"  # no media connection could be set up
     NETWORK_LOST = "NetworkLost"  # the media connection broke after it worked
     REPLACED = "Replaced"  # glare: both called at once, the other call was kept
+    #: Escalation (seed 002): the call's audio went on in the meeting the conversation
+    #: became, on both sides, whichever of them sent the hangup.
+    MOVED_TO_MEETING = "MovedToMeeting"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,13 @@ operations) one at a time, in order, in the background.
 
 A call arriving while we are in another one rings as usual; answering it puts
 the other call on hold (as Teams does), the user resumes it later.
+
+A call whose audio moves into a meeting (escalation, engine/calls/call_escalation.py)
+is marked "moving": a hangup of it from either side, and our own, ends it as
+MOVED_TO_MEETING rather than "hung up". The initiator's hold for the move is local
+(``hold_for_move``): no renegotiation, so the peer stays Connected as seed 002 shows
+for the invited side, and the media keeps running so no one hears a gap while the
+meeting's audio connects.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from nio import MatrixRoom, RoomSendResponse
@@ -64,6 +72,8 @@ class Calls:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._io: asyncio.Lock | None = None  # one media/send operation at a time, in order
         self._negotiating: dict[str, asyncio.Future[None]] = {}  # our offer waits for an answer
+        self._moving: set[str] = set()  # calls whose audio moves into a meeting
+        self._held_for_move: set[str] = set()  # of those, the ones hold_for_move held
         session.on_signed_in(self._signed_in)
         session.on_room_event(self._apply_room_event)
         session.on_synced(self._announce_ringing)
@@ -77,14 +87,18 @@ class Calls:
         return self._factory is not None
 
     def call(self, call_id: str) -> Call | None:
-        return self._machine.call(call_id) if self._machine else None
+        return self._view(self._machine.call(call_id) if self._machine else None)
 
     def call_in(self, room_id: str) -> Call | None:
         """The live call in a conversation (ringing counts), if any."""
-        return self._machine.live_call_in(room_id) if self._machine else None
+        return self._view(self._machine.live_call_in(room_id) if self._machine else None)
 
     def calls(self) -> list[Call]:
-        return self._machine.calls() if self._machine else []
+        return [self._moved_view(c) for c in self._machine.calls()] if self._machine else []
+
+    def moving(self, call_id: str) -> bool:
+        """The call's audio is moving into a meeting (see the module docstring)."""
+        return call_id in self._moving
 
     # ------------------------------------------------------------ actions
 
@@ -240,6 +254,45 @@ class Calls:
         except CallNotFound as exc:
             raise UnknownCall() from exc
         return self._current(call_id)
+
+    # ------------------------------------------- moving into a meeting's audio
+
+    def mark_moving(self, call_id: str, moving: bool = True) -> None:
+        """From now on, a hangup from either side ends the call as MOVED_TO_MEETING."""
+        if moving:
+            self._moving.add(call_id)
+        else:
+            self._moving.discard(call_id)
+
+    async def hold_for_move(self, call_id: str) -> Call:
+        """OnHold here while the audio moves; nothing is sent and the media keeps running."""
+        machine = self._require_machine()
+        self.mark_moving(call_id)
+        call = self._current(call_id)
+        if not call.on_hold:
+            try:
+                self._publish(machine.set_on_hold(call_id, True))
+            except CallNotFound as exc:
+                raise UnknownCall("The call is not connected.") from exc
+            self._held_for_move.add(call_id)
+        return self._current(call_id)
+
+    async def cancel_move(self, call_id: str) -> Call | None:
+        """The audio did not move: the call goes on as before (resumed if we held it)."""
+        self.mark_moving(call_id, False)
+        call = self.call(call_id)
+        if call_id in self._held_for_move:
+            self._held_for_move.discard(call_id)
+            if call is not None and call.live and self._machine is not None:
+                with contextlib.suppress(CallNotFound):
+                    self._publish(self._machine.set_on_hold(call_id, False))
+        return self.call(call_id)
+
+    async def end_as_moved(self, call_id: str) -> Call:
+        """Hang up a call whose audio went on in a meeting: MOVED_TO_MEETING on both sides
+        (the other side's Confero marked it moving too; other clients see a hangup)."""
+        self.mark_moving(call_id)
+        return await self.hang_up(call_id)
 
     # ------------------------------------------------------ sync and media
 
@@ -410,9 +463,21 @@ class Calls:
         peer.on_state_change(lambda text: self._on_peer_state(call_id, text))
         return peer
 
+    def _view(self, call: Call | None) -> Call | None:
+        return self._moved_view(call) if call is not None else None
+
+    def _moved_view(self, call: Call) -> Call:
+        """A moving call's hangup, from either side, reads as moved to the meeting."""
+        if call.call_id in self._moving and call.end_reason in (
+            CallEndReason.HUNG_UP_BY_YOU,
+            CallEndReason.HUNG_UP_BY_THEM,
+        ):
+            return replace(call, end_reason=CallEndReason.MOVED_TO_MEETING)
+        return call
+
     def _publish(self, outcome: Outcome) -> None:
         for call in outcome.changed:
-            self._session.bus.publish(CallStateChanged(call))
+            self._session.bus.publish(CallStateChanged(self._moved_view(call)))
             if call.state is S.NOTIFIED:
                 self._expire_at(call.call_id, self._require_machine().deadline_of(call.call_id))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from engine.calls.media_port import CallMediaPeer
 from engine.calls.two_party_calls import Calls
 from engine.engine import Engine
 from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.proxy import FaultyProxy
 from tests.helpers.pulse import Participant, PulseServer
 from tests.helpers.users import TestUser
 
@@ -77,12 +78,20 @@ async def phones(
     make_user: Callable[..., TestUser], tmp_path: Path, pulse_server: PulseServer
 ) -> AsyncIterator[Phones]:
     """``await phones("Alice")``: a new account with calls; ``phones("Bob", user=...)``
-    signs the same account in on another device; ``lifetime_ms`` for short invites."""
+    signs the same account in on another device; ``lifetime_ms`` for short invites;
+    ``via`` talks to the server through a FaultyProxy (tests/helpers/proxy.py)."""
     made: list[Phone] = []
 
-    async def phone(name: str, *, user: TestUser | None = None, lifetime_ms: int = 60_000) -> Phone:
+    async def phone(
+        name: str,
+        *,
+        user: TestUser | None = None,
+        lifetime_ms: int = 60_000,
+        via: FaultyProxy | None = None,
+    ) -> Phone:
         user = user or make_user(name.lower(), displayname=name)
-        engine = await signed_in_engine(user, tmp_path / f"{name}-{len(made)}")
+        login_as = replace(user, homeserver_url=via.base_url) if via is not None else user
+        engine = await signed_in_engine(login_as, tmp_path / f"{name}-{len(made)}")
         devices = pulse_server.participant(f"{name.lower()}{len(made)}")
         engine.media.choose_devices(devices.mic, devices.speaker)
         engine.calls.lifetime_ms = lifetime_ms
