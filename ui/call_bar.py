@@ -86,7 +86,7 @@ _CLOCK = re.compile(r" ?\d+:\d\d(:\d\d)?")
 _LIVE = ("#dff3e4", "#7cc48f", "#0d3319")
 _RINGING = ("#dbe9ff", "#8fb6f2", "#0b2a5b")
 _HELD = ("#fff1b8", "#e2bd3a", "#3d2f00")
-_ENDED = ("#ececec", "#b5b5b5", "#222222")
+END_REASON_WORDS = ("#ececec", "#b5b5b5", "#222222")
 
 
 class CallBar(QFrame):
@@ -419,7 +419,7 @@ class CallBar(QFrame):
 
     def _apply_colours(self, call: Call) -> None:
         if not call.live:
-            background, border, text = _ENDED
+            background, border, text = END_REASON_WORDS
         elif call.on_hold or call.remote_on_hold:
             background, border, text = _HELD
         elif call.state is S.CONNECTED:

@@ -37,7 +37,7 @@ DISMISS_TIP = "Dismiss"
 TOAST_TITLE = "Incoming call"
 NO_MICROPHONE_NOTE = "No microphone was found. Others can't hear you, but you can hear them."
 
-_ENDED: dict[CallEndReason, str] = {
+END_REASON_WORDS: dict[CallEndReason, str] = {
     CallEndReason.HUNG_UP_BY_YOU: "you hung up",
     CallEndReason.HUNG_UP_BY_THEM: "{name} hung up",
     CallEndReason.DECLINED: "declined",
@@ -47,6 +47,7 @@ _ENDED: dict[CallEndReason, str] = {
     CallEndReason.MEDIA_FAILED: "the audio connection could not be set up",
     CallEndReason.NETWORK_LOST: "the connection was lost",
     CallEndReason.REPLACED: "you both called at once; the other call goes on",
+    CallEndReason.MOVED_TO_MEETING: "moved to the meeting",
 }
 
 
@@ -65,7 +66,7 @@ def ended_text(call: Call, name: str) -> str:
     elif reason is CallEndReason.DECLINED:
         why = "you declined"
     else:
-        why = _ENDED.get(reason, "") if reason else ""
+        why = END_REASON_WORDS.get(reason, "") if reason else ""
     why = why.format(name=name)
     return f"Call ended: {why}" if why else "Call ended"
 

@@ -52,13 +52,22 @@ def escalation_text(escalation: ConferenceEscalation, peer_name: str) -> str:
         return _FAILURE[escalation.result].format(peer=peer_name, detail=detail)
     if escalation.progress is P.NONE:
         return ""
+    if escalation.progress is P.COMPLETED and escalation.media_failed:
+        return (
+            "This conversation is now a meeting, but your call did not move into its audio: "
+            f"{escalation.media_failed.rstrip('.')}. The call goes on."
+        )
     if escalation.progress is P.COMPLETED and escalation.incoming:
         return f"{peer_name} made this conversation a meeting."
+    if escalation.progress is P.COMPLETED and escalation.audio_moved:
+        return "This conversation is now a meeting, and your call moved into its audio."
     return _PROGRESS[escalation.progress].format(peer=peer_name)
 
 
 def escalation_kind(escalation: ConferenceEscalation) -> BannerKind:
-    return BannerKind.ERROR if escalation.failed else BannerKind.INFO
+    if escalation.failed:
+        return BannerKind.ERROR
+    return BannerKind.WARNING if escalation.media_failed else BannerKind.INFO
 
 
 def can_try_again(escalation: ConferenceEscalation) -> bool:

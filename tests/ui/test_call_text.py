@@ -8,11 +8,18 @@ import numpy as np
 import pytest
 
 from engine.calls.call_models import AvModalityState, Call, CallDirection, CallEndReason
+from engine.escalation_models import (
+    ConferenceEscalation,
+    ConferenceEscalationProgress,
+    ConferenceEscalationResult,
+)
 from engine.media.devices import SAMPLE_RATE
 from tests.helpers.audio import tone_amplitude
 from ui import theme
+from ui.banner import BannerKind
 from ui.call_sounds import RING_FILE, read_wav, tone_samples
-from ui.call_text import call_state_text, duration_text
+from ui.call_text import END_REASON_WORDS, call_state_text, duration_text
+from ui.escalation_text import escalation_kind, escalation_text
 
 S = AvModalityState
 OUT = Call("c1", "!r:x", "@bob:x", CallDirection.OUTGOING, S.CONNECTING, "p1", started_at=100.0)
@@ -65,6 +72,11 @@ def test_each_state_in_words() -> None:
             CallDirection.OUTGOING,
             "Call ended: you both called at once; the other call goes on",
         ),
+        (
+            CallEndReason.MOVED_TO_MEETING,
+            CallDirection.INCOMING,
+            "Call ended: moved to the meeting",
+        ),
         (None, CallDirection.OUTGOING, "Call ended"),
     ],
 )
@@ -73,6 +85,23 @@ def test_every_end_reason_is_worded(
 ) -> None:
     ended = dataclasses.replace(OUT, direction=direction, state=S.DISCONNECTED, end_reason=reason)
     assert call_state_text(ended, "Bob", 200) == words
+
+
+def test_every_end_reason_has_a_case_above() -> None:
+    assert set(CallEndReason) <= set(END_REASON_WORDS)
+
+
+def test_the_escalation_banner_says_where_the_call_went() -> None:
+    done = ConferenceEscalation(
+        "!direct:x", ConferenceEscalationProgress.COMPLETED, ConferenceEscalationResult.SUCCESS
+    )
+    moved = dataclasses.replace(done, audio_moved=True)
+    assert "your call moved into its audio" in escalation_text(moved, "Alice")
+    assert escalation_kind(moved) is BannerKind.INFO
+    stuck = dataclasses.replace(done, media_failed="The meeting's audio is full.")
+    words = escalation_text(stuck, "Alice")
+    assert "did not move into its audio: The meeting's audio is full. The call goes on." in words
+    assert escalation_kind(stuck) is BannerKind.WARNING
 
 
 def test_the_ring_tone_is_two_tones_at_the_speakers_rate() -> None:
