@@ -501,16 +501,22 @@ class MessageModel(QAbstractListModel):
             self._row_cache = None
             head = self._rows[0].run if self._rows else None
             if head is not None and joins_run(fresh[-1], head.messages[0]):
-                infos = self._merge_into_first_run(head, fresh)
+                above = self._merge_into_first_run(head, fresh)
+                if above:
+                    self._insert_at_top(above, refresh=False)
+                # The old first row (now maybe the summary of more lines): one signal.
+                self._set_row(len(above), self._rows[len(above)])
             else:
-                infos = rows_for(fresh)
-            if infos:
-                self._insert_at_top(infos)
+                self._insert_at_top(rows_for(fresh))
         if reached_start:
             self._set_start_reached(True)
 
     def _merge_into_first_run(self, run: ChangeRun, fresh: list[Message]) -> list[RowInfo]:
-        """Older lines that continue the first run join it; returns the rows to put above."""
+        """Older lines that continue the first run join it; returns the rows to put above.
+
+        The first row is updated in place without a signal: the caller signals it
+        once the rows above are in.
+        """
         start = len(fresh) - 1
         while start > 0 and joins_run(fresh[start - 1], fresh[start]):
             start -= 1
@@ -531,18 +537,19 @@ class MessageModel(QAbstractListModel):
             self.beginRemoveRows(QModelIndex(), 1, shown - 1)
             del self._rows[1:shown]
             self.endRemoveRows()
-        self._set_row(0, summary_row(run))
+        self._rows[0] = summary_row(run)
         return above
 
-    def _insert_at_top(self, infos: list[RowInfo]) -> None:
+    def _insert_at_top(self, infos: list[RowInfo], *, refresh: bool = True) -> None:
         count = len(infos)
         self.beginInsertRows(QModelIndex(), 0, count - 1)
         self._rows[0:0] = infos
         for row in range(count):
             self._rows[row] = self._placed(row, self._rows[row])
         self.endInsertRows()
-        # The old first row may now continue a group or lose its date line.
-        self._refresh(count)
+        if refresh:
+            # The old first row may now continue a group or lose its date line.
+            self._refresh(count)
 
     def _set_start_reached(self, reached: bool) -> None:
         if reached == self._start_reached:

@@ -147,6 +147,8 @@ class ChangeTally:
         if (alone := self._one_person(kinds)) is not None:
             verbs = [_SUMMARY_VERBS[kind][0] for kind in kinds]
             return f"{short_name(alone)} {_listed(verbs)}"
+        if all(self._count(k) <= SUMMARY_NAMES for k in kinds):  # few: name them all
+            return _capitalised(_listed([self._named_clause(kind) for kind in kinds]))
         clauses = [self._counted_clause(kind, first=i == 0) for i, kind in enumerate(kinds)]
         return _capitalised(_listed(clauses))
 
