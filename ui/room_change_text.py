@@ -21,7 +21,7 @@ _ROLE_WORDS = {
 
 def describe(change: RoomChange) -> str:
     """One sentence for one change, e.g. "Alice made Bob a presenter"."""
-    actor, target = change.actor_name, change.target_name
+    actor, target = line_name(change.actor_name), line_name(change.target_name)
     match change.kind:
         case RoomChangeKind.JOINED:
             text = f"{target} joined"
@@ -66,6 +66,8 @@ def plain_text(message: Message) -> str:
 
 #: Longest name a summary shows before eliding it with "…".
 SUMMARY_NAME_LIMIT = 32
+#: Longest name one line about the room shows.
+LINE_NAME_LIMIT = 128
 #: How many names a summary lists before "and N others".
 SUMMARY_NAMES = 2
 
@@ -87,8 +89,13 @@ _KEPT_FORMAT = {"\u200c", "\u200d"}
 
 def short_name(name: str) -> str:
     """A name fit for a one-line list: no control or format characters, one line, elided."""
+    return line_name(name, SUMMARY_NAME_LIMIT)
+
+
+def line_name(name: str, limit: int = LINE_NAME_LIMIT) -> str:
+    """``name`` without control or format characters, on one line, elided after ``limit``."""
     # Look at a bounded prefix only: a name may be megabytes long.
-    raw = name[: SUMMARY_NAME_LIMIT * 4]
+    raw = name[: limit * 4]
     kept = []
     for char in raw:
         category = unicodedata.category(char)
@@ -97,8 +104,8 @@ def short_name(name: str) -> str:
         elif category != "Cf" or char in _KEPT_FORMAT:
             kept.append(char)
     cleaned = " ".join("".join(kept).split())
-    if len(cleaned) > SUMMARY_NAME_LIMIT or (cleaned and len(name) > len(raw)):
-        cleaned = cleaned[: SUMMARY_NAME_LIMIT - 1].rstrip() + "…"
+    if len(cleaned) > limit or (cleaned and len(name) > len(raw)):
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
     return cleaned or "Someone"
 
 

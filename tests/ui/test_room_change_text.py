@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.models import Message, MessageState, RoomChange, RoomChangeKind
-from ui.room_change_text import SUMMARY_NAME_LIMIT, ChangeTally, short_name
+from ui.room_change_text import SUMMARY_NAME_LIMIT, ChangeTally, change_text, short_name
 
 K = RoomChangeKind
 
@@ -81,3 +81,9 @@ def test_hostile_names_are_plain_one_line_and_short() -> None:
     assert short_name(huge).endswith("…") and len(short_name(huge)) == SUMMARY_NAME_LIMIT
     # Emoji sequences keep their joiners.
     assert short_name("👩\u200d💻 Dev") == "👩\u200d💻 Dev"
+
+
+def test_one_line_about_the_room_cannot_be_flipped_or_broken_by_a_name() -> None:
+    message = line("Mallory\u202e\nevil")
+    assert change_text(message) == "Mallory evil joined"
+    assert change_text(line("B" * 10_000)) == "B" * 127 + "… joined"
