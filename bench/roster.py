@@ -20,8 +20,8 @@ import argparse
 import asyncio
 import cProfile
 import io
-import pstats
 import os
+import pstats
 import secrets
 import tempfile
 import time
