@@ -186,9 +186,27 @@ def rows_for(messages: list[Message]) -> list[RowInfo]:
     return rows
 
 
+# The local day last looked up, as [start, end) in ms: a run of thousands of lines
+# of one day then costs one time-zone conversion, not two per line.
+_last_day = (0, 0)
+
+
+def local_day_range(timestamp_ms: int) -> tuple[int, int]:
+    """[start, end) in ms of the local calendar day ``timestamp_ms`` falls on."""
+    global _last_day
+    start, end = _last_day
+    if start <= timestamp_ms < end:
+        return _last_day
+    day = local_datetime(timestamp_ms).date()
+    midnight = dt.datetime.combine(day, dt.time()).astimezone()
+    following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).astimezone()
+    _last_day = (int(midnight.timestamp() * 1000), int(following.timestamp() * 1000))
+    return _last_day
+
+
 def starts_new_day(previous: Message, message: Message) -> bool:
-    day = local_datetime(message.timestamp_ms).date()
-    return day != local_datetime(previous.timestamp_ms).date()
+    start, end = local_day_range(previous.timestamp_ms)
+    return not start <= message.timestamp_ms < end
 
 
 def continues(previous: Message, message: Message) -> bool:
