@@ -165,15 +165,18 @@ class MessageView(QListView):
 
     def _on_rows_about_to_be_inserted(self, parent: QModelIndex, first: int, _last: int) -> None:
         model = self.model()
-        if parent.isValid() or first != 0 or model is None or model.rowCount() == 0:
+        if parent.isValid() or model is None or model.rowCount() == 0:
             return
         if self._stick_to_bottom:
             return
-        # Older history goes in above: remember which row is at the top of the
-        # viewport and where, so it stays put once the new rows are laid out.
+        # Older history goes in above (also older lines of an expanded summary, just
+        # under it): remember which row is at the top of the viewport and where, so
+        # it stays put once the new rows are laid out.
         top = self.indexAt(QPoint(1, 1))
         if not top.isValid():
             top = model.index(0, 0)
+        if first > top.row() or (first != 0 and self._anchor is not None):
+            return
         self._anchor = (QPersistentModelIndex(top), self.visualRect(top).top())
 
     def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
