@@ -116,6 +116,13 @@ async def test_the_meeting_window_shows_who_came_and_who_changed_roles(
             if iface.child(i) is not None
         ]
         assert any(t.startswith("Alice made Bob an attendee") for t in texts), texts
+        # The summary says what it stands for and how to hide its lines again.
+        descriptions = [
+            iface.child(i).text(QAccessible.Text.Description)
+            for i in range(iface.childCount())
+            if iface.child(i) is not None
+        ]
+        assert "Hide lines: press Enter or Space, or click." in descriptions, descriptions
         # Enter on the summary hides the lines again; a click on it shows them.
         view.setCurrentIndex(model.index(summary, 0))
         qtbot.keyClick(view, Qt.Key.Key_Return)
