@@ -9,14 +9,19 @@ Measures, in the real conversation window (offscreen):
   stall while those arrive,
 - resident memory before and after the roster is shown.
 
-Run: .venv/bin/python -m bench.roster [--members N]
+Run: .venv/bin/python -m bench.roster [--members N] [--profile]
+(--profile prints where the UI thread spent its time while opening and during
+the changes, from cProfile; the figures are slower with it.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import secrets
 import tempfile
 import time
@@ -128,7 +133,17 @@ async def populate(server: EmbeddedHomeserver, token: str, room_id: str, count: 
         await asyncio.gather(*(add(i) for i in range(count)))
 
 
-async def run(members: int) -> None:
+def print_profile(profile: cProfile.Profile | None, title: str) -> None:
+    if profile is None:
+        return
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    print(f"--- where the time went: {title} (by own time) ---")
+    print(out.getvalue())
+
+
+async def run(members: int, profiling: bool = False) -> None:
     process = psutil.Process()
     with tempfile.TemporaryDirectory(prefix="confero-roster-") as tmp:
         async with embedded_server(Path(tmp) / "hs") as server:
@@ -150,6 +165,9 @@ async def run(members: int) -> None:
             meter = StallMeter()
             rss_before = process.memory_info().rss
             timer = PublishTimer(engine)
+            profile = cProfile.Profile() if profiling else None
+            if profile is not None:
+                profile.enable()
             meter.start()
             steps.reset()
             opened = time.perf_counter()
@@ -165,9 +183,15 @@ async def run(members: int) -> None:
             loaded = time.perf_counter() - opened
             await asyncio.sleep(0.3)
             open_stall = meter.stop()
+            if profile is not None:
+                profile.disable()
+            print_profile(profile, "opening and loading")
             open_step, open_step_name = steps.longest, steps.name
             rss_after = process.memory_info().rss
 
+            profile = cProfile.Profile() if profiling else None
+            if profile is not None:
+                profile.enable()
             meter.start()
             steps.reset()
             async with admin_session(server, engine.session.require_client().access_token) as http:
@@ -182,6 +206,9 @@ async def run(members: int) -> None:
             assert model.section_of_user(demoted) == Section.ATTENDEES
             await asyncio.sleep(0.2)
             change_stall = meter.stop()
+            if profile is not None:
+                profile.disable()
+            print_profile(profile, "the changes")
             change_step, change_step_name = steps.longest, steps.name
             added = timer.durations[newcomer]
             changed = timer.durations[(ev.ParticipantChanged, demoted)]
@@ -213,8 +240,9 @@ async def run(members: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile summary")
     args = parser.parse_args()
-    run_on_qt_loop(run(args.members))
+    run_on_qt_loop(run(args.members, args.profile))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from ui.message_model import (
     format_day,
     format_full_timestamp,
     format_time,
+    summary_action_text,
 )
 from ui.rich_text import SafeTextDocument, build_document, escaped_tooltip
 from ui.room_change_text import change_text
@@ -74,6 +75,7 @@ class HitKind(enum.Enum):
     TIME = "time"
     LOCK = "lock"
     BODY = "body"
+    TOGGLE = "toggle"  # a summary row: show or hide its lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class RowGeometry:
     icon: QRect | None = None
     failed: QRect | None = None
     retry: QRect | None = None
+    toggle: QRect | None = None  # a summary row's "Show all lines" / "Hide lines"
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -250,6 +253,26 @@ class MessageDelegate(QStyledItemDelegate):
             y += fm_small.height() + 2
 
         content_top = y
+        if info.summary and info.run is not None:
+            # One line for a whole run, with its "Show all lines" at the right.
+            y += 4
+            action = summary_action_text(info.run)
+            toggle_w = fm_small.horizontalAdvance(action) + 8
+            text_rect = QRect(x0 + PAD + toggle_w, y, max(width - 2 * (PAD + toggle_w), 40), 0)
+            text_h = fm_small.boundingRect(text_rect, CHANGE_FLAGS, info.run.text()).height()
+            body_rect = QRect(
+                text_rect.left(), y, text_rect.width(), max(text_h, fm_small.height())
+            )
+            toggle_rect = QRect(x0 + width - PAD - toggle_w, y, toggle_w, fm_small.height())
+            y += body_rect.height() + 4
+            return RowGeometry(
+                height=y - top,
+                content=QRect(x0, content_top, width, y - content_top),
+                body=body_rect,
+                start=start_rect,
+                day=day_rect,
+                toggle=toggle_rect,
+            )
         if message.changes:
             # A line about the room: small, centred, no header or state icon.
             y += 4
@@ -340,6 +363,11 @@ class MessageDelegate(QStyledItemDelegate):
             return None
         message: Message = index.data(MessageRole)
         g = self.geometry(self.row_rect(option_rect), index)
+        if g.toggle is not None:
+            info: RowInfo = index.data(RowRole)
+            if g.content.contains(pos) and info.run is not None:
+                return Hit(HitKind.TOGGLE, summary_action_text(info.run))
+            return None
         if g.retry is not None and g.retry.contains(pos):
             return Hit(HitKind.RETRY, message.key)
         if g.icon is not None and g.icon.adjusted(-4, -4, 4, 4).contains(pos):
@@ -388,6 +416,18 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_divider(painter, g.start, START_TEXT, base, dim)
         if g.day is not None:
             self._paint_divider(painter, g.day, format_day(message.timestamp_ms), small, dim)
+
+        if g.toggle is not None:
+            info: RowInfo = index.data(RowRole)
+            if info.run is not None:
+                painter.setFont(small)
+                painter.setPen(dim)
+                painter.drawText(g.body, CHANGE_FLAGS, info.run.text())
+                painter.setPen(palette.color(QPalette.ColorRole.Link))
+                flags = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                painter.drawText(g.toggle, int(flags), summary_action_text(info.run))
+            painter.restore()
+            return
 
         if message.changes:
             painter.setFont(small)

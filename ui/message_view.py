@@ -35,8 +35,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QMenu, QWidg
 
 from engine.models import Message, MessageState
 from ui.message_delegate import Hit, HitKind, MessageDelegate, dim_color
-from ui.message_model import MessageRole
-from ui.room_change_text import plain_text
+from ui.message_model import MessageModel, MessageRole, RowInfo, RowRole, summary_action_text
 
 _OPENABLE_SCHEMES = {"http", "https", "mailto"}
 _BOTTOM_SLACK = 4  # pixels from the end that still count as "at the bottom"
@@ -69,7 +68,8 @@ class MessageView(QListView):
         self.setAutoFillBackground(True)
         self.setAccessibleName("Messages")
         self.setAccessibleDescription(
-            "Conversation transcript. Press Enter on a message that was not sent to retry it."
+            "Conversation transcript. Press Enter on a message that was not sent to retry it,"
+            " and on a summary of room changes to show or hide its lines."
         )
         self._placeholder = ""
         self._stick_to_bottom = True
@@ -136,6 +136,16 @@ class MessageView(QListView):
         self._set_scroll(self.verticalScrollBar().maximum())
         self.scrollToBottom()
 
+    def toggle_summary(self, index: QModelIndex) -> None:
+        """Show or hide the lines of the summary row at ``index``, keeping that row in place."""
+        model = self.model()
+        if not isinstance(model, MessageModel) or not model.is_summary(index.row()):
+            return
+        self._anchor = (QPersistentModelIndex(index), self.visualRect(index).top())
+        self._stick_to_bottom = False
+        model.toggle_expanded(index.row())
+        self.setCurrentIndex(model.index(index.row(), 0))
+
     def is_at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - _BOTTOM_SLACK
@@ -155,15 +165,18 @@ class MessageView(QListView):
 
     def _on_rows_about_to_be_inserted(self, parent: QModelIndex, first: int, _last: int) -> None:
         model = self.model()
-        if parent.isValid() or first != 0 or model is None or model.rowCount() == 0:
+        if parent.isValid() or model is None or model.rowCount() == 0:
             return
         if self._stick_to_bottom:
             return
-        # Older history goes in above: remember which row is at the top of the
-        # viewport and where, so it stays put once the new rows are laid out.
+        # Older history goes in above (also older lines of an expanded summary, just
+        # under it): remember which row is at the top of the viewport and where, so
+        # it stays put once the new rows are laid out.
         top = self.indexAt(QPoint(1, 1))
         if not top.isValid():
             top = model.index(0, 0)
+        if first > top.row() or (first != 0 and self._anchor is not None):
+            return
         self._anchor = (QPersistentModelIndex(top), self.visualRect(top).top())
 
     def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
@@ -257,14 +270,18 @@ class MessageView(QListView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         _index, hit = self._hit_at(event.position().toPoint())
-        if hit is not None and hit.kind in (HitKind.RETRY, HitKind.LINK):
+        if hit is not None and hit.kind in (HitKind.RETRY, HitKind.LINK, HitKind.TOGGLE):
             self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            _index, hit = self._hit_at(event.position().toPoint())
+            index, hit = self._hit_at(event.position().toPoint())
+            if hit is not None and hit.kind is HitKind.TOGGLE:
+                self.toggle_summary(index)
+                event.accept()
+                return
             if hit is not None and hit.kind is HitKind.RETRY:
                 self.retry_requested.emit(hit.value)
                 event.accept()
@@ -278,7 +295,17 @@ class MessageView(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         message = self._current_message()
         if event.matches(QKeySequence.StandardKey.Copy) and message is not None:
-            QGuiApplication.clipboard().setText(plain_text(message))
+            QGuiApplication.clipboard().setText(self.currentIndex().data() or "")
+            event.accept()
+            return
+        current = self.currentIndex()
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space)
+            and current.isValid()
+            and isinstance(current.data(RowRole), RowInfo)
+            and current.data(RowRole).summary
+        ):
+            self.toggle_summary(current)
             event.accept()
             return
         if (
@@ -299,13 +326,20 @@ class MessageView(QListView):
         if not index.isValid():
             return
         message: Message = index.data(MessageRole)
+        info: RowInfo = index.data(RowRole)
+        text: str = index.data() or ""
         menu = QMenu(self)
-        if message.state is MessageState.FAILED:
+        if info.summary and info.run is not None:
+            persistent = QPersistentModelIndex(index)
+            toggle = menu.addAction(summary_action_text(info.run))
+            toggle.triggered.connect(lambda: self.toggle_summary(QModelIndex(persistent)))
+            menu.setDefaultAction(toggle)
+        elif message.state is MessageState.FAILED:
             retry = menu.addAction("Retry sending")
             retry.triggered.connect(lambda: self.retry_requested.emit(message.key))
             menu.setDefaultAction(retry)
         copy = menu.addAction("Copy text")
-        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(plain_text(message)))
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(text))
         if hit is not None and hit.kind is HitKind.LINK:
             href = hit.value
             menu.addAction("Copy link address").triggered.connect(
