@@ -72,6 +72,8 @@ _SECTION_IDS: dict[Section, int] = {s: i + 1 for i, s in enumerate(SECTION_ORDER
 #: makes the tree lay out all its rows again (one Python call per row), so a
 #: batch is as large as keeps that and the insert itself well under 50 ms.
 BATCH_ROWS = 2000
+#: Rows put in at once when a list bigger than a batch arrives (more than a window shows).
+FIRST_ROWS = 200
 
 
 class RosterRole(enum.IntEnum):
@@ -483,15 +485,18 @@ class RosterModel(QAbstractItemModel):
         pending = self._pending
         self._queue = sorted(pending, key=lambda u: (order[pending[u][0]], pending[u][1]))
         self._queue_at = 0
-        self._drain_batch()
+        # A big list: a screenful at once, so it never looks empty, and the rest
+        # once the window has shown (a view lays out every row it is given).
+        self._drain_batch(FIRST_ROWS if len(self._queue) > self.batch_rows else None)
 
-    def _drain_batch(self) -> None:
+    def _drain_batch(self, limit: int | None = None) -> None:
         """Put the next batch of queued people in; the rest after the loop has turned."""
         if not self._queue:
             return
         batch: dict[Section, list[tuple[_SortKey, Participant]]] = {}
         taken = 0
-        while taken < self.batch_rows and self._queue_at < len(self._queue):
+        limit = min(limit or self.batch_rows, self.batch_rows)
+        while taken < limit and self._queue_at < len(self._queue):
             entry = self._pending.pop(self._queue[self._queue_at], None)
             self._queue_at += 1
             if entry is not None:
