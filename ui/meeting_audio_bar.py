@@ -133,11 +133,12 @@ class MeetingAudioBar(QFrame):
         self.leave_button = self._button("meetingAudioLeave", LEAVE_AUDIO, LEAVE_AUDIO_TIP)
         self.controls_button = QToolButton(self)
         self.controls_button.setObjectName("presenterControls")
-        self.controls_button.setText(PRESENTER_CONTROLS)
+        self.controls_button.setText(f"{PRESENTER_CONTROLS} ▾")
         self.controls_button.setAccessibleName(PRESENTER_CONTROLS)
         self.controls_button.setToolTip(PRESENTER_CONTROLS_TIP)
-        self.controls_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.controls_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Opened with popup(), not as the button's own menu: that one runs a nested
+        # event loop (exec), which would hold the window's asyncio work while open.
         self.controls_menu = QMenu(self.controls_button)
         self.controls_menu.setAccessibleName(PRESENTER_CONTROLS)
         self.controls_menu.setToolTipsVisible(True)
@@ -146,7 +147,6 @@ class MeetingAudioBar(QFrame):
         self.no_unmute_action = self.controls_menu.addAction(NO_UNMUTE)
         self.no_unmute_action.setCheckable(True)
         self.no_unmute_action.setToolTip(NO_UNMUTE_TIP)
-        self.controls_button.setMenu(self.controls_menu)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
@@ -180,9 +180,9 @@ class MeetingAudioBar(QFrame):
         self.join_button.clicked.connect(self.join)
         self.mute_button.clicked.connect(self.toggle_mute)
         self.leave_button.clicked.connect(self.leave)
+        self.controls_button.clicked.connect(self.open_controls)
         self.mute_all_action.triggered.connect(self.mute_all)
         self.no_unmute_action.triggered.connect(self._on_no_unmute_triggered)
-        self.controls_menu.aboutToShow.connect(self._update_controls)
         for shortcut, slot in self._shortcuts:
             shortcut.activated.connect(slot)
 
@@ -214,6 +214,15 @@ class MeetingAudioBar(QFrame):
         """Follow my session: Join audio only while I am in the meeting."""
         self._session = session
         self._reload()  # leaving the meeting left its audio too
+
+    def open_controls(self) -> QMenu | None:
+        """Show the presenters' controls under their button (mouse, Space or Enter)."""
+        if not self._presenting():
+            return None
+        self._update_controls()
+        button = self.controls_button
+        self.controls_menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        return self.controls_menu
 
     def join(self) -> None:
         if not self.join_button.isVisible() or not self.join_button.isEnabled():
