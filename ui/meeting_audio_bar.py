@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QToolButton,
     QWidget,
 )
 
@@ -131,12 +130,10 @@ class MeetingAudioBar(QFrame):
         self.label.setWordWrap(True)
         self.mute_button = self._button("meetingAudioMute", MUTE, MUTE_TIP)
         self.leave_button = self._button("meetingAudioLeave", LEAVE_AUDIO, LEAVE_AUDIO_TIP)
-        self.controls_button = QToolButton(self)
-        self.controls_button.setObjectName("presenterControls")
-        self.controls_button.setText(f"{PRESENTER_CONTROLS} ▾")
+        self.controls_button = self._button(
+            "presenterControls", f"{PRESENTER_CONTROLS} ▾", PRESENTER_CONTROLS_TIP
+        )
         self.controls_button.setAccessibleName(PRESENTER_CONTROLS)
-        self.controls_button.setToolTip(PRESENTER_CONTROLS_TIP)
-        self.controls_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # Opened with popup(), not as the button's own menu: that one runs a nested
         # event loop (exec), which would hold the window's asyncio work while open.
         self.controls_menu = QMenu(self.controls_button)
@@ -396,19 +393,16 @@ class MeetingAudioBar(QFrame):
             }}
             QLabel#meetingAudioText {{ color: {text}; background: transparent; border: none;
                 font-weight: bold; }}
-            QFrame#meetingAudioBar QPushButton, QFrame#meetingAudioBar QToolButton {{
+            QFrame#meetingAudioBar QPushButton {{
                 color: {text};
                 background: rgba(255, 255, 255, 0.6);
                 border: 1px solid {border};
                 border-radius: 4px;
                 padding: 3px 12px;
             }}
-            QFrame#meetingAudioBar QPushButton:hover,
-            QFrame#meetingAudioBar QToolButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
-            QFrame#meetingAudioBar QPushButton:focus,
-            QFrame#meetingAudioBar QToolButton:focus {{ border: 2px solid {text}; }}
-            QFrame#meetingAudioBar QPushButton:disabled,
-            QFrame#meetingAudioBar QToolButton:disabled {{ color: #6b6b6b; }}
+            QFrame#meetingAudioBar QPushButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
+            QFrame#meetingAudioBar QPushButton:focus {{ border: 2px solid {text}; }}
+            QFrame#meetingAudioBar QPushButton:disabled {{ color: #5e5e5e; }}
             QFrame#meetingAudioBar QPushButton#meetingAudioLeave {{
                 color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
             QFrame#meetingAudioBar QPushButton#meetingAudioLeave:hover {{ background: #a3221a; }}

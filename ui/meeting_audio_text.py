@@ -51,12 +51,11 @@ def people_text(count: int) -> str:
 
 def bar_text(count: int, *, muted: bool, by_presenter: bool, locked: bool) -> str:
     """The audio bar's line while you are in the meeting's audio."""
+    if locked:  # short: the bar must not wrap beside its buttons
+        return f"{MUTED_BY_PRESENTER} · {LOCKED_NOTE} · {people_text(count)}"
+    if by_presenter:
+        return f"{MUTED_BY_PRESENTER} · {people_text(count)} in the audio"
     line = f"In the meeting's audio · {people_text(count)}"
-    if by_presenter or locked:
-        note = MUTED_BY_PRESENTER
-        if locked:
-            note += f". {LOCKED_NOTE}"
-        return f"{line} · {note}"
     return f"{line} · muted" if muted else line
 
 
