@@ -7,7 +7,8 @@ presenters, **Presenter controls** (Mute all attendees, Attendees can't unmute).
 When a presenter muted you the bar says so, and while attendees can't unmute,
 Unmute is greyed out with the reason as its tooltip. The engine does the work
 (engine.meeting_calls); the bar follows its events. Failures show in the
-window's error bar, worded for people (ui/meeting_audio_text.py).
+window's error bar, worded for people (ui/meeting_audio_text.py). Closing the
+window leaves the audio (not the meeting).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from engine.errors import ConferoError
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import disconnect_all
-from ui.engine_calls import finish
+from ui.engine_calls import finish, spawn_detached
 from ui.error_text import GENERIC_ERROR
 from ui.meeting_audio_text import (
     CANNOT_UNMUTE_REASON,
@@ -184,6 +185,12 @@ class MeetingAudioBar(QFrame):
             shortcut.activated.connect(slot)
 
     def detach(self) -> None:
+        """The window is closing: leave the audio too (you stay in the meeting's chat).
+
+        Nothing would show any more that your microphone is live, nor offer Mute.
+        """
+        if self.in_audio:
+            spawn_detached(self._engine.meeting_calls.leave_audio(self._room_id))
         disconnect_all(
             [
                 (self._bridge.meeting_audio_changed, self._on_meeting_audio_changed),

@@ -305,4 +305,13 @@ async def test_meeting_audio_by_keyboard_and_accessibility_only(
     assert alice.engine.meeting_calls.policy(room_id).attendees_can_unmute is False
     assert carol.engine.conferences.participants(room_id)  # Carol followed along
     assert any(p.role is Role.ATTENDEE for p in alice.engine.conferences.participants(room_id))
+
+    # Ctrl+W closes Alice's window: her audio goes with it, she stays in the meeting.
+    assert alice.engine.meeting_calls.in_audio(room_id)
+    alices.activateWindow()
+    QApplication.setActiveWindow(alices)
+    QTest.keyClick(alices.composer, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    await wait_until(lambda: not alice.engine.meeting_calls.in_audio(room_id), SLOW)
+    assert alice.engine.conferences.session(room_id).state is SessionState.CONNECTED
+    await wait_until(lambda: not bob.engine.meeting_calls.participants_in_audio(room_id), SLOW)
     await callers.close()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QModelIndex, QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter, QShortcut
+from PySide6.QtWidgets import QWidget
 
 from engine.calls.meeting_call_events import AudioParticipant
 from tests.ui.test_roster_model import meeting
 from ui.audio_glyph import paint_mic
+from ui.meeting_audio_bar import window_shortcut
 from ui.meeting_audio_text import UserAudio, audio_text, bar_text
 from ui.roster_audio import fold
 from ui.roster_model import RosterModel, RosterRole
@@ -86,3 +88,13 @@ def test_the_glyph_draws_something(audio: UserAudio, qapp) -> None:
     assert len(painted) > 3
     red = any(QColor(p).red() > 150 and QColor(p).green() < 100 for p in painted)
     assert red == audio.muted  # the strike-through says muted
+
+
+def test_parts_share_a_window_shortcut(qapp) -> None:
+    """The call bar's Ctrl+Shift+M stays the only one: two would both go dead."""
+    window = QWidget()
+    first = window_shortcut(window, "Ctrl+Shift+M")
+    assert window_shortcut(window, "Ctrl+Shift+M") is first
+    assert window_shortcut(window, "Ctrl+Shift+L") is not first
+    assert len(window.findChildren(QShortcut)) == 2
+    window.deleteLater()
