@@ -11,6 +11,10 @@ mocked.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QContextMenuEvent
@@ -20,9 +24,11 @@ from PySide6.QtWidgets import QApplication, QMenu
 from engine.conference_models import AccessLevel, PresenterPolicy, Role, SessionState
 from tests.helpers.a11y import do_action, item_named, unnamed_controls
 from tests.helpers.audio import TonePlayer, heard
+from tests.helpers.pulse import Participant, PulseServer
 from tests.helpers.qt_async import wait_until
 from tests.helpers.sound import listen, until_hears, until_silent
-from tests.ui.test_call_gui import Caller, Callers, callers, press  # noqa: F401
+from tests.helpers.users import TestUser
+from tests.ui.test_call_gui import Caller, Callers, press
 from tests.ui.test_meetings import SLOW, action, click, context_menu, shoot
 from ui.conversation_window import ConversationWindow
 from ui.join_meeting_dialog import JoinMeetingDialog
@@ -38,6 +44,33 @@ from ui.roster_model import RosterModel
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 TONES = {"Alice": 440.0, "Bob": 660.0, "Carol": 880.0}
+_serial = itertools.count()
+
+
+class FreshDevices:
+    """The session's sound server, giving each person devices no earlier test made
+    (its virtual devices live as long as the session)."""
+
+    def __init__(self, pulse: PulseServer) -> None:
+        self._pulse = pulse
+        self.server = pulse.server
+
+    def participant(self, name: str) -> Participant:
+        return self._pulse.participant(f"mtg{next(_serial)}{name}")
+
+    def add_microphone(self, name: str, sink: str) -> str:
+        return self._pulse.add_microphone(name, sink)
+
+
+@pytest.fixture
+async def callers(
+    make_user: Callable[..., TestUser], tmp_path: Path, pulse_server: PulseServer
+) -> AsyncIterator[Callers]:
+    crowd = Callers(make_user, tmp_path, FreshDevices(pulse_server))  # type: ignore[arg-type]
+    try:
+        yield crowd
+    finally:
+        await crowd.close()
 
 
 def bar(window: ConversationWindow) -> MeetingAudioBar:
@@ -75,7 +108,7 @@ async def join_by_link(person: Caller, link: str) -> ConversationWindow:
 
 
 async def three_in_a_meeting(
-    callers: Callers,  # noqa: F811
+    callers: Callers,
 ) -> tuple[list[Caller], str, list[ConversationWindow]]:
     """Alice's meeting (she presents, Bob and Carol attend), each in their own window."""
     alice = await callers("Alice", main_window=False)
@@ -112,7 +145,7 @@ def keyboard_menu(window: ConversationWindow, user_id: str) -> QMenu:
 
 
 async def test_three_hear_each_other_mute_and_presenters_controls(
-    callers: Callers,  # noqa: F811
+    callers: Callers,
     qtbot,
 ) -> None:
     (alice, bob, carol), room_id, (alices, bobs, carols) = await three_in_a_meeting(callers)
@@ -269,7 +302,7 @@ def window_item(window: ConversationWindow, name: str) -> str:
 
 
 async def test_meeting_audio_by_keyboard_and_accessibility_only(
-    callers: Callers,  # noqa: F811
+    callers: Callers,
     qtbot,
 ) -> None:
     (alice, bob, carol), room_id, (alices, bobs, _carols) = await three_in_a_meeting(callers)
