@@ -11,10 +11,6 @@ mocked.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QContextMenuEvent
@@ -24,10 +20,9 @@ from PySide6.QtWidgets import QApplication, QMenu
 from engine.conference_models import AccessLevel, PresenterPolicy, Role, SessionState
 from tests.helpers.a11y import do_action, item_named, unnamed_controls
 from tests.helpers.audio import TonePlayer, heard
-from tests.helpers.pulse import Participant, PulseServer
 from tests.helpers.qt_async import wait_until
 from tests.helpers.sound import listen, until_hears, until_silent
-from tests.helpers.users import TestUser
+from tests.ui import test_call_gui
 from tests.ui.test_call_gui import Caller, Callers, press
 from tests.ui.test_meetings import SLOW, action, click, context_menu, shoot
 from ui.conversation_window import ConversationWindow
@@ -44,33 +39,8 @@ from ui.roster_model import RosterModel
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 TONES = {"Alice": 440.0, "Bob": 660.0, "Carol": 880.0}
-_serial = itertools.count()
-
-
-class FreshDevices:
-    """The session's sound server, giving each person devices no earlier test made
-    (its virtual devices live as long as the session)."""
-
-    def __init__(self, pulse: PulseServer) -> None:
-        self._pulse = pulse
-        self.server = pulse.server
-
-    def participant(self, name: str) -> Participant:
-        return self._pulse.participant(f"mtg{next(_serial)}{name}")
-
-    def add_microphone(self, name: str, sink: str) -> str:
-        return self._pulse.add_microphone(name, sink)
-
-
-@pytest.fixture
-async def callers(
-    make_user: Callable[..., TestUser], tmp_path: Path, pulse_server: PulseServer
-) -> AsyncIterator[Callers]:
-    crowd = Callers(make_user, tmp_path, FreshDevices(pulse_server))  # type: ignore[arg-type]
-    try:
-        yield crowd
-    finally:
-        await crowd.close()
+#: The two-party call tests' people: engines with devices of their own, by name.
+callers = test_call_gui.callers
 
 
 def bar(window: ConversationWindow) -> MeetingAudioBar:
