@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
 from engine.calls.call_models import Call
+from engine.calls.meeting_call_events import AudioParticipantChanged, MeetingAudioChanged
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
@@ -92,6 +93,10 @@ class EngineBridge(QObject):
     call_state_changed = Signal(Call)
     #: A call rings here, published once per call (Call, in state Notified).
     incoming_call = Signal(Call)
+    #: Who is in a meeting's audio changed, or whether we are (MeetingAudioChanged).
+    meeting_audio_changed = Signal(MeetingAudioChanged)
+    #: One device in a meeting's audio was muted, spoke or connected (AudioParticipantChanged).
+    audio_participant_changed = Signal(AudioParticipantChanged)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -175,6 +180,10 @@ class EngineBridge(QObject):
                 self.call_state_changed.emit(call)
             case ev.IncomingCall(call=call):
                 self.incoming_call.emit(call)
+            case MeetingAudioChanged():
+                self.meeting_audio_changed.emit(event)
+            case AudioParticipantChanged():
+                self.audio_participant_changed.emit(event)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

@@ -108,6 +108,7 @@ class MeetingHeader(QWidget):
         top.setSpacing(8)
         top.addWidget(self.subject_label, 1)
         top.addWidget(self.leave_button)
+        self._top = top
         where = QHBoxLayout()
         where.setSpacing(10)
         where.addWidget(self.id_label)
@@ -165,6 +166,10 @@ class MeetingHeader(QWidget):
         if dialog is None or not shiboken6.isValid(dialog) or not dialog.isVisible():
             return None
         return dialog
+
+    def add_action(self, widget: QWidget) -> None:
+        """Another part's button on the top row, before Leave (the audio's Join audio)."""
+        self._top.insertWidget(self._top.indexOf(self.leave_button), widget)
 
     def apply_details(self, details: ConferenceDetails | None) -> None:
         self._details = details

@@ -20,8 +20,10 @@ from engine.errors import ConferoError
 from ui.banner import BannerKind
 from ui.engine_calls import finish
 from ui.error_text import GENERIC_ERROR
+from ui.meeting_audio_bar import MeetingAudioBar
 from ui.meeting_header import MeetingHeader
 from ui.meeting_text import LEAVE_FAILED, PARTICIPANTS_FAILED
+from ui.roster_audio import RosterAudio
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
 
@@ -56,6 +58,11 @@ class MeetingPane(QObject):
         self.header = MeetingHeader(engine, room_id, parent)
         self.roster = RosterPanel(engine, bridge, room_id, parent)
         self.roster.setMinimumWidth(200)
+        #: The meeting's audio: Join audio in the header, the audio bar on top of the bars.
+        self.audio = MeetingAudioBar(context, parent)
+        self.header.add_action(self.audio.join_button)
+        context.banners.add_bar(self.audio, 0)
+        self.roster_audio = RosterAudio(context, self.roster)
 
         self.header.leave_requested.connect(self._on_leave_requested)
         self.roster.model.lobby_count_changed.connect(self._on_lobby_count_changed)
@@ -64,12 +71,14 @@ class MeetingPane(QObject):
     def apply_details(self, details: ConferenceDetails | None) -> None:
         self.header.apply_details(details)
         self.roster.apply_details(details)
+        self.audio.apply_details(details)
 
     def apply_session(self, session: ConferenceSession | None) -> None:
         """Follow your session: the header's buttons, a live or inert roster."""
         self._session = session
         state = session.state if session else None
         self.header.apply_session(session)
+        self.audio.apply_session(session)
         self.roster.setEnabled(state in _IN_MEETING)
         if state in _IN_MEETING:
             if not self._loaded_roster:
@@ -91,6 +100,8 @@ class MeetingPane(QObject):
     def detach(self) -> None:
         """The window is closing: stop following the engine."""
         self._detached = True
+        self.audio.detach()
+        self.roster_audio.detach()
         self.roster.detach()
 
     # -- slots -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Paints a roster row: presence dot, name, dimmed marks, and Admit / Deny on lobby rows.
+"""Paints a roster row: presence dot, name, dimmed marks, Admit / Deny on lobby rows,
+and a microphone at the end while they are in the meeting's audio (muted, speaking).
 
 Names are drawn with QPainter.drawText, which never interprets markup. The
 Admit and Deny buttons of lobby rows are painted by the style and hit-tested
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from engine.models import Presence
 from ui import plain_text, theme
+from ui.audio_glyph import GLYPH, paint_mic
 from ui.item_painting import draw_row_background
 from ui.roster_model import RosterRole, Section
 
@@ -117,6 +119,11 @@ class RosterDelegate(QStyledItemDelegate):
 
         buttons = self.button_rects(opt, index)
         right = min((r.left() for r in buttons.values()), default=rect.right() + 1) - PAD
+        if audio := index.data(RosterRole.AUDIO):
+            right -= GLYPH
+            glyph = QRect(right + 1, rect.center().y() - GLYPH // 2 + 1, GLYPH, GLYPH)
+            paint_mic(painter, glyph, audio, dim_colour)
+            right -= PAD
         left = dot.right() + PAD + 2
         metrics = opt.fontMetrics
         name = str(index.data(RosterRole.NAME) or "")

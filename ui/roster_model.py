@@ -50,6 +50,7 @@ from engine.models import Presence
 from ui import plain_text, theme
 from ui.bridge import EngineBridge, disconnect_all
 from ui.invitation_text import ROSTER_MARKS, ROSTER_STATUS
+from ui.meeting_audio_text import UserAudio, audio_text
 from ui.presence_text import presence_text
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
@@ -85,6 +86,15 @@ class RosterRole(enum.IntEnum):
     NAME = enum.auto()  # the display name alone
     MARKS = enum.auto()  # "(Leader) (you)", "Invited" … shown dimmed after the name
     PRESENCE = enum.auto()
+    AUDIO = enum.auto()  # UserAudio while they are in the meeting's audio, else None
+
+
+#: What changes on someone's row when their audio does.
+_AUDIO_ROLES = [
+    RosterRole.AUDIO,
+    Qt.ItemDataRole.AccessibleTextRole,
+    Qt.ItemDataRole.ToolTipRole,
+]
 
 
 def section_of(participant: Participant) -> Section | None:
@@ -196,6 +206,7 @@ class RosterModel(QAbstractItemModel):
         self._own_presence: Presence | None = None  # the engine reports ours separately
         self._invitations: dict[str, ConferenceInvitation] = {}  # the ones I sent, by invitee
         self._invitee_names: dict[str, str] = {}  # their names, for a row kept after they left
+        self._audio: dict[str, UserAudio] = {}  # who is in the meeting's audio (ui/roster_audio.py)
         self._visible: list[Section] = self._visible_sections()
         # People known but not shown yet, and their order of going in (user IDs;
         # ones no longer in _pending were handled meanwhile and are skipped).
@@ -329,6 +340,21 @@ class RosterModel(QAbstractItemModel):
         if where is None:
             return  # still queued: its row shows the mark when it goes in
         self._row_changed(where[0], self._rows[where[0]].position(where[1]))
+
+    def audio(self, user_id: str) -> UserAudio | None:
+        return self._audio.get(user_id)
+
+    def set_audio(self, user_id: str, audio: UserAudio | None) -> None:
+        """Someone joined or left the meeting's audio, muted or spoke: their row only."""
+        if self._audio.get(user_id) == audio:
+            return
+        if audio is None:
+            del self._audio[user_id]
+        else:
+            self._audio[user_id] = audio
+        index = self.index_of(user_id)  # the row lookup every event uses
+        if index.isValid():
+            self.dataChanged.emit(index, index, _AUDIO_ROLES)
 
     def reset(self, participants: Iterable[Participant]) -> None:
         """Make the roster the full list that arrived, touching only the rows that differ.
@@ -605,7 +631,8 @@ class RosterModel(QAbstractItemModel):
                 return self._label(person)
             case Qt.ItemDataRole.AccessibleTextRole:
                 presence = presence_text(person.presence, own=person.is_you)
-                return f"{self._label(person)}, {presence}" if presence else self._label(person)
+                words = [self._label(person), presence, audio_text(self._audio.get(person.user_id))]
+                return ", ".join(w for w in words if w)
             case Qt.ItemDataRole.DecorationRole:
                 return _presence_icon(person.presence)
             case Qt.ItemDataRole.ToolTipRole:
@@ -624,6 +651,8 @@ class RosterModel(QAbstractItemModel):
                 return self._marks(person)
             case RosterRole.PRESENCE:
                 return person.presence
+            case RosterRole.AUDIO:
+                return self._audio.get(person.user_id)
         return None
 
     def _tooltip(self, section: Section, person: Participant) -> str:
@@ -642,6 +671,8 @@ class RosterModel(QAbstractItemModel):
         lines = [person.display_name or person.user_id, person.user_id, status]
         if presence := presence_text(person.presence, own=person.is_you):
             lines.append(presence)
+        if audio := audio_text(self._audio.get(person.user_id)):
+            lines.append(audio[0].upper() + audio[1:])
         return plain_text.tooltip("\n".join(lines))
 
     def _count_changed(self, section: Section) -> None:

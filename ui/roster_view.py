@@ -154,6 +154,8 @@ class RosterPanel(QWidget):
         self._tasks = TaskGroup()
         self._busy: set[str] = set()
         self._menu: QMenu | None = None
+        #: Other parts add their items to a person's menu (the meeting's audio: Mute).
+        self.menu_extensions: list[Callable[[QMenu, Participant], None]] = []
         details = engine.conferences.details(room_id)
 
         self.model = RosterModel(
@@ -327,6 +329,8 @@ class RosterPanel(QWidget):
             reason,
             lambda: self.remove(person.user_id),
         )
+        for extend in self.menu_extensions:
+            extend(menu, person)
         return menu
 
     @staticmethod

@@ -48,12 +48,17 @@ class PulseServer:
             )
         self.runtime.mkdir(parents=True, exist_ok=True)
         (self.base / "config").mkdir(exist_ok=True)
+        # PulseAudio lowers its own open-file limit to 256 by default; every null sink
+        # and stream takes a few, and a session's audio tests make more than 60 sinks.
+        daemon_conf = self.base / "daemon.conf"
+        daemon_conf.write_text("rlimit-nofile = 4096\n")
         env = {
             **os.environ,
             "HOME": str(self.base),
             "XDG_CONFIG_HOME": str(self.base / "config"),
             "XDG_RUNTIME_DIR": str(self.runtime),
             "PULSE_RUNTIME_PATH": str(self.runtime),
+            "PULSE_CONFIG": str(daemon_conf),  # also read as root (which ignores ~/.config)
         }
         env.pop("DISPLAY", None)
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)
