@@ -129,6 +129,10 @@ def _run_gui(args: argparse.Namespace, qt_args: list[str], signals: QuitSignals)
         return 0
     theme.apply(app)
 
+    from ui.gui_thread_gc import GuiThreadGarbageCollector
+
+    GuiThreadGarbageCollector(app)  # before any media thread can run a collection
+
     from engine.paths import default_data_dir
     from ui.controller import AppController
 

@@ -153,10 +153,23 @@ class CallBar(QFrame):
             HOLD_SHORTCUT: lambda: self._click(self.hold_button),
             HANG_UP_SHORTCUT: lambda: self._click(self.hang_up_button),
         }
+        # Each key works only while its button shows: a meeting window's own
+        # Ctrl+Shift+C/D/H (Copy link, Copy ID, Leave) would otherwise be ambiguous
+        # with Call/Decline/Hang up, and Qt fires neither.
+        buttons = {
+            CALL_SHORTCUT: self.call_button,
+            ANSWER_SHORTCUT: self.answer_button,
+            DECLINE_SHORTCUT: self.decline_button,
+            MUTE_SHORTCUT: self.mute_button,
+            HOLD_SHORTCUT: self.hold_button,
+            HANG_UP_SHORTCUT: self.hang_up_button,
+        }
+        self._key_buttons: list[tuple[QShortcut, QPushButton]] = []
         for keys, slot in self._shortcuts.items():
             shortcut = QShortcut(QKeySequence(keys), window)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
+            self._key_buttons.append((shortcut, buttons[keys]))
 
         self._ticker = QTimer(self)
         self._ticker.setInterval(_TICK_MS)
@@ -226,6 +239,7 @@ class CallBar(QFrame):
         self._available = available
         self.call_button.setVisible(available)
         self._update_call_button()
+        self._sync_shortcuts()
 
     def place_call(self) -> None:
         if not self.call_button.isVisible() or not self.call_button.isEnabled():
@@ -257,6 +271,15 @@ class CallBar(QFrame):
 
     def show_call(self, call: Call | None) -> None:
         """Show ``call`` (None: no call, the bar goes)."""
+        self._show_call(call)
+        self._sync_shortcuts()
+
+    def _sync_shortcuts(self) -> None:
+        window = self.window()
+        for shortcut, button in self._key_buttons:
+            shortcut.setEnabled(button.isVisibleTo(window))
+
+    def _show_call(self, call: Call | None) -> None:
         self._call = call
         self._update_call_button()
         if call is None:
@@ -359,6 +382,7 @@ class CallBar(QFrame):
         for button in self._buttons():
             button.setEnabled(button not in self._pending)
         self._update_call_button()
+        self._sync_shortcuts()
 
     async def _run(self, button: QPushButton, work: Awaitable[Any]) -> None:
         error = ""
@@ -416,6 +440,7 @@ class CallBar(QFrame):
             self._ticker.stop()
             self.hide()
             self._update_call_button()
+            self._sync_shortcuts()
 
     def _apply_colours(self, call: Call) -> None:
         if not call.live:

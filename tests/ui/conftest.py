@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.homeserver import HomeserverProfile
 from ui.controller import AppController
+from ui.gui_thread_gc import GuiThreadGarbageCollector
 
 #: Messages of the headless "offscreen" platform about what it cannot do; harmless.
 OFFSCREEN_LIMITATIONS = (
@@ -41,6 +42,21 @@ def _qt_app() -> QApplication:
     # Closing a test's last window must not end the event loop under qasync.
     app.setQuitOnLastWindowClosed(False)
     return app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """As the app does (ui/gui_thread_gc.py): media and tone threads must never
+    run a collection that deletes Qt objects; each test's garbage goes here."""
+    collector = GuiThreadGarbageCollector(_qt_app())
+    yield
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:

@@ -93,6 +93,15 @@ async def test_seed_002_user2_adds_user3_through_the_gui(people: People, qtbot) 
     bodies = [m.body for m in bob_window.model.messages()]
     assert "Can we loop Carol in?" in bodies and "Sure, adding her" in bodies
     assert bob_window.roster is not None and bob_window.meeting_header is not None
+    # The meeting's Ctrl+Shift+C (Copy link) works in the window that was a two-party
+    # conversation: the call bar's Call key steps aside once its button is gone.
+    QApplication.clipboard().clear()
+    bob_window.activateWindow()
+    QApplication.setActiveWindow(bob_window)
+    keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(bob_window.composer, Qt.Key.Key_C, keys)
+    link = bob.engine.conferences.details(conf).link
+    await wait_until(lambda: QApplication.clipboard().text() == link)
 
     # Carol is invited: under Attendees as Invited on the escalating side.
     await wait_until(lambda: "Carol" in names_in(bob_window, Section.ATTENDEES), SLOW)

@@ -11,9 +11,6 @@ mocked.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QContextMenuEvent
@@ -44,19 +41,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.gui]
 TONES = {"Alice": 440.0, "Bob": 660.0, "Carol": 880.0}
 #: The two-party call tests' people: engines with devices of their own, by name.
 callers = test_call_gui.callers
-
-
-@pytest.fixture(autouse=True)
-def collect_in_the_gui_thread() -> Iterator[None]:
-    """Free earlier tests' Qt objects here, on the GUI thread.
-
-    These tests run many Python threads (media, tone players); a garbage collection
-    that happens to run in one of them would destroy a cyclic QObject off the GUI
-    thread and leave its timers dangling (a crash seen in QTimerInfoList).
-    """
-    gc.collect()
-    yield
-    gc.collect()
 
 
 def bar(window: ConversationWindow) -> MeetingAudioBar:
