@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pasimple
 
+from bench.audio_stages import StageProbe, median_ms
 from engine.media.audio_peer import AudioPeer, AudioPeerFactory
 from engine.media.devices import SAMPLE_RATE, AudioDevices
 from engine.media.media_thread import MediaThread
@@ -131,27 +132,42 @@ def factory(thread: MediaThread, server: str, person: Participant) -> AudioPeerF
 async def latency(pulse: PulseServer, thread: MediaThread, bursts: int) -> None:
     alice, bob = pulse.participant("alice"), pulse.participant("bob")
     fa, fb = factory(thread, pulse.server, alice), factory(thread, pulse.server, bob)
-    a, b = fa.new_peer(), fb.new_peer()
-    await connect(a, b)
-    listener = OnsetListener(pulse.server, bob.speaker_monitor)
-    writer = BurstWriter(pulse.server, alice.mic_sink)
-    listener.start()
-    await asyncio.sleep(0.5)  # let the speaker stream settle before the first burst
-    writer.start()
-    while len(writer.emitted) < bursts:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)
-    writer.halt.set()
-    listener.halt.set()
+    with StageProbe() as probe:
+        a, b = fa.new_peer(), fb.new_peer()
+        await connect(a, b)
+        listener = OnsetListener(pulse.server, bob.speaker_monitor)
+        writer = BurstWriter(pulse.server, alice.mic_sink)
+        listener.start()
+        await asyncio.sleep(0.5)  # let the speaker stream settle before the first burst
+        writer.start()
+        while len(writer.emitted) < bursts:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        writer.halt.set()
+        listener.halt.set()
     delays = sorted(d * 1000 for d in pair_up(writer.emitted, listener.onsets))
     print(f"mouth-to-ear latency on loopback ({len(delays)} of {len(writer.emitted)} bursts heard)")
     if delays:
         p95 = delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))]
         print(f"  median {statistics.median(delays):6.1f} ms   p95 {p95:6.1f} ms   (G.114: 150 ms)")
+    print_split(probe, writer.emitted, listener.onsets)
     await a.close()
     await b.close()
     fa.devices.close()
     fb.devices.close()
+
+
+def print_split(probe: StageProbe, emitted: list[float], heard: list[float]) -> None:
+    split = probe.split(emitted, heard)
+    followed = len(split[0][1]) if split else 0
+    print(f"  where it goes (median per step, {followed} bursts followed end to end):")
+    for name, delays in split:
+        print(f"    {name:28s} {median_ms(delays)}")
+    print("  queues along the way (median of samples):")
+    print(f"    PulseAudio record latency, microphone    {median_ms(probe.capture_latency)}")
+    print(f"    aiortc jitter buffer hold per packet     {median_ms(probe.jitter_hold)}")
+    print(f"    mixer buffer before each 20 ms pull      {median_ms(probe.mixer_buffered)}")
+    print(f"    PulseAudio playback latency, speaker     {median_ms(probe.playback_latency)}")
 
 
 async def cpu(pulse: PulseServer, thread: MediaThread, counts: list[int], seconds: float) -> None:
