@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 import pasimple
 
+from bench.audio_gaps import find_gaps
 from bench.audio_stages import StageProbe, median_ms
 from engine.media.audio_peer import AudioPeer, AudioPeerFactory
 from engine.media.devices import SAMPLE_RATE, AudioDevices
 from engine.media.media_thread import MediaThread
+from tests.helpers.audio import TonePlayer, record
 from tests.helpers.pulse import Participant, PulseServer
 
 CHUNK = SAMPLE_RATE // 100  # 10 ms
@@ -129,7 +131,7 @@ def factory(thread: MediaThread, server: str, person: Participant) -> AudioPeerF
     return AudioPeerFactory(thread, AudioDevices(person.mic, person.speaker, server=server))
 
 
-async def latency(pulse: PulseServer, thread: MediaThread, bursts: int) -> None:
+async def latency(pulse: PulseServer, thread: MediaThread, bursts: int, listen: float) -> None:
     alice, bob = pulse.participant("alice"), pulse.participant("bob")
     fa, fb = factory(thread, pulse.server, alice), factory(thread, pulse.server, bob)
     with StageProbe() as probe:
@@ -151,10 +153,27 @@ async def latency(pulse: PulseServer, thread: MediaThread, bursts: int) -> None:
         p95 = delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))]
         print(f"  median {statistics.median(delays):6.1f} ms   p95 {p95:6.1f} ms   (G.114: 150 ms)")
     print_split(probe, writer.emitted, listener.onsets)
+    await continuity(pulse, alice, bob, listen)
     await a.close()
     await b.close()
     fa.devices.close()
     fb.devices.close()
+
+
+async def continuity(
+    pulse: PulseServer, alice: Participant, bob: Participant, listen: float
+) -> None:
+    """A steady tone through the same call: does what B hears ever break up?"""
+    with TonePlayer(pulse.server, alice.mic_sink, 1000.0):
+        await asyncio.sleep(1.0)  # the tone reaches B's ear
+        heard = await asyncio.to_thread(
+            record, pulse.server, bob.speaker_monitor, int(listen * 1000)
+        )
+    gaps = find_gaps(heard, 1000.0)
+    print(
+        f"  continuity: a steady 1 kHz tone for {listen:.0f} s broke up {gaps.events} time(s), "
+        f"{gaps.gap_ms:.0f} ms in all (10 ms windows below half its level)"
+    )
 
 
 def print_split(probe: StageProbe, emitted: list[float], heard: list[float]) -> None:
@@ -200,13 +219,13 @@ async def measure(seconds: float) -> float:
     return (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
-async def main(bursts: int, counts: list[int], seconds: float) -> None:
+async def main(bursts: int, counts: list[int], seconds: float, listen: float) -> None:
     with tempfile.TemporaryDirectory(prefix="confero-audio-bench-") as folder:
         pulse = PulseServer(Path(folder))
         pulse.start()
         thread = MediaThread()
         try:
-            await latency(pulse, thread, bursts)
+            await latency(pulse, thread, bursts, listen)
             await cpu(pulse, thread, counts, seconds)
         finally:
             thread.stop(5)
@@ -218,6 +237,7 @@ if __name__ == "__main__":
     parser.add_argument("--bursts", type=int, default=30)
     parser.add_argument("--streams", default="1,2,4", help="calls to run at once, e.g. 1,2,4")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--listen", type=float, default=10.0, help="seconds of steady tone")
     args = parser.parse_args()
     counts = [int(n) for n in args.streams.split(",") if n.strip()]
-    asyncio.run(main(args.bursts, counts, args.seconds))
+    asyncio.run(main(args.bursts, counts, args.seconds, args.listen))

@@ -12,6 +12,7 @@ record latency) so each step's share can be explained, not just measured.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 import time
@@ -38,7 +39,7 @@ class _Onsets:
         self._in_burst = False
         self._lock = threading.Lock()
 
-    def see(self, samples: np.ndarray, scale: float, now: float, offset: bool = False) -> None:
+    def see(self, samples: np.ndarray, scale: float, now: float, offset: bool = True) -> None:
         peak = np.abs(samples.reshape(-1)) / scale
         with self._lock:
             loud = np.flatnonzero(peak > ONSET)
@@ -90,11 +91,9 @@ class StageProbe:
             if len(chain) == len(lists) + 1:
                 chains.append(chain)
         names = ["mouth -> " + STAGES[0]]
-        names += [f"{a} -> {b}" for a, b in zip(STAGES, STAGES[1:], strict=False)]
+        names += [f"{a} -> {b}" for a, b in itertools.pairwise(STAGES)]
         names += [STAGES[-1] + " -> ear"]
-        return [
-            (name, [max(0.0, c[i + 1] - c[i]) for c in chains]) for i, name in enumerate(names)
-        ]
+        return [(name, [max(0.0, c[i + 1] - c[i]) for c in chains]) for i, name in enumerate(names)]
 
     # --- wrappers -----------------------------------------------------------------------
 
@@ -126,7 +125,7 @@ class StageProbe:
             # _step has emitted the frame it read; look at it as the listeners did.
             frame = this.__dict__.get("_probe_last")
             if frame is not None:
-                probe.onsets["capture read"].see(frame, 32768.0, this.__dict__["_probe_at"])
+                probe.onsets["capture read"].see(frame, 32768.0, this.__dict__["_probe_at"], True)
             if len(probe.capture_latency) < 5000:
                 probe.capture_latency.append(stream.get_latency() / 1e6)
 
@@ -142,12 +141,12 @@ class StageProbe:
         self._restore.append(lambda: setattr(devices.CaptureStream, "_emit", original_emit))
 
     def _after_mic_recv(self, _track: Any, frame: Any) -> None:
-        self.onsets["track recv"].see(frame.to_ndarray(), 32768.0, time.monotonic())
+        self.onsets["track recv"].see(frame.to_ndarray(), 32768.0, time.monotonic(), offset=True)
 
     def _after_remote(self, _track: Any, frame: Any) -> None:
         if frame is not None and getattr(frame, "format", None) is not None:
             scale = 1.0 if frame.format.name.startswith("flt") else 32768.0
-            self.onsets["decoded"].see(frame.to_ndarray(), scale, time.monotonic())
+            self.onsets["decoded"].see(frame.to_ndarray(), scale, time.monotonic(), offset=True)
 
     def _wrap_mixer(self) -> None:
         original = tracks.PlaybackMixer.mix
