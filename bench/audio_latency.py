@@ -7,10 +7,17 @@ user runs (microphone capture, Opus, RTP, mixer, speaker). Reports:
   sink, timestamped with the sound server's playback latency, and their onsets found
   in B's speaker monitor (minus the record latency); median and p95 (ITU-T G.114's
   comfort limit is 150 ms one way);
+- where that latency goes: each burst timestamped as it passes capture, the media
+  loop, decoding, the mixer and the ear (bench/audio_stages.py), with the queues in
+  between (jitter buffer, mixer buffer, PulseAudio's record and playback latency);
+- continuity: a steady tone through the same call, its gaps counted at B's ear
+  (bench/audio_gaps.py), so a latency tuning cannot buy its figure with dropouts;
 - CPU per audio stream: this process's CPU time / wall time with N calls running
   (each call is two peer connections here, one per side, both in this process).
 
-Run: .venv/bin/python -m bench.audio_latency [--bursts N] [--streams 1,2,4]
+The mesh and the UI-thread figures are bench/audio_mesh.py and bench/call_stalls.py.
+
+Run: .venv/bin/python -m bench.audio_latency [--bursts N] [--streams 1,2,4] [--listen S]
 """
 
 from __future__ import annotations

@@ -37,9 +37,9 @@ MAX_QUEUED_FRAMES = 5
 MAX_BUFFERED_SAMPLES = 6 * FRAME_SAMPLES
 #: Every this many speaker pulls (1 s), a source drops the slack it never needed...
 TRIM_EVERY_PULLS = 50
-#: ...keeping a frame above what the emptiest pull of that second needed (less
-#: than that and the next second's jitter underruns: the bench saw it at 10 ms).
-TRIM_KEEP_SAMPLES = FRAME_SAMPLES
+#: ...keeping two frames above what the emptiest pull of that second needed: with
+#: less, a loaded machine's next second underran (bench/audio_mesh.py saw gaps).
+TRIM_KEEP_SAMPLES = 2 * FRAME_SAMPLES
 
 
 def _audio_frame(samples: np.ndarray, pts: int) -> av.AudioFrame:

@@ -10,7 +10,7 @@ from aiortc.rtp import RtpPacket
 
 from engine.media.devices import FRAME_SAMPLES
 from engine.media.jitter import LowLatencyJitterBuffer
-from engine.media.tracks import TRIM_EVERY_PULLS, MixerSource
+from engine.media.tracks import TRIM_EVERY_PULLS, TRIM_KEEP_SAMPLES, MixerSource
 
 
 def _packet(sequence: int) -> RtpPacket:
@@ -64,20 +64,21 @@ def test_mixer_source_drops_slack_that_no_pull_needed() -> None:
     for _ in range(TRIM_EVERY_PULLS):
         source.put(_frame())
         assert source.take(FRAME_SAMPLES) is not None
-    # One frame of spare stays for jitter; the other four went once the second was over.
-    assert source._buffered == FRAME_SAMPLES
+    # The kept spare stays for jitter; the rest went once the second was over.
+    assert source._buffered == TRIM_KEEP_SAMPLES
 
 
 def test_mixer_source_keeps_what_jitter_needed() -> None:
     source = MixerSource("peer", track=None)  # type: ignore[arg-type]
-    source.put(_frame())
-    source.put(_frame())  # two frames of spare, more than the one kept...
+    spare = TRIM_KEEP_SAMPLES // FRAME_SAMPLES + 1
+    for _ in range(spare):  # one frame of spare more than is kept...
+        source.put(_frame())
     taken: list[np.ndarray | None] = []
     for pull in range(TRIM_EVERY_PULLS):
         source.put(_frame())
         if pull == 10:  # ...but once the speaker pulled twice in a row and needed it
             taken.append(source.take(FRAME_SAMPLES))
         taken.append(source.take(FRAME_SAMPLES))
-    # Nothing dropped: every pull got a whole frame, and the frame still left is kept.
+    # Nothing dropped: every pull got a whole frame, and what is left stays.
     assert all(t is not None and np.all(t == 1) for t in taken)
-    assert source._buffered == FRAME_SAMPLES
+    assert source._buffered == (spare - 1) * FRAME_SAMPLES
