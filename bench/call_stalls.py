@@ -88,10 +88,11 @@ async def one_run(
     alice = await signed_in(server, "alice", folder)
     bob = await signed_in(server, "bob", folder)
     a_dev, b_dev = pulse.participant(f"alice{run}"), pulse.participant(f"bob{run}")
-    alice.media.choose_devices(a_dev.mic, a_dev.speaker)
-    bob.media.choose_devices(b_dev.mic, b_dev.speaker)
     bridge = EngineBridge(alice.session.bus)
     main = MainWindow(alice, bridge)
+    # After the window, which applies the (default) Preferences devices.
+    alice.media.choose_devices(a_dev.mic, a_dev.speaker)
+    bob.media.choose_devices(b_dev.mic, b_dev.speaker)
     meter = Heartbeat()
     figures: dict[str, tuple[float, float]] = {}
     try:

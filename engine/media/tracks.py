@@ -35,8 +35,9 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 MAX_QUEUED_FRAMES = 5
 #: Audio a mixer source may buffer before dropping the oldest (jitter vs latency).
 MAX_BUFFERED_SAMPLES = 6 * FRAME_SAMPLES
-#: Every this many speaker pulls (1 s), a source drops the slack it never needed...
-TRIM_EVERY_PULLS = 50
+#: Every this many speaker pulls (5 s), a source drops the slack it never needed...
+#: (after 1 s, a loaded machine's next hiccup found the buffer too short: gaps)
+TRIM_EVERY_PULLS = 250
 #: ...keeping two frames above what the emptiest pull of that second needed: with
 #: less, a loaded machine's next second underran (bench/audio_mesh.py saw gaps).
 TRIM_KEEP_SAMPLES = 2 * FRAME_SAMPLES
@@ -203,7 +204,7 @@ class MixerSource:
             return out
 
     def _trim(self, count: int) -> None:
-        """Drop audio that a whole second of pulls never needed (lock held).
+        """Drop audio that five seconds of pulls never needed (lock held).
 
         A late packet or a bursty speaker leaves the buffer fuller for good (each
         underrun adds its frame's worth), and what sits here is heard that much later.
