@@ -38,8 +38,8 @@ MAX_BUFFERED_SAMPLES = 6 * FRAME_SAMPLES
 #: Every this many speaker pulls (5 s), a source drops the slack it never needed...
 #: (after 1 s, a loaded machine's next hiccup found the buffer too short: gaps)
 TRIM_EVERY_PULLS = 250
-#: ...keeping two frames above what the emptiest pull of that second needed: with
-#: less, a loaded machine's next second underran (bench/audio_mesh.py saw gaps).
+#: ...keeping two frames above what the emptiest pull of that window needed: with
+#: less, a loaded machine underran soon after (bench/audio_mesh.py saw gaps).
 TRIM_KEEP_SAMPLES = 2 * FRAME_SAMPLES
 
 

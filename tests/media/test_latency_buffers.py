@@ -64,7 +64,7 @@ def test_mixer_source_drops_slack_that_no_pull_needed() -> None:
     for _ in range(TRIM_EVERY_PULLS):
         source.put(_frame())
         assert source.take(FRAME_SAMPLES) is not None
-    # The kept spare stays for jitter; the rest went once the second was over.
+    # The kept spare stays for jitter; the rest went once the window was over.
     assert source._buffered == TRIM_KEEP_SAMPLES
 
 
