@@ -7,10 +7,17 @@ user runs (microphone capture, Opus, RTP, mixer, speaker). Reports:
   sink, timestamped with the sound server's playback latency, and their onsets found
   in B's speaker monitor (minus the record latency); median and p95 (ITU-T G.114's
   comfort limit is 150 ms one way);
+- where that latency goes: each burst timestamped as it passes capture, the media
+  loop, decoding, the mixer and the ear (bench/audio_stages.py), with the queues in
+  between (jitter buffer, mixer buffer, PulseAudio's record and playback latency);
+- continuity: a steady tone through the same call, its gaps counted at B's ear
+  (bench/audio_gaps.py), so a latency tuning cannot buy its figure with dropouts;
 - CPU per audio stream: this process's CPU time / wall time with N calls running
   (each call is two peer connections here, one per side, both in this process).
 
-Run: .venv/bin/python -m bench.audio_latency [--bursts N] [--streams 1,2,4]
+The mesh and the UI-thread figures are bench/audio_mesh.py and bench/call_stalls.py.
+
+Run: .venv/bin/python -m bench.audio_latency [--bursts N] [--streams 1,2,4] [--listen S]
 """
 
 from __future__ import annotations
@@ -26,9 +33,12 @@ from pathlib import Path
 import numpy as np
 import pasimple
 
+from bench.audio_gaps import find_gaps
+from bench.audio_stages import StageProbe, median_ms
 from engine.media.audio_peer import AudioPeer, AudioPeerFactory
 from engine.media.devices import SAMPLE_RATE, AudioDevices
 from engine.media.media_thread import MediaThread
+from tests.helpers.audio import TonePlayer, record
 from tests.helpers.pulse import Participant, PulseServer
 
 CHUNK = SAMPLE_RATE // 100  # 10 ms
@@ -128,30 +138,62 @@ def factory(thread: MediaThread, server: str, person: Participant) -> AudioPeerF
     return AudioPeerFactory(thread, AudioDevices(person.mic, person.speaker, server=server))
 
 
-async def latency(pulse: PulseServer, thread: MediaThread, bursts: int) -> None:
+async def latency(pulse: PulseServer, thread: MediaThread, bursts: int, listen: float) -> None:
     alice, bob = pulse.participant("alice"), pulse.participant("bob")
     fa, fb = factory(thread, pulse.server, alice), factory(thread, pulse.server, bob)
-    a, b = fa.new_peer(), fb.new_peer()
-    await connect(a, b)
-    listener = OnsetListener(pulse.server, bob.speaker_monitor)
-    writer = BurstWriter(pulse.server, alice.mic_sink)
-    listener.start()
-    await asyncio.sleep(0.5)  # let the speaker stream settle before the first burst
-    writer.start()
-    while len(writer.emitted) < bursts:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)
-    writer.halt.set()
-    listener.halt.set()
+    with StageProbe() as probe:
+        a, b = fa.new_peer(), fb.new_peer()
+        await connect(a, b)
+        listener = OnsetListener(pulse.server, bob.speaker_monitor)
+        writer = BurstWriter(pulse.server, alice.mic_sink)
+        listener.start()
+        await asyncio.sleep(0.5)  # let the speaker stream settle before the first burst
+        writer.start()
+        while len(writer.emitted) < bursts:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        writer.halt.set()
+        listener.halt.set()
     delays = sorted(d * 1000 for d in pair_up(writer.emitted, listener.onsets))
     print(f"mouth-to-ear latency on loopback ({len(delays)} of {len(writer.emitted)} bursts heard)")
     if delays:
         p95 = delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))]
         print(f"  median {statistics.median(delays):6.1f} ms   p95 {p95:6.1f} ms   (G.114: 150 ms)")
+    print_split(probe, writer.emitted, listener.onsets)
+    await continuity(pulse, alice, bob, listen)
     await a.close()
     await b.close()
     fa.devices.close()
     fb.devices.close()
+
+
+async def continuity(
+    pulse: PulseServer, alice: Participant, bob: Participant, listen: float
+) -> None:
+    """A steady tone through the same call: does what B hears ever break up?"""
+    with TonePlayer(pulse.server, alice.mic_sink, 1000.0):
+        await asyncio.sleep(1.0)  # the tone reaches B's ear
+        heard = await asyncio.to_thread(
+            record, pulse.server, bob.speaker_monitor, int(listen * 1000)
+        )
+    gaps = find_gaps(heard, 1000.0)
+    print(
+        f"  continuity: a steady 1 kHz tone for {listen:.0f} s broke up {gaps.events} time(s), "
+        f"{gaps.gap_ms:.0f} ms in all (10 ms windows below half its level)"
+    )
+
+
+def print_split(probe: StageProbe, emitted: list[float], heard: list[float]) -> None:
+    split = probe.split(emitted, heard)
+    followed = len(split[0][1]) if split else 0
+    print(f"  where it goes (median per step, {followed} bursts followed end to end):")
+    for name, delays in split:
+        print(f"    {name:28s} {median_ms(delays)}")
+    print("  queues along the way (median of samples):")
+    print(f"    PulseAudio record latency, microphone    {median_ms(probe.capture_latency)}")
+    print(f"    aiortc jitter buffer hold per packet     {median_ms(probe.jitter_hold)}")
+    print(f"    mixer buffer before each 20 ms pull      {median_ms(probe.mixer_buffered)}")
+    print(f"    PulseAudio playback latency, speaker     {median_ms(probe.playback_latency)}")
 
 
 async def cpu(pulse: PulseServer, thread: MediaThread, counts: list[int], seconds: float) -> None:
@@ -184,13 +226,13 @@ async def measure(seconds: float) -> float:
     return (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
-async def main(bursts: int, counts: list[int], seconds: float) -> None:
+async def main(bursts: int, counts: list[int], seconds: float, listen: float) -> None:
     with tempfile.TemporaryDirectory(prefix="confero-audio-bench-") as folder:
         pulse = PulseServer(Path(folder))
         pulse.start()
         thread = MediaThread()
         try:
-            await latency(pulse, thread, bursts)
+            await latency(pulse, thread, bursts, listen)
             await cpu(pulse, thread, counts, seconds)
         finally:
             thread.stop(5)
@@ -202,6 +244,7 @@ if __name__ == "__main__":
     parser.add_argument("--bursts", type=int, default=30)
     parser.add_argument("--streams", default="1,2,4", help="calls to run at once, e.g. 1,2,4")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--listen", type=float, default=10.0, help="seconds of steady tone")
     args = parser.parse_args()
     counts = [int(n) for n in args.streams.split(",") if n.strip()]
-    asyncio.run(main(args.bursts, counts, args.seconds))
+    asyncio.run(main(args.bursts, counts, args.seconds, args.listen))

@@ -32,6 +32,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from engine.media.devices import AudioDevices, Level
 from engine.media.errors import InvalidSdp, MediaError, MediaThreadStopped
+from engine.media.jitter import use_low_latency_buffer
 from engine.media.media_thread import MediaThread
 from engine.media.tracks import MicrophoneTrack, PlaybackMixer
 
@@ -194,6 +195,10 @@ class AudioPeer:
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio":
+                # Before any RTP arrives: aiortc's default buffer costs 80 ms.
+                for transceiver in pc.getTransceivers():
+                    if transceiver.kind == "audio":
+                        use_low_latency_buffer(transceiver.receiver)
                 self._mixer.add(self._key, track)
                 self._apply_gates_now()
 

@@ -35,6 +35,12 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 MAX_QUEUED_FRAMES = 5
 #: Audio a mixer source may buffer before dropping the oldest (jitter vs latency).
 MAX_BUFFERED_SAMPLES = 6 * FRAME_SAMPLES
+#: Every this many speaker pulls (5 s), a source drops the slack it never needed...
+#: (after 1 s, a loaded machine's next hiccup found the buffer too short: gaps)
+TRIM_EVERY_PULLS = 250
+#: ...keeping two frames above what the emptiest pull of that window needed: with
+#: less, a loaded machine underran soon after (bench/audio_mesh.py saw gaps).
+TRIM_KEEP_SAMPLES = 2 * FRAME_SAMPLES
 
 
 def _audio_frame(samples: np.ndarray, pts: int) -> av.AudioFrame:
@@ -163,6 +169,8 @@ class MixerSource:
         self._chunks: deque[np.ndarray] = deque()
         self._buffered = 0
         self._lock = threading.Lock()
+        self._pulls = 0
+        self._least_spare: int | None = None  # fewest samples left over by a pull
         self.task: asyncio.Task[None] | None = None
 
     def put(self, samples: np.ndarray) -> None:
@@ -178,6 +186,7 @@ class MixerSource:
 
     def take(self, count: int) -> np.ndarray | None:
         with self._lock:
+            self._trim(count)
             if not self._chunks:
                 return None
             out = np.zeros(count, dtype=np.int32)
@@ -193,6 +202,32 @@ class MixerSource:
                     self._chunks[0] = chunk[used:]
                 self._buffered -= used
             return out
+
+    def _trim(self, count: int) -> None:
+        """Drop audio that five seconds of pulls never needed (lock held).
+
+        A late packet or a bursty speaker leaves the buffer fuller for good (each
+        underrun adds its frame's worth), and what sits here is heard that much later.
+        Keeping only a little above the emptiest pull bounds latency without a gap.
+        """
+        spare = self._buffered - count
+        if self._least_spare is None or spare < self._least_spare:
+            self._least_spare = spare
+        self._pulls += 1
+        if self._pulls < TRIM_EVERY_PULLS:
+            return
+        excess = self._least_spare - TRIM_KEEP_SAMPLES
+        self._pulls, self._least_spare = 0, None
+        while excess > 0 and self._chunks:
+            chunk = self._chunks[0]
+            if chunk.size <= excess:
+                self._chunks.popleft()
+                used = chunk.size
+            else:
+                self._chunks[0] = chunk[excess:]
+                used = excess
+            self._buffered -= used
+            excess -= used
 
 
 class PlaybackMixer:
