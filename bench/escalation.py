@@ -96,8 +96,8 @@ async def one_run(server: EmbeddedHomeserver, folder: Path) -> tuple[float, floa
         )
         return alice_s, bob_s, raw
     finally:
-        await alice.close()
-        await bob.close()
+        await alice.session.close()
+        await bob.session.close()
 
 
 async def run(runs: int) -> None:
