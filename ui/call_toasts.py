@@ -11,9 +11,7 @@ follows the call from there.
 
 from __future__ import annotations
 
-import html
 import logging
-import sys
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +22,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +40,7 @@ from ui.call_text import (
     TOAST_TITLE,
     toast_text,
 )
+from ui.desktop_notifier import DesktopNotifier
 from ui.engine_calls import finish
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
@@ -138,7 +136,8 @@ class CallToasts(QWidget):
         self._bridge = bridge
         self._tasks = TaskGroup()
         self._toasts: dict[str, CallToast] = {}
-        self._tray: QSystemTrayIcon | None = None
+        self._notifier = DesktopNotifier(self)
+        self._notifier.clicked.connect(self.show_requested)
         #: The ring tone's player (on the speaker chosen in Preferences).
         self.ringer = SoundPlayer()
         self._ring = ring_samples()
@@ -186,8 +185,7 @@ class CallToasts(QWidget):
                 (self._bridge.call_state_changed, self._on_call_state_changed),
             )
         )
-        if self._tray is not None:
-            self._tray.hide()
+        self._notifier.hide()
 
     # -- internals ----------------------------------------------------------
 
@@ -223,22 +221,9 @@ class CallToasts(QWidget):
             self.ringer.stop()
 
     def _notify(self, call: Call) -> None:
-        if self.window().isActiveWindow():
-            return
-        if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
-            return  # the toast in the main window (and the ring) is all there is
-        if self._tray is None:
-            self._tray = QSystemTrayIcon(theme.app_icon(), self)
-            self._tray.setToolTip("Confero")
-            self._tray.messageClicked.connect(self.show_requested)
-        self._tray.show()
         text = toast_text(self._name(call))
-        if sys.platform.startswith("linux"):  # notification servers read a little markup
-            text = html.escape(text, quote=False)
-        self._tray.showMessage(
-            TOAST_TITLE, text, QSystemTrayIcon.MessageIcon.Information, NOTIFICATION_MS
-        )
-        self.notified.emit(call.call_id)
+        if self._notifier.notify(self.window(), TOAST_TITLE, text, NOTIFICATION_MS):
+            self.notified.emit(call.call_id)
 
     def _on_answer_clicked(self, call_id: str) -> None:
         if toast := self._toasts.get(call_id):

@@ -10,9 +10,7 @@ one and the main window is not in front. Join asks for the meeting's window
 
 from __future__ import annotations
 
-import html
 import logging
-import sys
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -22,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +29,7 @@ from engine.invitation_models import IncomingInvitation
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import EngineBridge, disconnect_all
+from ui.desktop_notifier import DesktopNotifier
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
 from ui.invitation_text import (
@@ -137,7 +135,8 @@ class InvitationToasts(QWidget):
         self._bridge = bridge
         self._tasks = TaskGroup()
         self._toasts: dict[str, InvitationToast] = {}
-        self._tray: QSystemTrayIcon | None = None
+        self._notifier = DesktopNotifier(self)
+        self._notifier.clicked.connect(self.show_requested)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
@@ -174,8 +173,7 @@ class InvitationToasts(QWidget):
                 (self._bridge.incoming_invitation_withdrawn, self.remove),
             )
         )
-        if self._tray is not None:
-            self._tray.hide()
+        self._notifier.hide()
 
     # -- internals ----------------------------------------------------------
 
@@ -198,25 +196,11 @@ class InvitationToasts(QWidget):
         self.setVisible(bool(self._toasts))
 
     def _notify(self, invitation: IncomingInvitation) -> None:
-        window = self.window()
-        if window.isActiveWindow():
-            return
-        if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
-            return  # the toast in the main window is all there is
-        if self._tray is None:
-            self._tray = QSystemTrayIcon(theme.app_icon(), self)
-            self._tray.setToolTip("Confero")
-            self._tray.messageClicked.connect(self.show_requested)
-        self._tray.show()
         text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
         if invitation.toast_message:
             text = f"{text}\n{invitation.toast_message}"
-        if sys.platform.startswith("linux"):  # notification servers read a little markup
-            text = html.escape(text, quote=False)
-        self._tray.showMessage(
-            TOAST_TITLE, text, QSystemTrayIcon.MessageIcon.Information, NOTIFICATION_MS
-        )
-        self.notified.emit(invitation.room_id)
+        if self._notifier.notify(self.window(), TOAST_TITLE, text, NOTIFICATION_MS):
+            self.notified.emit(invitation.room_id)
 
     def _on_join_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):
