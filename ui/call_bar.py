@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine.calls.call_models import AvModalityState, Call
 from engine.errors import ConferoError
 from engine.media.errors import MediaError, NoMicrophone
+from ui import audio_bar_style as style
 from ui import theme
 from ui.accessibility import announce
 from ui.banner import BannerKind
@@ -81,12 +82,6 @@ ENDED_VISIBLE_MS = 6_000
 FADE_MS = 600
 _TICK_MS = 1_000
 _CLOCK = re.compile(r" ?\d+:\d\d(:\d\d)?")
-
-# (background, border, text): fixed pale colours with dark text, like the banners.
-_LIVE = ("#dff3e4", "#7cc48f", "#0d3319")
-_RINGING = ("#dbe9ff", "#8fb6f2", "#0b2a5b")
-_HELD = ("#fff1b8", "#e2bd3a", "#3d2f00")
-END_REASON_WORDS = ("#ececec", "#b5b5b5", "#222222")
 
 
 class CallBar(QFrame):
@@ -444,40 +439,20 @@ class CallBar(QFrame):
 
     def _apply_colours(self, call: Call) -> None:
         if not call.live:
-            background, border, text = END_REASON_WORDS
+            colours = style.ENDED
         elif call.on_hold or call.remote_on_hold:
-            background, border, text = _HELD
+            colours = style.HELD
         elif call.state is S.CONNECTED:
-            background, border, text = _LIVE
+            colours = style.LIVE
         else:
-            background, border, text = _RINGING
+            colours = style.STARTING
+        sheet = style.bar_style_sheet(
+            "callBar", "callText", colours, red="callHangUp", green="callAnswer"
+        )
+        text = colours[2]
         self.setStyleSheet(
-            f"""
-            QFrame#callBar {{
-                background: {background};
-                border: 1px solid {border};
-                border-radius: 6px;
-            }}
-            QLabel#callText {{ color: {text}; background: transparent; border: none;
-                font-weight: bold; }}
-            QFrame#callBar QPushButton {{
-                color: {text};
-                background: rgba(255, 255, 255, 0.6);
-                border: 1px solid {border};
-                border-radius: 4px;
-                padding: 3px 12px;
-            }}
-            QFrame#callBar QPushButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
-            QFrame#callBar QPushButton:focus {{ border: 2px solid {text}; }}
-            QFrame#callBar QPushButton:disabled {{ color: #777777; }}
-            QFrame#callBar QPushButton#callHangUp {{
-                color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
-            QFrame#callBar QPushButton#callHangUp:hover {{ background: #a3221a; }}
-            QFrame#callBar QPushButton#callHangUp:focus {{ border: 2px solid #3d0000; }}
-            QFrame#callBar QPushButton#callAnswer {{
-                color: #ffffff; background: #1e7b34; border-color: #16602a; }}
-            QFrame#callBar QPushButton#callAnswer:hover {{ background: #16602a; }}
-            QFrame#callBar QPushButton#callAnswer:focus {{ border: 2px solid #062b10; }}
+            sheet
+            + f"""
             QToolButton#callDismiss {{ color: {text}; background: transparent; border: none;
                 padding: 2px 6px; }}
             QToolButton#callDismiss:focus {{ border: 1px solid {text}; }}

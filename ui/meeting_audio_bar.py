@@ -37,6 +37,7 @@ from engine.calls.meeting_call_events import (
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Role, SessionState
 from engine.errors import ConferoError
+from ui import audio_bar_style as style
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import disconnect_all
@@ -77,9 +78,6 @@ log = logging.getLogger(__name__)
 
 _PRESENTING = (Role.LEADER, Role.PRESENTER)
 # (background, border, text): fixed pale colours with dark text, like the call bar.
-_LIVE = ("#dff3e4", "#7cc48f", "#0d3319")
-_HELD = ("#fff1b8", "#e2bd3a", "#3d2f00")
-_JOINING = ("#dbe9ff", "#8fb6f2", "#0b2a5b")
 
 
 def window_shortcut(window: QWidget, keys: str) -> QShortcut:
@@ -300,7 +298,7 @@ class MeetingAudioBar(QFrame):
             self.hide()
             return
         if not in_audio:
-            self._show_text(JOINING, _JOINING)
+            self._show_text(JOINING, style.STARTING)
             self.mute_button.hide()
             self.leave_button.hide()
             self.controls_button.hide()
@@ -321,7 +319,7 @@ class MeetingAudioBar(QFrame):
         self.mute_button.setToolTip(tip)
         self.mute_button.setAccessibleDescription(CANNOT_UNMUTE_REASON if locked else "")
         self.leave_button.setEnabled(self.leave_button not in self._pending)
-        colours = _HELD if by_presenter or locked else _LIVE
+        colours = style.HELD if by_presenter or locked else style.LIVE
         self._show_text(
             bar_text(count, muted=muted, by_presenter=by_presenter, locked=locked), colours
         )
@@ -386,39 +384,15 @@ class MeetingAudioBar(QFrame):
         if error:
             self._banners.show_error(error)
 
-    def _apply_colours(self, colours: tuple[str, str, str]) -> None:
+    def _apply_colours(self, colours: style.Colours) -> None:
         if colours == self._colours:
             return  # a style sheet costs: not on every "speaking" tick
         self._colours = colours
-        background, border, text = colours
         self.setStyleSheet(
-            f"""
-            QFrame#meetingAudioBar {{
-                background: {background};
-                border: 1px solid {border};
-                border-radius: 6px;
-            }}
-            QLabel#meetingAudioText {{ color: {text}; background: transparent; border: none;
-                font-weight: bold; }}
-            QFrame#meetingAudioBar QPushButton {{
-                color: {text};
-                background: rgba(255, 255, 255, 0.6);
-                border: 1px solid {border};
-                border-radius: 4px;
-                padding: 3px 12px;
-            }}
-            QFrame#meetingAudioBar QPushButton:hover {{ background: rgba(255, 255, 255, 0.9); }}
-            QFrame#meetingAudioBar QPushButton:focus {{ border: 2px solid {text}; }}
-            QFrame#meetingAudioBar QPushButton:disabled {{ color: #5e5e5e; }}
-            QFrame#meetingAudioBar QPushButton#meetingAudioLeave {{
-                color: #ffffff; background: #c42b1c; border-color: #a3221a; }}
-            QFrame#meetingAudioBar QPushButton#meetingAudioLeave:hover {{ background: #a3221a; }}
-            QFrame#meetingAudioBar QPushButton#meetingAudioLeave:focus {{
-                border: 2px solid #3d0000; }}
-            """
+            style.bar_style_sheet(
+                "meetingAudioBar", "meetingAudioText", colours, red="meetingAudioLeave"
+            )
         )
-
-    # -- slots ------------------------------------------------------------------------
 
     def _on_join_keys(self) -> None:
         self._click(self.join_button)
