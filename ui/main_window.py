@@ -307,6 +307,8 @@ class MainWindow(QMainWindow):
         ):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
+        # Ctrl+Q quits from every window (a meeting's too), as in other chat apps.
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&Confero")

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import keyring
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from engine.conference_models import SessionState
 from engine.homeserver import EmbeddedHomeserver
@@ -156,7 +159,20 @@ async def test_quit_during_a_lobby_wait(
 
         await wait_until(lambda: bobs_state() is SessionState.IN_LOBBY, 30)
 
-        await quit_within_bound(controller)
+        # Ctrl+Q in the meeting's own window quits too, not only in the main window.
+        main = controller.main_window
+        assert main is not None
+        window = main.windows.find(room_id)
+        assert window is not None
+        asked = asyncio.ensure_future(wait_for_signal(controller.quit_requested, 5))
+        await asyncio.sleep(0)  # the wait is connected before the key goes in
+        window.activateWindow()
+        QApplication.setActiveWindow(window)
+        target = QApplication.focusWidget() or window
+        QTest.keyClick(target, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+        await asked
+        await asyncio.wait_for(controller.shutdown(), QUIT_BOUND_S)
+        assert controller.engine is None
         assert controller.main_window is None
     finally:
         await alice.session.close()
