@@ -40,11 +40,10 @@ from ui.call_text import (
     TOAST_TITLE,
     toast_text,
 )
-from ui.desktop_notifier import DesktopNotifier
 from ui.engine_calls import finish
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
-from ui.tasks import TaskGroup
+from ui.toast_stack import ToastStack
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -118,46 +117,25 @@ class CallToast(QFrame):
         self.decline_button.setEnabled(not busy)
 
 
-class CallToasts(QWidget):
-    """The calls ringing here, answered with Answer or Decline."""
+class CallToasts(ToastStack[CallToast]):
+    """The calls ringing here (by call ID), answered with Answer or Decline."""
 
     #: Answer was clicked: open the conversation's window (room_id).
     open_requested = Signal(str)
-    #: A desktop notification was shown for a call (call_id).
-    notified = Signal(str)
-    #: The desktop notification was clicked: bring the main window forward.
-    show_requested = Signal()
 
     def __init__(self, engine: Engine, bridge: EngineBridge, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("callToasts")
-        self.setAccessibleName("Incoming calls")
-        self._engine = engine
-        self._bridge = bridge
-        self._tasks = TaskGroup()
-        self._toasts: dict[str, CallToast] = {}
-        self._notifier = DesktopNotifier(self)
-        self._notifier.clicked.connect(self.show_requested)
+        super().__init__("callToasts", "Incoming calls", parent)
         #: The ring tone's player (on the speaker chosen in Preferences).
         self.ringer = SoundPlayer()
         self._ring = ring_samples()
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
+        self._engine = engine
+        self._bridge = bridge
         bridge.incoming_call.connect(self._on_incoming)
         bridge.call_state_changed.connect(self._on_call_state_changed)
         for call in engine.calls.calls():
             if call.state is AvModalityState.NOTIFIED:
                 self._add(call)
-        self._update()
-
-    # -- public API ---------------------------------------------------------
-
-    def toast(self, call_id: str) -> CallToast | None:
-        return self._toasts.get(call_id)
-
-    def toasts(self) -> list[CallToast]:
-        return list(self._toasts.values())
+        self._stack_changed()
 
     @property
     def ringing(self) -> bool:
@@ -166,18 +144,8 @@ class CallToasts(QWidget):
     def set_speaker(self, name: str | None) -> None:
         self.ringer.speaker = name
 
-    def remove(self, call_id: str) -> None:
-        toast = self._toasts.pop(call_id, None)
-        if toast is not None:
-            toast.hide()
-            toast.deleteLater()
-        self._update()
-
-    async def wait_idle(self) -> None:
-        await self._tasks.wait_idle()
-
     def detach(self) -> None:
-        self._tasks.cancel_all()
+        self._stop()
         self.ringer.stop()
         disconnect_all(
             (
@@ -185,7 +153,6 @@ class CallToasts(QWidget):
                 (self._bridge.call_state_changed, self._on_call_state_changed),
             )
         )
-        self._notifier.hide()
 
     # -- internals ----------------------------------------------------------
 
@@ -197,33 +164,25 @@ class CallToasts(QWidget):
             return
         toast = self._add(call)
         announce(toast, toast.accessibleDescription(), assertive=True)
-        self._notify(call)
+        self._notify(call.call_id, TOAST_TITLE, toast_text(self._name(call)), NOTIFICATION_MS)
 
     def _on_call_state_changed(self, call: Call) -> None:
         if call.call_id in self._toasts and call.state is not AvModalityState.NOTIFIED:
             self.remove(call.call_id)  # answered, declined, or the caller gave up
 
     def _add(self, call: Call) -> CallToast:
-        self.remove(call.call_id)
         toast = CallToast(call, self._name(call), self)
         toast.answer_clicked.connect(self._on_answer_clicked)
         toast.decline_clicked.connect(self._on_decline_clicked)
-        self._toasts[call.call_id] = toast
-        self._layout.addWidget(toast)
-        self._update()
-        return toast
+        return self._put(call.call_id, toast)
 
-    def _update(self) -> None:
-        self.setVisible(bool(self._toasts))
+    def _stack_changed(self) -> None:
+        """The ring plays while any call rings here."""
+        super()._stack_changed()
         if self._toasts and not self.ringer.playing and len(self._ring):
             self.ringer.play(self._ring, loop=True)
         elif not self._toasts:
             self.ringer.stop()
-
-    def _notify(self, call: Call) -> None:
-        text = toast_text(self._name(call))
-        if self._notifier.notify(self.window(), TOAST_TITLE, text, NOTIFICATION_MS):
-            self.notified.emit(call.call_id)
 
     def _on_answer_clicked(self, call_id: str) -> None:
         if toast := self._toasts.get(call_id):

@@ -29,7 +29,6 @@ from engine.invitation_models import IncomingInvitation
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import EngineBridge, disconnect_all
-from ui.desktop_notifier import DesktopNotifier
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
 from ui.invitation_text import (
@@ -42,7 +41,7 @@ from ui.invitation_text import (
     TOAST_TITLE,
     toast_text,
 )
-from ui.tasks import TaskGroup
+from ui.toast_stack import ToastStack
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -117,90 +116,49 @@ class InvitationToast(QFrame):
         self.decline_button.setEnabled(not busy)
 
 
-class InvitationToasts(QWidget):
-    """The stack of invitations to me, answered with Join or Decline."""
+class InvitationToasts(ToastStack[InvitationToast]):
+    """The stack of invitations to me (by meeting room), answered with Join or Decline."""
 
     #: Join worked: open the meeting's window (room_id).
     join_finished = Signal(str)
-    #: A desktop notification was shown for an invitation (room_id).
-    notified = Signal(str)
-    #: The desktop notification was clicked: bring the main window forward.
-    show_requested = Signal()
 
     def __init__(self, engine: Engine, bridge: EngineBridge, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("invitationToasts")
-        self.setAccessibleName("Invitations")
+        super().__init__("invitationToasts", "Invitations", parent)
         self._engine = engine
         self._bridge = bridge
-        self._tasks = TaskGroup()
-        self._toasts: dict[str, InvitationToast] = {}
-        self._notifier = DesktopNotifier(self)
-        self._notifier.clicked.connect(self.show_requested)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
         bridge.incoming_invitation.connect(self._on_incoming)
         bridge.incoming_invitation_withdrawn.connect(self.remove)
         for invitation in engine.invitations.incoming():
             self._add(invitation)
-        self._update_visibility()
-
-    # -- public API ---------------------------------------------------------
-
-    def toast(self, room_id: str) -> InvitationToast | None:
-        return self._toasts.get(room_id)
-
-    def toasts(self) -> list[InvitationToast]:
-        """The toasts shown, oldest first."""
-        return list(self._toasts.values())
-
-    def remove(self, room_id: str) -> None:
-        toast = self._toasts.pop(room_id, None)
-        if toast is not None:
-            toast.hide()
-            toast.deleteLater()
-        self._update_visibility()
-
-    async def wait_idle(self) -> None:
-        await self._tasks.wait_idle()
+        self._stack_changed()
 
     def detach(self) -> None:
-        self._tasks.cancel_all()
+        self._stop()
         disconnect_all(
             (
                 (self._bridge.incoming_invitation, self._on_incoming),
                 (self._bridge.incoming_invitation_withdrawn, self.remove),
             )
         )
-        self._notifier.hide()
 
     # -- internals ----------------------------------------------------------
 
     def _on_incoming(self, invitation: IncomingInvitation) -> None:
         toast = self._add(invitation)
         announce(toast, toast.accessibleDescription())
-        self._notify(invitation)
+        self._notify_desktop(invitation)
 
     def _add(self, invitation: IncomingInvitation) -> InvitationToast:
-        self.remove(invitation.room_id)  # the same meeting again: the latest counts
         toast = InvitationToast(invitation, self)
         toast.join_clicked.connect(self._on_join_clicked)
         toast.decline_clicked.connect(self._on_decline_clicked)
-        self._toasts[invitation.room_id] = toast
-        self._layout.addWidget(toast)
-        self._update_visibility()
-        return toast
+        return self._put(invitation.room_id, toast)  # the same meeting again: the latest counts
 
-    def _update_visibility(self) -> None:
-        self.setVisible(bool(self._toasts))
-
-    def _notify(self, invitation: IncomingInvitation) -> None:
+    def _notify_desktop(self, invitation: IncomingInvitation) -> None:
         text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
         if invitation.toast_message:
             text = f"{text}\n{invitation.toast_message}"
-        if self._notifier.notify(self.window(), TOAST_TITLE, text, NOTIFICATION_MS):
-            self.notified.emit(invitation.room_id)
+        self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS)
 
     def _on_join_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):
