@@ -17,11 +17,13 @@ import secrets
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
+from nio import AsyncClient, LoginResponse
 
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
 from tests.helpers.keyrings import MemoryKeyring, guard_real_keyrings
@@ -127,3 +129,21 @@ def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServ
         else:
             os.environ["PULSE_SERVER"] = previous
         server.stop()
+
+
+@pytest.fixture
+async def plain_client(make_user: MakeUser) -> AsyncIterator[Callable[..., Any]]:
+    """``await plain_client("Bob", user=None)``: another Matrix client (not Confero), a
+    bare matrix-nio AsyncClient signed in (a new account unless ``user`` is given)."""
+    clients: list[AsyncClient] = []
+
+    async def plain(name: str, user: TestUser | None = None) -> AsyncClient:
+        user = user or make_user(name.lower(), displayname=name)
+        client = AsyncClient(user.homeserver_url, user.user_id)
+        assert isinstance(await client.login(user.password), LoginResponse)
+        clients.append(client)
+        return client
+
+    yield plain
+    for client in clients:
+        await client.close()

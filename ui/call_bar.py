@@ -13,7 +13,6 @@ the window's error bar.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import Awaitable, Coroutine
@@ -33,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.calls.call_models import AvModalityState, Call
-from engine.errors import ConferoError
 from engine.media.errors import MediaError, NoMicrophone
 from ui import audio_bar_style as style
 from ui import theme
@@ -68,13 +66,11 @@ from ui.call_text import (
     UNMUTE_TIP,
     call_state_text,
 )
-from ui.engine_calls import finish
-from ui.error_text import GENERIC_ERROR
+from ui.engine_calls import failure_words
 
 if TYPE_CHECKING:
     from ui.window_parts import PartContext
 
-log = logging.getLogger(__name__)
 
 S = AvModalityState
 #: How long "Call ended: …" stays before it fades (ms), and the fade.
@@ -380,14 +376,7 @@ class CallBar(QFrame):
         self._sync_shortcuts()
 
     async def _run(self, button: QPushButton, work: Awaitable[Any]) -> None:
-        error = ""
-        try:
-            await finish(work)  # what was asked completes even if the window closes
-        except ConferoError as exc:
-            error = exc.user_message  # the engine's words say what to do
-        except Exception:
-            log.exception("a call action failed")
-            error = GENERIC_ERROR
+        error = await failure_words(work, "a call action")
         if not shiboken6.isValid(self):
             return
         self._pending.discard(button)

@@ -11,7 +11,6 @@ follows the call from there.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.calls.call_models import AvModalityState, Call
-from engine.errors import ConferoError
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import EngineBridge, disconnect_all
@@ -40,15 +38,13 @@ from ui.call_text import (
     TOAST_TITLE,
     toast_text,
 )
-from ui.engine_calls import finish
-from ui.error_text import GENERIC_ERROR
+from ui.engine_calls import failure_words
 from ui.form_widgets import ErrorLabel
 from ui.toast_stack import ToastStack
 
 if TYPE_CHECKING:
     from engine.engine import Engine
 
-log = logging.getLogger(__name__)
 
 NOTIFICATION_MS = 30_000
 
@@ -200,14 +196,7 @@ class CallToasts(ToastStack[CallToast]):
             self._tasks.spawn(self._answer(call_id, self._engine.calls.decline(call_id)))
 
     async def _answer(self, call_id: str, work: Awaitable[Any]) -> None:
-        error = ""
-        try:
-            await finish(work)
-        except ConferoError as exc:
-            error = exc.user_message  # the engine's words say what to do
-        except Exception:
-            log.exception("answering a call failed")
-            error = GENERIC_ERROR
+        error = await failure_words(work, "answering a call")
         if not shiboken6.isValid(self):
             return
         toast = self._toasts.get(call_id)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.conference_models import SessionState
+from engine.errors import ConferoError
+from ui.error_text import GENERIC_ERROR
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -58,6 +60,26 @@ def detached_task(work: Awaitable[T]) -> asyncio.Task[T]:
 async def finish(work: Awaitable[T]) -> T:
     """An engine call the user asked for: it completes even if the window closes meanwhile."""
     return await asyncio.shield(detached_task(work))
+
+
+async def failure_words(
+    work: Awaitable[Any],
+    doing: str,
+    words: Callable[[ConferoError], str] = lambda exc: exc.user_message,
+) -> str:
+    """Finish an engine call the user asked for: "" if it worked, else what to show.
+
+    The engine's errors carry their own words (``words`` may say more); anything else
+    is a bug, logged as ``doing`` failed, and worded in general.
+    """
+    try:
+        await finish(work)
+    except ConferoError as exc:
+        return words(exc)
+    except Exception:
+        log.exception("%s failed", doing)
+        return GENERIC_ERROR
+    return ""
 
 
 async def give_up_after(engine: Engine, room_id: str, join: asyncio.Task[Any]) -> None:

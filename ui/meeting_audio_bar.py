@@ -13,7 +13,6 @@ window leaves the audio (not the meeting).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +40,7 @@ from ui import audio_bar_style as style
 from ui import theme
 from ui.accessibility import announce
 from ui.bridge import disconnect_all
-from ui.engine_calls import finish, spawn_detached
-from ui.error_text import GENERIC_ERROR
+from ui.engine_calls import failure_words, spawn_detached
 from ui.meeting_audio_text import (
     CANNOT_UNMUTE_REASON,
     JOIN_AUDIO,
@@ -74,7 +72,6 @@ from ui.meeting_audio_text import (
 if TYPE_CHECKING:
     from ui.window_parts import PartContext
 
-log = logging.getLogger(__name__)
 
 _PRESENTING = (Role.LEADER, Role.PRESENTER)
 # (background, border, text): fixed pale colours with dark text, like the call bar.
@@ -365,16 +362,7 @@ class MeetingAudioBar(QFrame):
         self._tasks.spawn(self._run(what, work))
 
     async def _run(self, what: QWidget | QAction, work: Awaitable[Any]) -> None:
-        error = ""
-        try:
-            await finish(work)  # what was asked completes even if the window closes
-        except MeshLimitReached:
-            error = mesh_full_text(self._engine.meeting_calls.mesh_limit)
-        except ConferoError as exc:
-            error = exc.user_message  # the engine's words say what to do
-        except Exception:
-            log.exception("a meeting audio action failed")
-            error = GENERIC_ERROR
+        error = await failure_words(work, "a meeting audio action", self._words)
         if not shiboken6.isValid(self):
             return
         self._pending.discard(what)
@@ -383,6 +371,11 @@ class MeetingAudioBar(QFrame):
         self._reload()
         if error:
             self._banners.show_error(error)
+
+    def _words(self, exc: ConferoError) -> str:
+        if isinstance(exc, MeshLimitReached):
+            return mesh_full_text(self._engine.meeting_calls.mesh_limit)
+        return exc.user_message
 
     def _apply_colours(self, colours: style.Colours) -> None:
         if colours == self._colours:

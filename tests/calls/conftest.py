@@ -4,14 +4,12 @@ session's private sound server (tests/helpers/pulse.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import AsyncClient, LoginResponse
 
 from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
 from engine.calls.call_models import AvModalityState, Call
@@ -113,23 +111,6 @@ async def phones(
         await made_phone.engine.session.close()
 
 
-@pytest.fixture
-async def plain_client(make_user: Callable[..., TestUser]) -> AsyncIterator[Callable[..., Any]]:
-    """Another Matrix client (not Confero): a bare matrix-nio AsyncClient."""
-    clients: list[AsyncClient] = []
-
-    async def plain(name: str, user: TestUser | None = None) -> AsyncClient:
-        user = user or make_user(name.lower(), displayname=name)
-        client = AsyncClient(user.homeserver_url, user.user_id)
-        assert isinstance(await client.login(user.password), LoginResponse)
-        clients.append(client)
-        return client
-
-    yield plain
-    for client in clients:
-        await client.close()
-
-
 async def two_party(caller: Phone, callee: Phone) -> str:
     """A two-party conversation both have joined (the callee's engine accepts it itself)."""
     room_id = await caller.engine.conversations.start_direct_conversation(callee.user_id)
@@ -143,16 +124,6 @@ async def two_party(caller: Phone, callee: Phone) -> str:
     assert callee_client is not None
     await eventually(lambda: room_id in callee_client.rooms)
     return room_id
-
-
-async def sync_until(
-    client: AsyncClient, predicate: Callable[[], bool], timeout: float = 20
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "the plain client never saw it"
-        await client.sync(timeout=500)
 
 
 #: Membership expiry in meeting-audio tests: short, so a crash shows without long waits.
@@ -192,3 +163,20 @@ async def crash(phone: Phone) -> None:
             audio.task.cancel()
     audios.clear()
     await engine.media.close()
+
+
+#: The AV modality states each side of a two-party call goes through (seed names).
+CALLER_SEQUENCE = [AvModalityState.CONNECTING, AvModalityState.JOINING, AvModalityState.CONNECTED]
+CALLEE_SEQUENCE = [AvModalityState.NOTIFIED, *CALLER_SEQUENCE]
+
+
+async def connected_call(alice: Phone, bob: Phone) -> tuple[str, str]:
+    """Alice calls Bob and Bob answers: (room, call ID), both sides Connected."""
+    room_id = await two_party(alice, bob)
+    call = await alice.calls.place_call(room_id)
+    ringing = await bob.rings_for()
+    assert ringing.call_id == call.call_id
+    await bob.calls.answer(call.call_id)
+    await alice.reaches(call.call_id, AvModalityState.CONNECTED)
+    await bob.reaches(call.call_id, AvModalityState.CONNECTED)
+    return room_id, call.call_id

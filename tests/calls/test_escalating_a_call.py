@@ -10,7 +10,6 @@ is recorded from their virtual speaker and checked by FFT.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -19,9 +18,17 @@ from engine.calls.call_models import AvModalityState, CallEndReason
 from engine.escalation_models import ConferenceEscalationProgress, ConferenceEscalationResult
 from engine.models import Presence
 from engine.presence import IN_A_CONFERENCE_CALL
-from tests.calls.conftest import Phone, Phones, two_party
+from tests.calls.conftest import (
+    CALLEE_SEQUENCE,
+    CALLER_SEQUENCE,
+    Phone,
+    Phones,
+    connected_call,
+    two_party,
+)
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually, expect_event
+from tests.helpers.escalations import INITIATOR_SEQUENCE, PEER_SEQUENCE, record
 from tests.helpers.proxy import FaultyProxy
 from tests.helpers.sound import until_hears
 
@@ -30,50 +37,6 @@ pytestmark = pytest.mark.integration
 S = AvModalityState
 P = ConferenceEscalationProgress
 R = ConferenceEscalationResult
-CALLER_SEQUENCE = [S.CONNECTING, S.JOINING, S.CONNECTED]
-CALLEE_SEQUENCE = [S.NOTIFIED, S.CONNECTING, S.JOINING, S.CONNECTED]
-INITIATOR_SEQUENCE = [
-    P.CONNECTING_TO_CONFERENCE,
-    P.JOINING_LOCAL_MEDIA,
-    P.WAITING_FOR_PEER,
-    P.COMPLETED,
-]
-PEER_SEQUENCE = [P.CONNECTING_TO_CONFERENCE, P.JOINING_LOCAL_MEDIA, P.COMPLETED]
-
-
-@dataclass
-class Progress:
-    """Every escalation change a phone's engine publishes, in order."""
-
-    changes: list[ev.EscalationProgressChanged] = field(default_factory=list)
-
-    def __call__(self, event: object) -> None:
-        if isinstance(event, ev.EscalationProgressChanged):
-            self.changes.append(event)
-
-    def sequence(self, room_id: str) -> list[ConferenceEscalationProgress]:
-        seen: list[ConferenceEscalationProgress] = []
-        for change in self.changes:
-            if change.direct_room_id == room_id and (not seen or seen[-1] != change.progress):
-                seen.append(change.progress)
-        return seen
-
-
-def progress_of(phone: Phone) -> Progress:
-    recorder = Progress()
-    phone.engine.session.bus.subscribe(recorder)
-    return recorder
-
-
-async def connected_call(alice: Phone, bob: Phone) -> tuple[str, str]:
-    """Alice calls Bob and Bob answers: (room, call ID), both sides Connected."""
-    room_id = await two_party(alice, bob)
-    call = await alice.calls.place_call(room_id)
-    await bob.rings_for()
-    await bob.calls.answer(call.call_id)
-    await alice.reaches(call.call_id, S.CONNECTED)
-    await bob.reaches(call.call_id, S.CONNECTED)
-    return room_id, call.call_id
 
 
 def in_audio(phone: Phone, room_id: str) -> set[str]:
@@ -88,7 +51,7 @@ async def test_a_call_escalated_into_a_meeting_where_all_three_hear_each_other(
 ):
     alice, bob, carol = await phones("Alice"), await phones("Bob"), await phones("Carol")
     room_id, call_id = await connected_call(alice, bob)
-    alice_log, bob_log = progress_of(alice), progress_of(bob)
+    alice_log, bob_log = record(alice.engine), record(bob.engine)
     with (
         TonePlayer(alice.server, alice.devices.mic_sink, 440),
         TonePlayer(bob.server, bob.devices.mic_sink, 660),
@@ -102,9 +65,9 @@ async def test_a_call_escalated_into_a_meeting_where_all_three_hear_each_other(
         assert result.result is R.SUCCESS
         assert (result.audio_moved, result.media_failed) == (True, "")
         conf = result.conference_room_id
-        assert bob_log.sequence(room_id) == INITIATOR_SEQUENCE
+        assert bob_log.progress(room_id) == INITIATOR_SEQUENCE
         await eventually(lambda: alice.engine.escalation.progress(room_id) is P.COMPLETED, 30)
-        assert alice_log.sequence(room_id) == PEER_SEQUENCE
+        assert alice_log.progress(room_id) == PEER_SEQUENCE
         assert alice.engine.escalation.escalation(room_id).audio_moved
         # The two-party call ended as moved on both sides; seed 002's sequences.
         on_bob = await bob.reaches(call_id, S.DISCONNECTED)

@@ -17,29 +17,22 @@ from engine.calls import voip_events as ve
 from engine.calls.call_errors import NoAudioAvailable
 from engine.calls.call_models import AvModalityState, CallDirection, CallEndReason
 from engine.calls.two_party_calls import Calls
-from tests.calls.conftest import Phones, sync_until, two_party
+from tests.calls.conftest import (
+    CALLEE_SEQUENCE,
+    CALLER_SEQUENCE,
+    Phones,
+    connected_call,
+    two_party,
+)
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually
+from tests.helpers.plain_clients import sync_until
 from tests.helpers.sound import until_hears, until_silent
 
 pytestmark = pytest.mark.integration
 
 S = AvModalityState
 R = CallEndReason
-CALLER_SEQUENCE = [S.CONNECTING, S.JOINING, S.CONNECTED]
-CALLEE_SEQUENCE = [S.NOTIFIED, S.CONNECTING, S.JOINING, S.CONNECTED]
-
-
-async def connected_call(alice, bob) -> tuple[str, str]:
-    """Alice calls Bob and Bob answers: (room, call ID), both sides Connected."""
-    room_id = await two_party(alice, bob)
-    call = await alice.calls.place_call(room_id)
-    ringing = await bob.rings_for()
-    assert ringing.call_id == call.call_id
-    await bob.calls.answer(call.call_id)
-    await alice.reaches(call.call_id, S.CONNECTED)
-    await bob.reaches(call.call_id, S.CONNECTED)
-    return room_id, call.call_id
 
 
 async def test_place_answer_and_hang_up_from_the_caller(phones: Phones):

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import AsyncClient, InviteMemberEvent, LoginResponse, RoomMessageNotice
+from nio import AsyncClient, InviteMemberEvent, RoomMessageNotice
 
-from engine import events as ev
 from engine.conference_models import Membership, Role, SessionState
 from engine.engine import Engine
 from engine.errors import InvalidUserId
@@ -29,6 +28,8 @@ from engine.escalation_models import (
 from engine.models import ConversationKind, Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.engines import eventually, signed_in_engine
+from tests.helpers.escalations import INITIATOR_SEQUENCE, PEER_SEQUENCE, record
+from tests.helpers.plain_clients import sync_until
 from tests.helpers.proxy import FaultyProxy
 from tests.helpers.users import TestUser
 
@@ -36,40 +37,6 @@ pytestmark = pytest.mark.integration
 
 P = ConferenceEscalationProgress
 R = ConferenceEscalationResult
-INITIATOR_SEQUENCE = [
-    P.CONNECTING_TO_CONFERENCE,
-    P.JOINING_LOCAL_MEDIA,
-    P.WAITING_FOR_PEER,
-    P.COMPLETED,
-]
-PEER_SEQUENCE = [P.CONNECTING_TO_CONFERENCE, P.JOINING_LOCAL_MEDIA, P.COMPLETED]
-
-
-@dataclass
-class Recorder:
-    """Every escalation change an engine publishes, in order."""
-
-    changes: list[ev.EscalationProgressChanged] = field(default_factory=list)
-    requests: list[ev.EscalateToConferenceRequested] = field(default_factory=list)
-
-    def __call__(self, event: ev.EngineEvent) -> None:
-        if isinstance(event, ev.EscalationProgressChanged):
-            self.changes.append(event)
-        elif isinstance(event, ev.EscalateToConferenceRequested):
-            self.requests.append(event)
-
-    def progress(self, room_id: str) -> list[ConferenceEscalationProgress]:
-        seen: list[ConferenceEscalationProgress] = []
-        for change in self.changes:
-            if change.direct_room_id == room_id and (not seen or seen[-1] != change.progress):
-                seen.append(change.progress)
-        return seen
-
-
-def record(engine: Engine) -> Recorder:
-    recorder = Recorder()
-    engine.session.bus.subscribe(recorder)
-    return recorder
 
 
 @pytest.fixture
@@ -95,25 +62,6 @@ async def people(
         await engine.session.close()
 
 
-@pytest.fixture
-async def plain_clients(
-    make_user: Callable[..., TestUser],
-) -> AsyncIterator[Callable[..., Any]]:
-    """Another Matrix client (not Confero): a bare matrix-nio AsyncClient."""
-    clients: list[AsyncClient] = []
-
-    async def plain(name: str) -> AsyncClient:
-        user = make_user(name.lower(), displayname=name)
-        client = AsyncClient(user.homeserver_url, user.user_id)
-        assert isinstance(await client.login(user.password), LoginResponse)
-        clients.append(client)
-        return client
-
-    yield plain
-    for client in clients:
-        await client.close()
-
-
 async def two_party(alice: Engine, bob_id: str, bob: Engine | None = None) -> str:
     room_id = await alice.conversations.start_direct_conversation(bob_id)
     if bob is not None:
@@ -128,16 +76,6 @@ async def plain_join(client: AsyncClient, room_id: str) -> None:
         if room_id in client.invited_rooms or room_id in client.rooms:
             break
     await client.join(room_id)
-
-
-async def sync_until(
-    client: AsyncClient, predicate: Callable[[], bool], timeout: float = 20.0
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "the plain client never saw it"
-        await client.sync(timeout=500, set_presence="online")
 
 
 async def test_escalation_succeeds_on_both_sides_with_the_seed_sequences(people):
@@ -190,8 +128,8 @@ async def test_added_people_are_invited_once_the_peer_follows(people):
     )
 
 
-async def test_a_declined_invite_leaves_the_conversation_two_party(people, plain_clients):
-    alice, bob = await people("Alice"), await plain_clients("Bob")
+async def test_a_declined_invite_leaves_the_conversation_two_party(people, plain_client):
+    alice, bob = await people("Alice"), await plain_client("Bob")
     room_id = await two_party(alice, bob.user_id)
     await plain_join(bob, room_id)
     await eventually(lambda: alice.conversations.conversation(room_id).member_count == 2)
@@ -220,8 +158,8 @@ async def test_a_declined_invite_leaves_the_conversation_two_party(people, plain
     )
 
 
-async def test_no_answer_within_the_timeout(people, plain_clients):
-    alice, bob = await people("Alice"), await plain_clients("Bob")
+async def test_no_answer_within_the_timeout(people, plain_client):
+    alice, bob = await people("Alice"), await plain_client("Bob")
     room_id = await two_party(alice, bob.user_id)
     await plain_join(bob, room_id)
     # Bob is online (his client syncs) but never answers.
@@ -234,8 +172,8 @@ async def test_no_answer_within_the_timeout(people, plain_clients):
     await sync_until(bob, lambda: result.conference_room_id not in bob.invited_rooms)
 
 
-async def test_peer_offline_for_the_whole_timeout(people, plain_clients):
-    alice, bob = await people("Alice"), await plain_clients("Bob")
+async def test_peer_offline_for_the_whole_timeout(people, plain_client):
+    alice, bob = await people("Alice"), await plain_client("Bob")
     room_id = await two_party(alice, bob.user_id)
     await plain_join(bob, room_id)  # joined once, never online since
 
@@ -325,8 +263,8 @@ async def test_both_sides_escalating_at_once_make_one_meeting(people):
         assert [s.room_id for s in connected] == [conf]
 
 
-async def test_another_matrix_client_sees_the_link_and_joins(people, plain_clients):
-    alice, bob = await people("Alice"), await plain_clients("Bob")
+async def test_another_matrix_client_sees_the_link_and_joins(people, plain_client):
+    alice, bob = await people("Alice"), await plain_client("Bob")
     room_id = await two_party(alice, bob.user_id)
     await plain_join(bob, room_id)
     escalating = asyncio.ensure_future(alice.escalation.escalate(room_id, timeout_s=30))
