@@ -43,6 +43,10 @@ def row(window: MainWindow, room_id: str) -> ConversationInfo | None:
     return index.data(ConversationRole.CONVERSATION) if index.isValid() else None
 
 
+def received(session: Session, room_id: str, body: str) -> bool:
+    return any(m.body == body for m in session.engine.conversations.messages(room_id))
+
+
 async def direct_chat_from(peer: Engine, session: Session) -> str:
     """``peer`` starts a direct conversation with Alice; wait until it is in her list."""
     room_id = await peer.conversations.start_direct_conversation(
@@ -86,6 +90,9 @@ async def test_conversations_show_name_unread_count_and_newest_first(
 
         carol_room = await direct_chat_from(carol, s)
         await carol.conversations.send_text(carol_room, "Hi from Carol")
+        # send_text only queues: wait for the server to have it, or Carol's sender
+        # could post after Bob's bump below and rightly put Carol back on top.
+        await wait_until(lambda: received(s, carol_room, "Hi from Carol"), 20, "no Carol line")
         await wait_until(lambda: model.room_ids()[:1] == [carol_room], 20, "Carol not on top")
         assert model.room_ids()[:2] == [carol_room, bob_room]
 
