@@ -39,7 +39,7 @@ from engine.homeserver import EmbeddedHomeserver
 from tests.helpers.stalls import StallMeter
 from ui.bridge import EngineBridge
 from ui.roster_model import RosterModel, Section
-from ui.roster_view import RosterPanel, RosterTree
+from ui.roster_view import RosterList, RosterPanel
 from ui.window_registry import ConversationWindows
 
 
@@ -48,7 +48,7 @@ class RosterSteps:
 
     The whole-window stall also holds the rest of the window (the transcript
     lays out its messages, one per join); this times only the roster's own
-    steps: building the panel, each model update, and the tree's layouts and
+    steps: building the panel, each model update, and the list's layouts and
     paints. Wrapping the class attributes before any window exists makes
     Qt's virtual calls reach the timed versions.
     """
@@ -59,7 +59,7 @@ class RosterSteps:
         for cls, names in (
             (RosterPanel, ("__init__",)),
             (RosterModel, ("reset", "upsert", "remove", "_drain_batch")),
-            (RosterTree, ("timerEvent", "paintEvent")),
+            (RosterList, ("timerEvent", "paintEvent")),
         ):
             for name in names:
                 setattr(cls, name, self._timed(cls, name))

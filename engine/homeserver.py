@@ -40,6 +40,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -63,6 +64,8 @@ _START_TIMEOUT_S: Final = 60.0
 _STOP_TIMEOUT_S: Final = 15.0
 _HTTP_TIMEOUT_S: Final = 10.0
 _POLL_INTERVAL_S: Final = 0.1
+_DIRECTORY_BUILD_TIMEOUT_S: Final = 30.0
+_DATABASE_FILE: Final = "homeserver.db"
 
 # Names of the files Confero keeps in the data folder.
 _CONFIG_FILE: Final = "homeserver.yaml"
@@ -303,6 +306,7 @@ class EmbeddedHomeserver:
             config_path = self._write_config()
             self._spawn(config_path)
             self._wait_until_ready()
+            self._wait_for_user_directory()
         except BaseException as exc:
             self._terminate_process()
             # A failed restart keeps the folder: the supervisor will try again.
@@ -457,6 +461,33 @@ class EmbeddedHomeserver:
                 pass  # not listening yet
             time.sleep(_POLL_INTERVAL_S)
 
+    def _wait_for_user_directory(self) -> None:
+        """On a first start, wait for the user directory's first build (see _write_config).
+
+        Read from the database (read-only): the build has no client API.
+        Bounded: a slow build only makes a new account unsearchable for a while.
+        """
+        deadline = time.monotonic() + _DIRECTORY_BUILD_TIMEOUT_S
+        while self._user_directory_building() and time.monotonic() < deadline:
+            if self._cancel_start.is_set() or (self._proc and self._proc.poll() is not None):
+                return  # _wait_until_ready's checks report it at the next start
+            time.sleep(_POLL_INTERVAL_S)
+
+    def _user_directory_building(self) -> bool:
+        path = self._data_dir / _DATABASE_FILE
+        try:
+            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=2)
+            try:
+                row = db.execute(
+                    "SELECT 1 FROM background_updates"
+                    " WHERE update_name LIKE 'populate_user_directory%' LIMIT 1"
+                ).fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return False  # no such table (yet): nothing to wait for
+        return row is not None
+
     # ------------------------------------------------------------------ stop
 
     def stop_blocking(self) -> None:
@@ -602,7 +633,7 @@ class EmbeddedHomeserver:
             "form_secret_path": str(d / _SECRETS_DIR / "form_secret"),
             "log_config": str(log_config_path),
             "media_store_path": str(d / "media_store"),
-            "database": {"name": "sqlite3", "args": {"database": str(d / "homeserver.db")}},
+            "database": {"name": "sqlite3", "args": {"database": str(d / _DATABASE_FILE)}},
             # Only the client API (which also serves /_synapse/admin); no federation
             # listener: this server is private to the people who use it directly.
             "listeners": [
@@ -624,6 +655,11 @@ class EmbeddedHomeserver:
             "enable_registration": False,
             "presence": {"enabled": True},
             "user_directory": {"enabled": True, "search_all_users": True},
+            # A first start runs Synapse's one-off database updates. Paced (its
+            # default), they take a minute, and the user directory's first build
+            # starts by emptying it: people who sign up meanwhile cannot be found
+            # by name. Unpaced they take a few seconds, which start() waits for.
+            "background_updates": {"sleep_enabled": False},
             "default_room_version": "10",
             "url_preview_enabled": False,
         }

@@ -1,5 +1,7 @@
-"""Paints a roster row: presence dot, name, dimmed marks, Admit / Deny on lobby rows,
-and a microphone at the end while they are in the meeting's audio (muted, speaking).
+"""Paints a roster row: a section heading with its open/closed arrow, or a person
+(indented under it) with presence dot, name, dimmed marks, Admit / Deny on lobby
+rows, and a microphone at the end while they are in the meeting's audio (muted,
+speaking).
 
 Names are drawn with QPainter.drawText, which never interprets markup. The
 Admit and Deny buttons of lobby rows are painted by the style and hit-tested
@@ -22,11 +24,12 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QStyle,
     QStyledItemDelegate,
+    QStyleOption,
     QStyleOptionButton,
     QStyleOptionViewItem,
     QToolTip,
@@ -44,6 +47,8 @@ _AnyIndex = QModelIndex | QPersistentModelIndex
 PAD = 6
 DOT = 10
 BUTTON_GAP = 4
+#: People rows start this far in, under their heading's arrow.
+INDENT = 14
 
 
 class LobbyButton(enum.Enum):
@@ -97,11 +102,11 @@ class RosterDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _AnyIndex) -> None:
         if index.data(RosterRole.IS_SECTION):
-            super().paint(painter, option, index)
+            self._paint_heading(painter, option, index)
             return
         painter.save()
         opt, text_colour = draw_row_background(self, painter, option, index)
-        rect = opt.rect
+        rect = opt.rect.adjusted(INDENT, 0, 0, 0)
         dim_colour = QColor(text_colour)
         dim_colour.setAlphaF(0.65)
 
@@ -154,6 +159,41 @@ class RosterDelegate(QStyledItemDelegate):
 
         for button, button_rect in buttons.items():
             self._paint_button(painter, opt, index, button, button_rect)
+
+    def _paint_heading(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: _AnyIndex
+    ) -> None:
+        painter.save()
+        opt, text_colour = draw_row_background(self, painter, option, index)
+        rect = opt.rect
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:  # the style's own arrow, as a tree branch draws it
+            arrow = QStyleOption()
+            arrow.initFrom(widget)
+            arrow.rect = QRect(rect.left() + 2, rect.top(), INDENT, rect.height())
+            arrow.palette.setColor(QPalette.ColorRole.ButtonText, text_colour)
+            arrow.palette.setColor(QPalette.ColorRole.WindowText, text_colour)
+            element = (
+                QStyle.PrimitiveElement.PE_IndicatorArrowDown
+                if index.data(RosterRole.EXPANDED)
+                else QStyle.PrimitiveElement.PE_IndicatorArrowRight
+            )
+            style.drawPrimitive(element, arrow, painter, widget)
+        font = QFont(opt.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(text_colour)
+        text_rect = rect.adjusted(INDENT + PAD, 0, -PAD, 0)
+        title = QFontMetrics(font).elidedText(
+            str(index.data() or ""), Qt.TextElideMode.ElideRight, text_rect.width()
+        )
+        painter.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextSingleLine,
+            title,
+        )
+        painter.restore()
 
     def _paint_button(
         self,

@@ -1,7 +1,8 @@
-"""The roster of a meeting as a two-level tree: sections, then people.
+"""The roster of a meeting as one flat list: a heading row per section, then its people.
 
-Top-level rows are the sections "Lobby (n)" (only for those who can admit),
-"Presenters (n)" and "Attendees (n)"; their children are the participants.
+The sections are "Lobby (n)" (only for those who can admit), "Presenters (n)"
+and "Attendees (n)"; each heading row is followed by that section's people
+unless the section is collapsed.
 People invited but not yet there are listed under Attendees, marked "Invited";
 someone who declined or did not answer stays there, marked "Declined" or "No
 answer" (a row the engine's roster no longer has: the model keeps it from the
@@ -14,15 +15,18 @@ a sorted list of sort keys next to its participants and a dict maps user IDs
 to their section and key, so finding a row is a bisection, never a scan: a
 1,000-person meeting costs O(log n) per event.
 
+Why flat, not a tree: a view lays out every row after each insert or move. A
+QTreeView asks a Python model for each row's index and children (two Python
+calls per row, 10,000 people: over 100 ms per layout); a QListView with uniform
+row sizes asks only ``rowCount``, which is a cached number here. For the same
+reason the model has no ``flags`` of its own (Qt's, in C++, say selectable and
+enabled); the view keeps heading rows out of the selection.
+
 A big list (the window opening on a 10,000-person meeting, the full list after
-loading) is shown a batch at a time: the people wait in a sorted queue and go
-in by runs of rows (one insert per run), the event loop turning between
-batches, because every insert costs the tree view a layout of all its rows.
-The full list after loading is compared with what is shown, so it only
-touches the rows that differ; the model is never reset. For the same reason
-the model has no ``flags`` of its own: Qt's (selectable and enabled, in C++)
-spares a Python call per row on every layout; the view keeps section rows out
-of the selection.
+loading) still goes in a batch at a time: the people wait in a sorted queue and
+go in by runs of rows (one insert per run), the event loop turning between
+batches. The full list after loading is compared with what is shown, so it
+only touches the rows that differ; the model is never reset.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ import bisect
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, overload
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
+    QAbstractListModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -42,7 +46,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QIcon
 
 from engine.conference_models import ConferenceDetails, Membership, Participant, Role
 from engine.invitation_models import ConferenceInvitation, InvitationState
@@ -65,14 +69,11 @@ class Section(enum.Enum):
     ATTENDEES = "Attendees"
 
 
-#: Top-level order. The lobby comes first: those rows need someone to act.
+#: Order of the sections. The lobby comes first: those rows need someone to act.
 SECTION_ORDER: tuple[Section, ...] = (Section.LOBBY, Section.PRESENTERS, Section.ATTENDEES)
-#: internalId of a person's index: 1 + the position of their section in SECTION_ORDER.
-_SECTION_IDS: dict[Section, int] = {s: i + 1 for i, s in enumerate(SECTION_ORDER)}
-#: People put in per turn of the event loop when many arrive at once. Each insert
-#: makes the tree lay out all its rows again (one Python call per row), so a
-#: batch is as large as keeps that and the insert itself well under 50 ms.
-BATCH_ROWS = 2000
+#: People put in per turn of the event loop when many arrive at once: as many as
+#: keep building their rows (sort keys, lookups) well under 50 ms.
+BATCH_ROWS = 5000
 #: Rows put in at once when a list bigger than a batch arrives (more than a window shows).
 FIRST_ROWS = 200
 
@@ -81,7 +82,8 @@ class RosterRole(enum.IntEnum):
     USER_ID = Qt.ItemDataRole.UserRole + 1
     PARTICIPANT = enum.auto()  # the Participant itself (None on section rows)
     SECTION = enum.auto()  # the Section of the row, or of its person
-    IS_SECTION = enum.auto()
+    IS_SECTION = enum.auto()  # a heading row
+    EXPANDED = enum.auto()  # whether a heading's people are shown (heading rows only)
     COUNT = enum.auto()  # people in a section (section rows only)
     NAME = enum.auto()  # the display name alone
     MARKS = enum.auto()  # "(Leader) (you)", "Invited" … shown dimmed after the name
@@ -179,7 +181,7 @@ class _Rows:
         self.people.clear()
 
 
-class RosterModel(QAbstractItemModel):
+class RosterModel(QAbstractListModel):
     """Sections and participants of one meeting, updated row by row."""
 
     #: The number of people waiting in the lobby changed (new count).
@@ -208,6 +210,16 @@ class RosterModel(QAbstractItemModel):
         self._invitee_names: dict[str, str] = {}  # their names, for a row kept after they left
         self._audio: dict[str, UserAudio] = {}  # who is in the meeting's audio (ui/roster_audio.py)
         self._visible: list[Section] = self._visible_sections()
+        self._collapsed: set[Section] = set()
+        # Row of each shown heading, and the row count: rowCount is asked once
+        # per row on every layout, so it returns a number kept up to date.
+        self._heading_rows: dict[Section, int] = {}
+        # The counts the headings show: set after a row operation ends, with
+        # its own dataChanged (a heading is the neighbour of its first person,
+        # and a row next to an insert must not change during it).
+        self._heading_counts: dict[Section, int] = dict.fromkeys(SECTION_ORDER, 0)
+        self._total = 0
+        self._recount()
         # People known but not shown yet, and their order of going in (user IDs;
         # ones no longer in _pending were handled meanwhile and are skipped).
         self._pending: dict[str, tuple[Section, _SortKey, Participant]] = {}
@@ -287,33 +299,63 @@ class RosterModel(QAbstractItemModel):
         return where[0] if where else None
 
     def index_of(self, user_id: str) -> QModelIndex:
-        """The index of ``user_id``'s row, invalid if not shown."""
+        """The index of ``user_id``'s row, invalid if not shown (queued, section hidden)."""
         where = self._where.get(user_id)
-        if where is None or where[0] not in self._visible:
+        if where is None or not self._people_shown(where[0]):
             return QModelIndex()
         section, key = where
-        return self.createIndex(self._rows[section].position(key), 0, _SECTION_IDS[section])
+        return self.index(self._row_of(section, self._rows[section].position(key)))
 
     def section_index(self, section: Section) -> QModelIndex:
-        if section not in self._visible:
-            return QModelIndex()
-        return self.createIndex(self._visible.index(section), 0, 0)
+        """The index of ``section``'s heading row, invalid if the section is not shown."""
+        row = self._heading_rows.get(section)
+        return QModelIndex() if row is None else self.index(row)
+
+    def is_expanded(self, section: Section) -> bool:
+        return section not in self._collapsed
+
+    def set_expanded(self, section: Section, expanded: bool) -> None:
+        """Show or hide a section's people under its heading."""
+        if expanded == self.is_expanded(section):
+            return
+        heading = self._heading_rows.get(section)
+        count = len(self._rows[section].people)
+        if heading is None or not count:  # nothing to insert or take out
+            self._collapsed.symmetric_difference_update({section})
+            self._count_changed(section)
+            return
+        if expanded:
+            self.beginInsertRows(QModelIndex(), heading + 1, heading + count)
+            self._collapsed.discard(section)
+            self._recount()
+            self.endInsertRows()
+        else:
+            self.beginRemoveRows(QModelIndex(), heading + 1, heading + count)
+            self._collapsed.add(section)
+            self._recount()
+            self.endRemoveRows()
+        self._count_changed(section)
 
     def set_lobby_shown(self, shown: bool) -> None:
         """Show or hide the Lobby section (only those who can admit see it)."""
         if shown == self._show_lobby:
             return
         self._show_lobby = shown
-        wanted = self._visible_sections()
+        lobby = Section.LOBBY
+        people = len(self._rows[lobby].people) if self.is_expanded(lobby) else 0
         if shown:
-            row = wanted.index(Section.LOBBY)
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._visible = wanted
+            later = SECTION_ORDER[SECTION_ORDER.index(lobby) + 1 :]
+            shown_later = [self._heading_rows[s] for s in later if s in self._heading_rows]
+            row = min(shown_later, default=self._total)
+            self.beginInsertRows(QModelIndex(), row, row + people)
+            self._visible = self._visible_sections()
+            self._recount()
             self.endInsertRows()
         else:
-            row = self._visible.index(Section.LOBBY)
-            self.beginRemoveRows(QModelIndex(), row, row)
-            self._visible = wanted
+            row = self._heading_rows[lobby]
+            self.beginRemoveRows(QModelIndex(), row, row + people)
+            self._visible = self._visible_sections()
+            self._recount()
             self.endRemoveRows()
 
     def invitation(self, user_id: str) -> ConferenceInvitation | None:
@@ -423,69 +465,36 @@ class RosterModel(QAbstractItemModel):
         row = rows.position(key)
         if user_id in self._invitations:
             self._invitee_names[user_id] = rows.people[row].display_name
-        shown = section in self._visible
+        shown = self._people_shown(section)
         if shown:
-            self.beginRemoveRows(self.section_index(section), row, row)
+            flat = self._row_of(section, row)
+            self.beginRemoveRows(QModelIndex(), flat, flat)
         rows.pop(row)
         if shown:
+            self._recount()
             self.endRemoveRows()
         self._count_changed(section)
 
     # -- Qt model API ---------------------------------------------------------
 
-    def index(self, row: int, column: int, parent: _AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
-        # The tree calls this for every row on each layout: the common case first.
-        if parent.isValid():
-            if column or row < 0 or parent.internalId() or parent.column():
-                return QModelIndex()  # people have no children
-            section = self._visible[parent.row()]
-            if row >= len(self._rows[section].people):
-                return QModelIndex()
-            return self.createIndex(row, 0, _SECTION_IDS[section])
-        if column or row < 0 or row >= len(self._visible):
-            return QModelIndex()
-        return self.createIndex(row, 0, 0)
-
-    @overload
-    def parent(self) -> QObject: ...
-    @overload
-    def parent(self, child: _AnyIndex) -> QModelIndex: ...
-    def parent(self, child: _AnyIndex | None = None) -> QObject | QModelIndex:
-        if child is None:
-            return super().parent()
-        if not child.isValid() or child.internalId() == 0:
-            return QModelIndex()
-        section = SECTION_ORDER[child.internalId() - 1]
-        return self.createIndex(self._visible.index(section), 0, 0)
-
     def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        if not parent.isValid():
-            return len(self._visible)
-        if parent.internalId() != 0 or parent.column() != 0:
-            return 0
-        return len(self._rows[self._visible[parent.row()]].people)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 1
-
-    def hasChildren(self, parent: _AnyIndex = QModelIndex()) -> bool:  # noqa: B008
-        # The tree asks this of every row on each layout: people first, in one call.
-        if parent.internalId():
-            return False
-        return self.rowCount(parent) > 0
+        # Asked for every row on each layout (through index()): a kept number.
+        return 0 if parent.isValid() else self._total
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.column() != 0:
+        if not index.isValid():
             return None
-        if index.internalId() == 0:
-            if index.row() >= len(self._visible):
-                return None
-            return self._section_data(self._visible[index.row()], role)
-        section = SECTION_ORDER[index.internalId() - 1]
-        people = self._rows[section].people
-        if index.row() >= len(people):
-            return None
-        return self._person_data(section, people[index.row()], role)
+        row = index.row()
+        for section in reversed(self._visible):
+            heading = self._heading_rows[section]
+            if row > heading:
+                people = self._rows[section].people
+                if row - heading > len(people) or section in self._collapsed:
+                    return None
+                return self._person_data(section, people[row - heading - 1], role)
+            if row == heading:
+                return self._section_data(section, role)
+        return None
 
     def roleNames(self) -> dict[int, bytes]:
         names = dict(super().roleNames())
@@ -496,6 +505,22 @@ class RosterModel(QAbstractItemModel):
 
     def _visible_sections(self) -> list[Section]:
         return [s for s in SECTION_ORDER if s is not Section.LOBBY or self._show_lobby]
+
+    def _recount(self) -> None:
+        """Heading rows and the row count after a change of sections or their people."""
+        row = 0
+        self._heading_rows = {}
+        for section in self._visible:
+            self._heading_rows[section] = row
+            row += 1 if section in self._collapsed else 1 + len(self._rows[section].people)
+        self._total = row
+
+    def _people_shown(self, section: Section) -> bool:
+        return section in self._heading_rows and section not in self._collapsed
+
+    def _row_of(self, section: Section, row: int) -> int:
+        """The list row of the ``row``-th person of a shown section."""
+        return self._heading_rows[section] + 1 + row
 
     def _enqueue(self, people: Iterable[Participant]) -> None:
         """Queue people not shown yet, in display order, and put the first batch in."""
@@ -541,8 +566,7 @@ class RosterModel(QAbstractItemModel):
         """Insert people sorted by key: one row insert per run that lands between two rows."""
         rows = self._rows[section]
         keys = [key for key, _ in entries]
-        shown = section in self._visible
-        parent = self.section_index(section)
+        shown = self._people_shown(section)
         start = 0
         while start < len(entries):
             row = rows.position(keys[start])
@@ -553,11 +577,13 @@ class RosterModel(QAbstractItemModel):
                 else bisect.bisect_left(keys, rows.keys[row], start)
             )
             if shown:
-                self.beginInsertRows(parent, row, row + end - start - 1)
+                flat = self._row_of(section, row)
+                self.beginInsertRows(QModelIndex(), flat, flat + end - start - 1)
             rows.keys[row:row] = keys[start:end]
             rows.people[row:row] = [person for _, person in entries[start:end]]
             for key, person in entries[start:end]:
                 self._where[person.user_id] = (section, key)
+            self._recount()
             if shown:
                 self.endInsertRows()
             start = end
@@ -607,18 +633,19 @@ class RosterModel(QAbstractItemModel):
         return replace(participant, presence=own)
 
     def _section_data(self, section: Section, role: int) -> Any:
-        count = len(self._rows[section].people)
+        count = self._heading_counts[section]
         match role:
             case Qt.ItemDataRole.DisplayRole | Qt.ItemDataRole.AccessibleTextRole:
                 return section_title(section, count)
-            case Qt.ItemDataRole.FontRole:
-                font = QFont()
-                font.setBold(True)
-                return font
             case RosterRole.SECTION:
                 return section
             case RosterRole.IS_SECTION:
                 return True
+            case RosterRole.EXPANDED:
+                return section not in self._collapsed
+            case Qt.ItemDataRole.AccessibleDescriptionRole:
+                state = "collapsed" if section in self._collapsed else "expanded"
+                return f"Section, {state}. Space shows or hides its people."
             case RosterRole.COUNT:
                 return count
             case RosterRole.NAME:
@@ -676,6 +703,7 @@ class RosterModel(QAbstractItemModel):
         return plain_text.tooltip("\n".join(lines))
 
     def _count_changed(self, section: Section) -> None:
+        self._heading_counts[section] = len(self._rows[section].people)
         index = self.section_index(section)
         if index.isValid():
             self.dataChanged.emit(index, index)
@@ -686,11 +714,13 @@ class RosterModel(QAbstractItemModel):
         key = sort_key(person)
         rows = self._rows[section]
         row = rows.position(key)
-        shown = section in self._visible
+        shown = self._people_shown(section)
         if shown:
-            self.beginInsertRows(self.section_index(section), row, row)
+            flat = self._row_of(section, row)
+            self.beginInsertRows(QModelIndex(), flat, flat)
         rows.insert(key, person)
         self._where[person.user_id] = (section, key)
+        self._recount()
         if shown:
             self.endInsertRows()
         self._count_changed(section)
@@ -713,11 +743,11 @@ class RosterModel(QAbstractItemModel):
             rows.people[row] = person
             self._row_changed(section, row)
             return
-        shown = section in self._visible
+        shown = self._people_shown(section)
         if shown:
-            parent = self.section_index(section)
-            destination = target if target < row else target + 1
-            self.beginMoveRows(parent, row, row, parent, destination)
+            destination = self._row_of(section, target if target < row else target + 1)
+            flat = self._row_of(section, row)
+            self.beginMoveRows(QModelIndex(), flat, flat, QModelIndex(), destination)
         rows.pop(row)
         rows.keys.insert(target, new_key)
         rows.people.insert(target, person)
@@ -736,18 +766,21 @@ class RosterModel(QAbstractItemModel):
         source, target = self._rows[old_section], self._rows[new_section]
         row = source.position(old_key)
         new_row = target.position(new_key)
-        old_shown, new_shown = old_section in self._visible, new_section in self._visible
+        old_shown, new_shown = self._people_shown(old_section), self._people_shown(new_section)
+        # Rows as they are before the change (a heading always sits between
+        # two sections, so the destination is never the row itself or the next).
+        flat = self._row_of(old_section, row) if old_shown else -1
+        new_flat = self._row_of(new_section, new_row) if new_shown else -1
         if old_shown and new_shown:
-            self.beginMoveRows(
-                self.section_index(old_section), row, row, self.section_index(new_section), new_row
-            )
+            self.beginMoveRows(QModelIndex(), flat, flat, QModelIndex(), new_flat)
         elif old_shown:
-            self.beginRemoveRows(self.section_index(old_section), row, row)
+            self.beginRemoveRows(QModelIndex(), flat, flat)
         elif new_shown:
-            self.beginInsertRows(self.section_index(new_section), new_row, new_row)
+            self.beginInsertRows(QModelIndex(), new_flat, new_flat)
         source.pop(row)
         target.insert(new_key, person)
         self._where[person.user_id] = (new_section, new_key)
+        self._recount()
         if old_shown and new_shown:
             self.endMoveRows()
             self._row_changed(new_section, new_row)
@@ -759,8 +792,8 @@ class RosterModel(QAbstractItemModel):
         self._count_changed(new_section)
 
     def _row_changed(self, section: Section, row: int) -> None:
-        if section in self._visible:
-            index = self.createIndex(row, 0, _SECTION_IDS[section])
+        if self._people_shown(section):
+            index = self.index(self._row_of(section, row))
             self.dataChanged.emit(index, index)
 
     # -- slots --------------------------------------------------------------

@@ -1,12 +1,12 @@
 """The roster panel of a meeting window: who is here, who waits, and what you may do.
 
-A tree of sections and people (RosterModel + RosterDelegate), a lobby bar
+A list of section headings and people (RosterModel + RosterDelegate), a lobby bar
 while people wait (Admit and Deny for the selected person, Admit all), and a
 context menu per row: Admit / Deny
 on lobby rows; Make presenter, Make attendee and Remove from meeting on the
 others (and Invite again after a declined or unanswered invitation), each
 enabled as ``engine.conferences.permissions`` says, with its reason as the tooltip when
-not. What the server refuses is shown under the tree.
+not. What the server refuses is shown under the list.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
+    QKeyEvent,
     QKeySequence,
     QPainter,
     QPaintEvent,
@@ -37,10 +38,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QListView,
     QMenu,
     QPushButton,
     QSizePolicy,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -96,10 +97,10 @@ class ElidedLabel(QLabel):
 
 
 class PeopleSelection(QItemSelectionModel):
-    """Selects people only: section rows are left out of every selection.
+    """Selects people only: heading rows are left out of every selection.
 
     The model leaves ``flags`` to Qt (a Python one would be called for every row
-    on each layout of a 10,000-person tree), so section rows are "selectable"
+    on each layout of a 10,000-person list), so headings are "selectable"
     there; this keeps them out, by mouse, keyboard and accessibility alike.
     """
 
@@ -113,16 +114,30 @@ class PeopleSelection(QItemSelectionModel):
             selection = QItemSelection(index, index) if index.isValid() else QItemSelection()
         people = QItemSelection()
         for part in selection:
-            if part.parent().isValid():  # rows under a section are people
-                people.append(part)
+            for index in part.indexes():
+                if not index.data(RosterRole.IS_SECTION):
+                    people.select(index, index)
         super().select(people, command)
 
 
-class RosterTree(QTreeView):
-    """The tree of the roster; asks for a row's menu by mouse or keyboard (Menu key)."""
+class RosterList(QListView):
+    """The roster's rows. A heading shows or hides its people by click, Space, Enter,
+    Left and Right (as a tree's branch would); the Menu key asks for a person's menu."""
 
     #: A context menu is wanted for a row: (index, global position).
     menu_requested = Signal(QModelIndex, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Every row the same height: the layout then never asks the model for a
+        # row's size, so a 10,000-person list lays out in C++ alone.
+        self.setUniformItemSizes(True)
+        self.clicked.connect(self._on_clicked)
+
+    def roster(self) -> RosterModel:
+        model = self.model()
+        assert isinstance(model, RosterModel)
+        return model
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index, where = menu_target(self, event)
@@ -131,6 +146,36 @@ class RosterTree(QTreeView):
             event.accept()
         else:
             event.ignore()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        index = self.currentIndex()
+        section = index.data(RosterRole.SECTION) if index.isValid() else None
+        key = Qt.Key(event.key())
+        if section is not None and not event.modifiers():
+            model = self.roster()
+            if index.data(RosterRole.IS_SECTION):
+                expanded = model.is_expanded(section)
+                wanted = {
+                    Qt.Key.Key_Space: not expanded,
+                    Qt.Key.Key_Return: not expanded,
+                    Qt.Key.Key_Enter: not expanded,
+                    Qt.Key.Key_Left: False,
+                    Qt.Key.Key_Right: True,
+                }.get(key)
+                if wanted is not None:
+                    model.set_expanded(section, wanted)
+                    event.accept()
+                    return
+            elif key == Qt.Key.Key_Left:  # from a person to their section's heading
+                self.setCurrentIndex(model.section_index(section))
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.data(RosterRole.IS_SECTION):
+            section = index.data(RosterRole.SECTION)
+            self.roster().set_expanded(section, not self.roster().is_expanded(section))
 
 
 class RosterPanel(QWidget):
@@ -168,31 +213,23 @@ class RosterPanel(QWidget):
         self.model.set_own_presence(engine.presences.own_presence)
         for invitation in engine.invitations.invitations(room_id):
             self.model.set_invitation(invitation)
-        self.tree = RosterTree(self)
-        self.tree.setObjectName("roster")
-        self.tree.setModel(self.model)
-        old_selection = self.tree.selectionModel()
-        self.tree.setSelectionModel(PeopleSelection(self.model, self.tree))
+        self.view = RosterList(self)
+        self.view.setObjectName("roster")
+        self.view.setModel(self.model)
+        old_selection = self.view.selectionModel()
+        self.view.setSelectionModel(PeopleSelection(self.model, self.view))
         old_selection.deleteLater()
-        self.delegate = RosterDelegate(self.tree)
-        self.tree.setItemDelegate(self.delegate)
-        self.tree.setHeaderHidden(True)
-        self.tree.header().setAccessibleName("Participants columns")
-        self.tree.setUniformRowHeights(True)
-        self.tree.setIndentation(14)
-        self.tree.setMouseTracking(True)
-        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        # One column, so items are rows; and with SelectRows Qt's accessible
-        # "Toggle" selects by the row within the section as if it were the row
-        # in the whole tree (the wrong person, or a section title).
-        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.tree.setAccessibleName("Participants")
-        self.tree.setAccessibleDescription(
-            "People in the meeting by role. Press the Menu key on a person for actions."
+        self.delegate = RosterDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setMouseTracking(True)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setAccessibleName("Participants")
+        self.view.setAccessibleDescription(
+            "People in the meeting by role, under section headings. Space on a heading "
+            "shows or hides its people; the Menu key on a person opens their actions."
         )
-        self.tree.setToolTip("")
-        self._expand_sections()
+        self.view.setToolTip("")
 
         self.lobby_label = ElidedLabel(self)
         self.admit_all_button = QPushButton("Admit all", self)
@@ -226,22 +263,20 @@ class RosterPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self._lobby_bar)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.view, 1)
         layout.addWidget(self.error_label)
         self._connect_signals()
         self._update_lobby_bar()
 
     def _connect_signals(self) -> None:
-        self.tree.menu_requested.connect(self._on_menu_requested)
+        self.view.menu_requested.connect(self._on_menu_requested)
         self.delegate.admit_clicked.connect(self.admit)
         self.delegate.deny_clicked.connect(self.deny)
         self.admit_all_button.clicked.connect(self._on_admit_all_clicked)
         self.admit_button.clicked.connect(self._on_admit_selected_clicked)
         self.deny_button.clicked.connect(self._on_deny_selected_clicked)
-        self.tree.selectionModel().selectionChanged.connect(self._update_lobby_bar)
+        self.view.selectionModel().selectionChanged.connect(self._update_lobby_bar)
         self.model.rowsMoved.connect(self._update_lobby_bar)
-        self.model.rowsInserted.connect(self._on_rows_inserted)
-        self.model.modelReset.connect(self._on_model_reset)
         self.model.lobby_count_changed.connect(self._update_lobby_bar)
         self.model.rowsInserted.connect(self._update_lobby_bar)
         self.model.rowsRemoved.connect(self._update_lobby_bar)
@@ -456,28 +491,11 @@ class RosterPanel(QWidget):
 
         Selection, not the current row: an assistive tool's "Toggle" selects.
         """
-        for index in self.tree.selectionModel().selectedIndexes():
+        for index in self.view.selectionModel().selectedIndexes():
             person = index.data(RosterRole.PARTICIPANT)
             if index.data(RosterRole.SECTION) is Section.LOBBY and isinstance(person, Participant):
                 return person
         return None
-
-    def _expand_sections(self) -> None:
-        # Not expandAll(): with Qt's flags a person row may have children, so
-        # expandAll would keep a persistent index per person, which every row
-        # insert or move then updates (a Python call each in a big meeting).
-        for row in range(self.model.rowCount()):
-            self.tree.expand(self.model.index(row, 0))
-
-    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        if not parent.isValid():  # a section appeared (the Lobby): show its people
-            for row in range(first, last + 1):
-                self.tree.expand(self.model.index(row, 0))
-
-    def _on_model_reset(self) -> None:
-        self.delegate.clear_hover()
-        self._expand_sections()
-        self._update_lobby_bar()
 
     def _update_lobby_bar(self, *_args: object) -> None:
         waiting = self.model.count(Section.LOBBY) if self.model.lobby_shown else 0

@@ -236,3 +236,52 @@ def test_second_process_on_same_data_dir_is_refused(synapse: EmbeddedHomeserver)
         other.start_blocking()
     assert "already running" in info.value.user_message
     assert synapse.is_running
+
+
+def _directory_finds(server: EmbeddedHomeserver, token: str, term: str) -> list[str]:
+    req = urllib.request.Request(
+        f"{server.base_url}/_matrix/client/v3/user_directory/search",
+        data=json.dumps({"search_term": term}).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with _opener.open(req, timeout=10) as resp:
+        return [r["user_id"] for r in json.loads(resp.read())["results"]]
+
+
+def _directory_build_left(server: EmbeddedHomeserver) -> bool:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{server.data_dir / 'homeserver.db'}?mode=ro", uri=True)
+    try:
+        query = "SELECT 1 FROM background_updates WHERE update_name LIKE 'populate_user_dir%'"
+        return db.execute(query).fetchone() is not None
+    finally:
+        db.close()
+
+
+def test_accounts_made_right_after_a_first_start_stay_findable(tmp_path: Path) -> None:
+    """A fresh server builds its user directory in the background, and that first
+    build starts by emptying it: people who signed up between its snapshot of the
+    accounts and that moment could never be found by name. Sign people up, one
+    every quarter second, through the first seconds of a first start."""
+    server = EmbeddedHomeserver(tmp_path / "hs", profile=HomeserverProfile.TEST)
+    server.start_blocking()
+    try:
+        password = uuid.uuid4().hex
+        server.register_user_blocking("finder", password)
+        _, login = _login(server.base_url, "finder", password)
+        signed_up = []
+        until = time.monotonic() + 15
+        while time.monotonic() < until:
+            name = f"early{len(signed_up):03d}"
+            signed_up.append(server.register_user_blocking(name, password, displayname=name))
+            time.sleep(0.25)
+        deadline = time.monotonic() + 120
+        while _directory_build_left(server) and time.monotonic() < deadline:
+            time.sleep(0.2)  # let a build still running finish, then look
+        token = login["access_token"]
+        missing = [u for u in signed_up if _directory_finds(server, token, u[1:9]) != [u]]
+        assert missing == []
+    finally:
+        server.stop_blocking()

@@ -134,12 +134,12 @@ async def test_admit_and_deny_one_person_through_the_accessibility_tree(
         roster.setMinimumWidth(0)
         roster.setMaximumWidth(16777215)
 
-        do_action(item_named(roster.tree, "Bob"), TOGGLE)
+        do_action(item_named(roster.view, "Bob"), TOGGLE)
         assert roster.admit_button.isVisible()
         assert roster.admit_button.accessibleName() == "Admit Bob"
         do_action(roster.admit_button, PRESS)
         await wait_until(lambda: session_state(bob, room_id) is SessionState.CONNECTED, SLOW)
-        do_action(item_named(roster.tree, "Carol"), TOGGLE)
+        do_action(item_named(roster.view, "Carol"), TOGGLE)
         assert roster.deny_button.accessibleName() == "Deny Carol"
         do_action(roster.deny_button, PRESS)
         await wait_until(lambda: session_state(carol, room_id) is SessionState.DENIED, SLOW)

@@ -107,10 +107,10 @@ def keyboard_menu(window: ConversationWindow, user_id: str) -> QMenu:
     assert panel is not None
     index = panel.model.index_of(user_id)
     assert index.isValid()
-    panel.tree.setCurrentIndex(index)
-    panel.tree.setFocus()
+    panel.view.setCurrentIndex(index)
+    panel.view.setFocus()
     event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(0, 0))
-    QApplication.sendEvent(panel.tree, event)
+    QApplication.sendEvent(panel.view, event)
     menu = panel.last_menu
     assert menu is not None and menu.isVisible()
     return menu
@@ -273,7 +273,7 @@ async def test_three_hear_each_other_mute_and_presenters_controls(
 def window_item(window: ConversationWindow, name: str) -> str:
     """What a screen reader says for someone's row."""
     assert window.roster is not None
-    return item_named(window.roster.tree, name).text(QAccessible.Text.Name)
+    return item_named(window.roster.view, name).text(QAccessible.Text.Name)
 
 
 async def test_meeting_audio_by_keyboard_and_accessibility_only(

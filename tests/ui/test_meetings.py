@@ -168,15 +168,15 @@ async def click_lobby_button(panel: RosterPanel, user_id: str, which: LobbyButto
     """Click the Admit or Deny button painted on someone's lobby row."""
     index = panel.model.index_of(user_id)
     assert index.isValid(), f"{user_id} is not in the roster"
-    panel.tree.scrollTo(index)
+    panel.view.scrollTo(index)
     await shown(panel)
     option = QStyleOptionViewItem()
-    option.rect = panel.tree.visualRect(index)
-    option.fontMetrics = panel.tree.fontMetrics()
+    option.rect = panel.view.visualRect(index)
+    option.fontMetrics = panel.view.fontMetrics()
     rects = panel.delegate.button_rects(option, index)
     assert which in rects, "no buttons on this row"
     QTest.mouseClick(
-        panel.tree.viewport(),
+        panel.view.viewport(),
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
         rects[which].center(),
@@ -187,13 +187,13 @@ async def context_menu(panel: RosterPanel, user_id: str) -> QMenu:
     """Right-click someone's row; returns the menu that popped up."""
     index = panel.model.index_of(user_id)
     assert index.isValid(), f"{user_id} is not in the roster"
-    panel.tree.scrollTo(index)
+    panel.view.scrollTo(index)
     await shown(panel)
-    pos = panel.tree.visualRect(index).center()
+    pos = panel.view.visualRect(index).center()
     event = QContextMenuEvent(
-        QContextMenuEvent.Reason.Mouse, pos, panel.tree.viewport().mapToGlobal(pos)
+        QContextMenuEvent.Reason.Mouse, pos, panel.view.viewport().mapToGlobal(pos)
     )
-    QApplication.sendEvent(panel.tree.viewport(), event)
+    QApplication.sendEvent(panel.view.viewport(), event)
     menu = panel.last_menu
     assert menu is not None and menu.isVisible()
     return menu
@@ -284,8 +284,7 @@ async def test_meet_now_opens_the_meeting_with_its_id_and_link(people: People, q
     )
     me = window.roster.model.index_of(alice.user_id)
     assert me.data() == "Alice (Leader) (you)"
-    # Sections open, people not "expanded" (each would cost a persistent index per row).
-    assert window.roster.tree.isExpanded(me.parent()) and not window.roster.tree.isExpanded(me)
+    assert window.roster.model.is_expanded(Section.PRESENTERS)  # sections start open
     assert window.roster.model.lobby_shown
     assert unnamed_controls(window) == []
 
@@ -574,10 +573,10 @@ async def test_roles_from_the_context_menu_and_a_full_roster(people: People, qtb
     assert moves and not resets, "a role change is a row move, not a reset"
 
     # The Menu key opens the same menu for the current row.
-    window.roster.tree.setCurrentIndex(window.roster.model.index_of(carol.user_id))
-    window.roster.tree.setFocus()
+    window.roster.view.setCurrentIndex(window.roster.model.index_of(carol.user_id))
+    window.roster.view.setFocus()
     QApplication.sendEvent(
-        window.roster.tree.viewport(),
+        window.roster.view.viewport(),
         QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(0, 0)),
     )
     menu = window.roster.last_menu

@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, Qt
 
 from engine.conference_models import Membership, Participant, Role
 from engine.models import Presence
-from ui.roster_model import FIRST_ROWS, RosterModel, RosterRole, Section
+from ui.roster_model import BATCH_ROWS, FIRST_ROWS, RosterModel, RosterRole, Section
 
 pytestmark = pytest.mark.gui
 
@@ -29,12 +29,19 @@ def person(
 
 
 def titles(model: RosterModel) -> list[str]:
-    return [model.index(row, 0).data() for row in range(model.rowCount())]
+    """The heading rows, in list order."""
+    rows = (model.index(row) for row in range(model.rowCount()))
+    return [index.data() for index in rows if index.data(RosterRole.IS_SECTION)]
 
 
 def labels(model: RosterModel, section: Section) -> list[str]:
-    parent = model.section_index(section)
-    return [model.index(row, 0, parent).data() for row in range(model.rowCount(parent))]
+    """The rows between ``section``'s heading and the next heading (or the end)."""
+    row = model.section_index(section).row() + 1
+    shown = []
+    while row < model.rowCount() and not model.index(row).data(RosterRole.IS_SECTION):
+        shown.append(model.index(row).data())
+        row += 1
+    return shown
 
 
 def meeting() -> list[Participant]:
@@ -71,7 +78,7 @@ def test_lobby_is_only_shown_to_those_who_can_admit(qtmodeltester) -> None:
     inserted: list[tuple[int, int]] = []
     model.rowsInserted.connect(lambda parent, a, b: inserted.append((a, b)))
     model.set_lobby_shown(True)
-    assert inserted == [(0, 0)]
+    assert inserted == [(0, 1)]  # the heading and Erin under it
     assert titles(model)[0] == "Lobby (1)"
     model.set_lobby_shown(False)
     assert titles(model) == ["Presenters (2)", "Attendees (2)"]
@@ -103,7 +110,7 @@ def test_changes_are_row_operations_never_resets(qtmodeltester) -> None:
     # Presence: the same row, new data.
     changed.clear()
     model.upsert(replace(model.participant("@carol:hs"), presence=Presence.BUSY))
-    assert changed == [1]
+    assert changed == [3]  # Lobby heading, Presenters heading, Alice, Carol
     assert model.index_of("@carol:hs").data(RosterRole.PRESENCE) is Presence.BUSY
     # The invited accepts: moves up, loses the mark.
     model.upsert(person("@dan:hs", "Dan"))
@@ -173,8 +180,7 @@ def test_a_thousand_people_change_row_by_row() -> None:
     model.rowsRemoved.connect(lambda *_: pytest.fail("a change removed rows"))
     model.rowsMoved.connect(
         lambda parent, start, end, _dest, row: moved.extend(
-            model.index(row, 0, model.section_index(Section.PRESENTERS)).data(RosterRole.USER_ID)
-            for _ in range(end - start + 1)
+            model.index(row).data(RosterRole.USER_ID) for _ in range(end - start + 1)
         )
     )
     model.dataChanged.connect(
@@ -204,7 +210,7 @@ def test_a_thousand_people_change_row_by_row() -> None:
         model.index_of(f"@p{i:04d}:hs").data(RosterRole.PRESENCE) is Presence.AWAY
         for i in range(1000)
     )
-    assert model.rowCount(QModelIndex()) == 3
+    assert model.rowCount(QModelIndex()) == 3 + 1000  # the headings and everyone
 
 
 def test_others_offline_reads_offline_but_your_own_setting_keeps_its_name() -> None:
@@ -294,7 +300,7 @@ def test_a_big_list_goes_in_batch_by_batch(qtbot, qtmodeltester) -> None:
 
 
 def test_changes_in_the_middle_of_a_load_land_in_place(qtbot, qtmodeltester) -> None:
-    everyone = crowd(3000)
+    everyone = crowd(BATCH_ROWS + 1000)
     model = RosterModel("!r:hs", None, everyone, show_lobby=True)
     model.batch_rows = 400
     qtmodeltester.check(model)
@@ -354,15 +360,14 @@ def test_section_rows_stay_out_of_the_selection(qtbot) -> None:
     """The model leaves flags to Qt (sections "selectable"); the view's selection skips them."""
     from PySide6.QtCore import QItemSelection, QItemSelectionModel
 
-    from ui.roster_view import PeopleSelection, RosterTree
+    from ui.roster_view import PeopleSelection, RosterList
 
     model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
-    tree = RosterTree()
-    qtbot.addWidget(tree)
-    tree.setModel(model)
-    tree.setSelectionModel(PeopleSelection(model, tree))
-    tree.expandAll()
-    selection = tree.selectionModel()
+    view = RosterList()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.setSelectionModel(PeopleSelection(model, view))
+    selection = view.selectionModel()
     flag = QItemSelectionModel.SelectionFlag.ClearAndSelect
     carol = model.index_of("@carol:hs")
     selection.select(carol, flag)
@@ -373,19 +378,19 @@ def test_section_rows_stay_out_of_the_selection(qtbot) -> None:
     assert selection.selectedIndexes() == []
     selection.select(QItemSelection(attendees, attendees), flag)
     assert selection.selectedIndexes() == []
-    tree.show()
+    view.show()
     qtbot.mouseClick(
-        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(carol).center()
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(carol).center()
     )
     assert selection.selectedIndexes() == [carol]
     qtbot.mouseClick(
-        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(attendees).center()
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(attendees).center()
     )
     assert selection.selectedIndexes() == []
 
 
 def test_the_full_list_arriving_in_the_middle_of_a_load(qtbot) -> None:
-    from_sync = crowd(2600)
+    from_sync = crowd(BATCH_ROWS + 600)
     model = RosterModel("!r:hs", None, from_sync, show_lobby=True)
     model.batch_rows = 500
     assert model.loading
@@ -401,3 +406,51 @@ def test_the_full_list_arriving_in_the_middle_of_a_load(qtbot) -> None:
     assert shown_sections(model) == expected_sections(full)
     ids = [p.user_id for s in Section for p in model.people(s)]
     assert len(ids) == len(set(ids)) == len(full)
+
+
+def test_a_heading_hides_and_shows_its_people_by_mouse_and_keyboard(qtbot, qtmodeltester) -> None:
+    from ui.roster_view import PeopleSelection, RosterList
+
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    qtmodeltester.check(model)
+    view = RosterList()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.setSelectionModel(PeopleSelection(model, view))
+    view.resize(240, 300)
+    view.show()
+    removed: list[tuple[int, int]] = []
+    model.rowsRemoved.connect(lambda _parent, a, b: removed.append((a, b)))
+    presenters = model.section_index(Section.PRESENTERS)
+    assert presenters.data(RosterRole.EXPANDED)
+
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(presenters).center()
+    )
+    assert removed == [(3, 4)]  # Lobby heading, Erin, Presenters heading, then its two people
+    assert labels(model, Section.PRESENTERS) == []
+    assert not model.index_of("@bob:hs").isValid()
+    assert "collapsed" in presenters.data(Qt.ItemDataRole.AccessibleDescriptionRole)
+    # Changes while it is closed: the count follows, no row appears under it.
+    model.upsert(person("@carol:hs", "Carol", role=Role.PRESENTER))
+    assert titles(model) == ["Lobby (1)", "Presenters (3)", "Attendees (1)"]
+    assert labels(model, Section.PRESENTERS) == []
+
+    view.setCurrentIndex(model.section_index(Section.PRESENTERS))
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert labels(model, Section.PRESENTERS) == ["Alice (Leader) (you)", "bob", "Carol"]
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert labels(model, Section.PRESENTERS) == []
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert model.is_expanded(Section.PRESENTERS)
+    # From a person, Left goes up to their heading (as in a tree).
+    view.setCurrentIndex(model.index_of("@bob:hs"))
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.currentIndex() == model.section_index(Section.PRESENTERS)
+    assert model.is_expanded(Section.PRESENTERS)
+    # A closed lobby stays closed when it is hidden and shown again.
+    model.set_expanded(Section.LOBBY, False)
+    model.set_lobby_shown(False)
+    model.set_lobby_shown(True)
+    assert titles(model)[0] == "Lobby (1)" and labels(model, Section.LOBBY) == []
