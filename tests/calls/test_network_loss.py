@@ -73,4 +73,3 @@ async def test_a_two_party_call_ends_when_the_peer_process_is_killed(
     ended = await alice.reaches(ringing.call_id, AvModalityState.DISCONNECTED, 60)
     assert ended.end_reason is CallEndReason.NETWORK_LOST
     assert AvModalityState.CONNECTED in alice.states(ringing.call_id)
-
