@@ -48,6 +48,7 @@ from engine.calls.meeting_call_errors import (
 from engine.calls.meeting_call_events import (
     AudioParticipant,
     AudioParticipantChanged,
+    AudioPolicyChanged,
     CallMemberIgnored,
     MeetingAudioChanged,
 )
@@ -130,6 +131,11 @@ class MeetingCalls:
     def policy(self, room_id: str) -> AudioPolicy:
         return self._policies.get(room_id, AudioPolicy())
 
+    def can_unmute(self, room_id: str) -> bool:
+        """Whether we may unmute ourselves in the meeting's audio: not while presenters
+        keep attendees from unmuting and we are an attendee (the UI asks this)."""
+        return not self._locked(room_id)
+
     def participants_in_audio(self, room_id: str) -> list[AudioParticipant]:
         """Everyone in the meeting's call (us first, when we are in it)."""
         audio = self._audio.get(room_id)
@@ -182,7 +188,7 @@ class MeetingCalls:
         await self._load_members(room_id)
         others = [m for m in self._live_members(room_id) if m.key != own]
         if len(others) > self.mesh_limit:
-            raise MeshLimitReached()
+            raise MeshLimitReached(self.mesh_limit)
         await self._allow_call_membership(room_id)
         session_id = ve.new_voip_id()
         focus = MeshFocus(
@@ -252,7 +258,7 @@ class MeetingCalls:
         try:
             if event_type == AUDIO_POLICY:
                 if source.get("state_key") == "":
-                    self._policies[room.room_id] = parse_policy(source.get("content"))
+                    self._set_policy(room.room_id, parse_policy(source.get("content")))
                     if room.room_id in self._audio:
                         self._session.spawn(self._enforce_policy(room.room_id))
                 return
@@ -384,9 +390,16 @@ class MeetingCalls:
         if self._own_role(room_id) not in (Role.PRESENTER, Role.LEADER):
             raise OnlyPresenters()
         await self._put_state(room_id, AUDIO_POLICY, policy.content(), "")
-        self._policies[room_id] = policy
+        self._set_policy(room_id, policy)
         if room_id in self._audio:
             await self._enforce_policy(room_id)
+
+    def _set_policy(self, room_id: str, policy: AudioPolicy) -> None:
+        """Our view of the policy; AudioPolicyChanged when it differs."""
+        if self._policies.get(room_id) == policy:
+            return
+        self._policies[room_id] = policy
+        self._session.bus.publish(AudioPolicyChanged(room_id, policy))
 
     # ------------------------------------------------------------ helpers
 
