@@ -20,7 +20,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nio import ErrorResponse, JoinedMembersResponse, MatrixRoom, ToDeviceError, ToDeviceMessage
+from nio import (
+    ErrorResponse,
+    JoinedMembersResponse,
+    MatrixRoom,
+    RoomGetStateEventResponse,
+    ToDeviceError,
+    ToDeviceMessage,
+)
 
 from engine.calls import voip_events as ve
 from engine.calls.audio_policy import AUDIO_POLICY, AudioPolicy, parse_policy
@@ -89,6 +96,8 @@ class _InAudio:
     seen_mute_all: int = 0
     loud_until: dict[DeviceKey, float] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
+    #: One mute change at a time: the user's and the presenters' must not interleave.
+    mute_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class MeetingCalls:
@@ -205,7 +214,7 @@ class MeetingCalls:
         policy = self.policy(room_id)
         audio.seen_requests = policy.requests_for(own.user_id)  # earlier requests are done
         audio.seen_mute_all = policy.mute_all
-        audio.muted = self._locked(room_id)
+        audio.muted = audio.by_presenter = self._locked(room_id)
         self._audio[room_id] = audio  # before the state goes out: its echo is ours
         try:
             await self._put_membership(room_id, audio)
@@ -228,10 +237,14 @@ class MeetingCalls:
 
     async def set_muted(self, room_id: str, muted: bool) -> None:
         audio = self._require_audio(room_id)
-        if not muted and self._locked(room_id):
-            raise AttendeesCannotUnmute()
-        audio.muted, audio.by_presenter = muted, False
-        await audio.focus.set_muted(muted)
+        async with audio.mute_lock:
+            if not muted and self._locked(room_id):
+                # Our view may lag the room's: a presenter may have just allowed it.
+                await self._reload_policy(room_id)
+                if self._locked(room_id):
+                    raise AttendeesCannotUnmute()
+            audio.muted, audio.by_presenter = muted, False
+            await audio.focus.set_muted(muted)
         self._publish_changes(room_id)
 
     async def set_attendees_can_unmute(self, room_id: str, allowed: bool) -> None:
@@ -358,6 +371,11 @@ class MeetingCalls:
         audio = self._audio.get(room_id)
         if audio is None:
             return
+        async with audio.mute_lock:
+            await self._enforce_locked(room_id, audio)
+        self._publish_changes(room_id)
+
+    async def _enforce_locked(self, room_id: str, audio: _InAudio) -> None:
         policy = self.policy(room_id)
         attendee = self._own_role(room_id) is Role.ATTENDEE
         requested = policy.requests_for(audio.own.user_id) > audio.seen_requests
@@ -369,9 +387,20 @@ class MeetingCalls:
                 audio.muted, audio.by_presenter = True, True
                 await audio.focus.set_muted(True, by_presenter=True)
         elif audio.muted and audio.by_presenter and not requested:
-            await audio.focus.set_muted(True)  # still muted, but free to unmute now
             audio.by_presenter = False
-        self._publish_changes(room_id)
+            await audio.focus.set_muted(True)  # still muted, but free to unmute now
+
+    async def _reload_policy(self, room_id: str) -> None:
+        """The policy as the server has it now (sync may not have brought it yet)."""
+        client = self._session.require_client()
+        try:
+            response = await self._session.call(
+                client.room_get_state_event(room_id, AUDIO_POLICY, "")
+            )
+        except ConferoError:
+            return
+        if isinstance(response, RoomGetStateEventResponse):
+            self._set_policy(room_id, parse_policy(response.content))
 
     def _locked(self, room_id: str) -> bool:
         """We are an attendee and presenters turned unmuting off."""
