@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
 from engine.calls.meeting_call_events import (
     AudioParticipantChanged,
+    AudioPolicyChanged,
     CallMemberIgnored,
     MeetingAudioChanged,
 )
@@ -291,6 +292,7 @@ EngineEvent = (
     | MeetingAudioChanged
     | AudioParticipantChanged
     | CallMemberIgnored
+    | AudioPolicyChanged
 )
 
 Observer = Callable[[EngineEvent], None]

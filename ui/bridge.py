@@ -19,7 +19,11 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from engine import events as ev
 from engine.calls.call_models import Call
-from engine.calls.meeting_call_events import AudioParticipantChanged, MeetingAudioChanged
+from engine.calls.meeting_call_events import (
+    AudioParticipantChanged,
+    AudioPolicyChanged,
+    MeetingAudioChanged,
+)
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
@@ -97,6 +101,8 @@ class EngineBridge(QObject):
     meeting_audio_changed = Signal(MeetingAudioChanged)
     #: One device in a meeting's audio was muted, spoke or connected (AudioParticipantChanged).
     audio_participant_changed = Signal(AudioParticipantChanged)
+    #: The presenters' audio controls of a meeting changed (AudioPolicyChanged).
+    audio_policy_changed = Signal(AudioPolicyChanged)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -184,6 +190,8 @@ class EngineBridge(QObject):
                 self.meeting_audio_changed.emit(event)
             case AudioParticipantChanged():
                 self.audio_participant_changed.emit(event)
+            case AudioPolicyChanged():
+                self.audio_policy_changed.emit(event)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

@@ -6,7 +6,8 @@ meeting's audio · 3 people" with **Mute** / **Unmute**, **Leave audio** and, fo
 presenters, **Presenter controls** (Mute all attendees, Attendees can't unmute).
 When a presenter muted you the bar says so, and while attendees can't unmute,
 Unmute is greyed out with the reason as its tooltip. The engine does the work
-(engine.meeting_calls); the bar follows its events. Failures show in the
+and makes the rules (engine.meeting_calls: whether I may unmute too); the bar
+follows its events, the presenters' policy changes among them. Failures show in the
 window's error bar, worded for people (ui/meeting_audio_text.py). Closing the
 window leaves the audio (not the meeting).
 """
@@ -32,6 +33,7 @@ from engine.calls.meeting_call_errors import MeshLimitReached
 from engine.calls.meeting_call_events import (
     AudioParticipant,
     AudioParticipantChanged,
+    AudioPolicyChanged,
     MeetingAudioChanged,
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Role, SessionState
@@ -170,6 +172,7 @@ class MeetingAudioBar(QFrame):
     def _connect_signals(self) -> None:
         self._bridge.meeting_audio_changed.connect(self._on_meeting_audio_changed)
         self._bridge.audio_participant_changed.connect(self._on_audio_participant_changed)
+        self._bridge.audio_policy_changed.connect(self._on_audio_policy_changed)
         self.join_button.clicked.connect(self.join)
         self.mute_button.clicked.connect(self.toggle_mute)
         self.leave_button.clicked.connect(self.leave)
@@ -190,6 +193,7 @@ class MeetingAudioBar(QFrame):
             [
                 (self._bridge.meeting_audio_changed, self._on_meeting_audio_changed),
                 (self._bridge.audio_participant_changed, self._on_audio_participant_changed),
+                (self._bridge.audio_policy_changed, self._on_audio_policy_changed),
                 *((shortcut.activated, slot) for shortcut, slot in self._shortcuts),
             ]
         )
@@ -265,15 +269,6 @@ class MeetingAudioBar(QFrame):
     def _presenting(self) -> bool:
         return self._details is not None and self._details.my_role in _PRESENTING
 
-    def _locked(self) -> bool:
-        """I am an attendee and presenters turned unmuting off."""
-        policy = self._engine.meeting_calls.policy(self._room_id)
-        return (
-            not policy.attendees_can_unmute
-            and self._details is not None
-            and self._details.my_role is Role.ATTENDEE
-        )
-
     def _update(self) -> None:
         in_audio = self.in_audio
         if in_audio:
@@ -304,7 +299,7 @@ class MeetingAudioBar(QFrame):
         own = self._own()
         muted = self._engine.meeting_calls.muted(self._room_id)
         by_presenter = bool(own and own.muted_by_presenter)
-        locked = muted and self._locked()
+        locked = muted and not self._engine.meeting_calls.can_unmute(self._room_id)
         self.mute_button.show()
         self.leave_button.show()
         self.controls_button.show()
@@ -374,7 +369,7 @@ class MeetingAudioBar(QFrame):
 
     def _words(self, exc: ConferoError) -> str:
         if isinstance(exc, MeshLimitReached):
-            return mesh_full_text(self._engine.meeting_calls.mesh_limit)
+            return mesh_full_text(exc.limit)
         return exc.user_message
 
     def _apply_colours(self, colours: style.Colours) -> None:
@@ -398,6 +393,10 @@ class MeetingAudioBar(QFrame):
             return
         self._participants = {(p.user_id, p.device_id): p for p in event.participants}
         self._update()
+
+    def _on_audio_policy_changed(self, event: AudioPolicyChanged) -> None:
+        if event.room_id == self._room_id:
+            self._update()
 
     def _on_audio_participant_changed(self, event: AudioParticipantChanged) -> None:
         if event.room_id != self._room_id:

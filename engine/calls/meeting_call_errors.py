@@ -6,10 +6,16 @@ from engine.errors import ConferoError
 
 
 class MeshLimitReached(ConferoError):
+    """``limit``: the other devices this computer carries in a meeting's audio."""
+
     default_message = (
         "The meeting's audio is full on this computer: too many people are in it for "
         "everyone to hear each other well."
     )
+
+    def __init__(self, limit: int, user_message: str | None = None) -> None:
+        super().__init__(user_message)
+        self.limit = limit
 
 
 class AttendeesCannotUnmute(ConferoError):

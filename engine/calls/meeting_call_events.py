@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.calls.audio_policy import AudioPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class AudioParticipant:
@@ -45,3 +47,12 @@ class CallMemberIgnored:
     room_id: str
     sender: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPolicyChanged:
+    """The presenters' audio controls of a meeting changed (its policy state, or our view
+    of it): "Attendees can't unmute", mute requests, "Mute all attendees"."""
+
+    room_id: str
+    policy: AudioPolicy

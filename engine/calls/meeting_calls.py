@@ -20,7 +20,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nio import ErrorResponse, JoinedMembersResponse, MatrixRoom, ToDeviceError, ToDeviceMessage
+from nio import (
+    ErrorResponse,
+    JoinedMembersResponse,
+    MatrixRoom,
+    RoomGetStateEventResponse,
+    ToDeviceError,
+    ToDeviceMessage,
+)
 
 from engine.calls import voip_events as ve
 from engine.calls.audio_policy import AUDIO_POLICY, AudioPolicy, parse_policy
@@ -48,6 +55,7 @@ from engine.calls.meeting_call_errors import (
 from engine.calls.meeting_call_events import (
     AudioParticipant,
     AudioParticipantChanged,
+    AudioPolicyChanged,
     CallMemberIgnored,
     MeetingAudioChanged,
 )
@@ -88,6 +96,8 @@ class _InAudio:
     seen_mute_all: int = 0
     loud_until: dict[DeviceKey, float] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
+    #: One mute change at a time: the user's and the presenters' must not interleave.
+    mute_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class MeetingCalls:
@@ -129,6 +139,11 @@ class MeetingCalls:
 
     def policy(self, room_id: str) -> AudioPolicy:
         return self._policies.get(room_id, AudioPolicy())
+
+    def can_unmute(self, room_id: str) -> bool:
+        """Whether we may unmute ourselves in the meeting's audio: not while presenters
+        keep attendees from unmuting and we are an attendee (the UI asks this)."""
+        return not self._locked(room_id)
 
     def participants_in_audio(self, room_id: str) -> list[AudioParticipant]:
         """Everyone in the meeting's call (us first, when we are in it)."""
@@ -182,7 +197,7 @@ class MeetingCalls:
         await self._load_members(room_id)
         others = [m for m in self._live_members(room_id) if m.key != own]
         if len(others) > self.mesh_limit:
-            raise MeshLimitReached()
+            raise MeshLimitReached(self.mesh_limit)
         await self._allow_call_membership(room_id)
         session_id = ve.new_voip_id()
         focus = MeshFocus(
@@ -199,7 +214,7 @@ class MeetingCalls:
         policy = self.policy(room_id)
         audio.seen_requests = policy.requests_for(own.user_id)  # earlier requests are done
         audio.seen_mute_all = policy.mute_all
-        audio.muted = self._locked(room_id)
+        audio.muted = audio.by_presenter = self._locked(room_id)
         self._audio[room_id] = audio  # before the state goes out: its echo is ours
         try:
             await self._put_membership(room_id, audio)
@@ -222,10 +237,14 @@ class MeetingCalls:
 
     async def set_muted(self, room_id: str, muted: bool) -> None:
         audio = self._require_audio(room_id)
-        if not muted and self._locked(room_id):
-            raise AttendeesCannotUnmute()
-        audio.muted, audio.by_presenter = muted, False
-        await audio.focus.set_muted(muted)
+        async with audio.mute_lock:
+            if not muted and self._locked(room_id):
+                # Our view may lag the room's: a presenter may have just allowed it.
+                await self._reload_policy(room_id)
+                if self._locked(room_id):
+                    raise AttendeesCannotUnmute()
+            audio.muted, audio.by_presenter = muted, False
+            await audio.focus.set_muted(muted)
         self._publish_changes(room_id)
 
     async def set_attendees_can_unmute(self, room_id: str, allowed: bool) -> None:
@@ -252,7 +271,7 @@ class MeetingCalls:
         try:
             if event_type == AUDIO_POLICY:
                 if source.get("state_key") == "":
-                    self._policies[room.room_id] = parse_policy(source.get("content"))
+                    self._set_policy(room.room_id, parse_policy(source.get("content")))
                     if room.room_id in self._audio:
                         self._session.spawn(self._enforce_policy(room.room_id))
                 return
@@ -352,6 +371,11 @@ class MeetingCalls:
         audio = self._audio.get(room_id)
         if audio is None:
             return
+        async with audio.mute_lock:
+            await self._enforce_locked(room_id, audio)
+        self._publish_changes(room_id)
+
+    async def _enforce_locked(self, room_id: str, audio: _InAudio) -> None:
         policy = self.policy(room_id)
         attendee = self._own_role(room_id) is Role.ATTENDEE
         requested = policy.requests_for(audio.own.user_id) > audio.seen_requests
@@ -363,9 +387,20 @@ class MeetingCalls:
                 audio.muted, audio.by_presenter = True, True
                 await audio.focus.set_muted(True, by_presenter=True)
         elif audio.muted and audio.by_presenter and not requested:
-            await audio.focus.set_muted(True)  # still muted, but free to unmute now
             audio.by_presenter = False
-        self._publish_changes(room_id)
+            await audio.focus.set_muted(True)  # still muted, but free to unmute now
+
+    async def _reload_policy(self, room_id: str) -> None:
+        """The policy as the server has it now (sync may not have brought it yet)."""
+        client = self._session.require_client()
+        try:
+            response = await self._session.call(
+                client.room_get_state_event(room_id, AUDIO_POLICY, "")
+            )
+        except ConferoError:
+            return
+        if isinstance(response, RoomGetStateEventResponse):
+            self._set_policy(room_id, parse_policy(response.content))
 
     def _locked(self, room_id: str) -> bool:
         """We are an attendee and presenters turned unmuting off."""
@@ -384,9 +419,16 @@ class MeetingCalls:
         if self._own_role(room_id) not in (Role.PRESENTER, Role.LEADER):
             raise OnlyPresenters()
         await self._put_state(room_id, AUDIO_POLICY, policy.content(), "")
-        self._policies[room_id] = policy
+        self._set_policy(room_id, policy)
         if room_id in self._audio:
             await self._enforce_policy(room_id)
+
+    def _set_policy(self, room_id: str, policy: AudioPolicy) -> None:
+        """Our view of the policy; AudioPolicyChanged when it differs."""
+        if self._policies.get(room_id) == policy:
+            return
+        self._policies[room_id] = policy
+        self._session.bus.publish(AudioPolicyChanged(room_id, policy))
 
     # ------------------------------------------------------------ helpers
 

@@ -116,7 +116,9 @@ class MeshFocus:
         for link in list(self._links.values()):
             if link.peer is not None and not link.ended:
                 with contextlib.suppress(Exception):
-                    await link.peer.set_muted(muted)
+                    # The wish now, not this call's: a later call may have changed it
+                    # while we waited on an earlier link.
+                    await link.peer.set_muted(self._muted)
                 content = {**self._group_fields(link), STREAM_METADATA: self._metadata()}
                 content.update(call_id=link.call_id, party_id=self._party_id, version=ve.VERSION)
                 await self._send(link, METADATA_CHANGED, content)

@@ -56,6 +56,19 @@ def audio_direction(sdp: str) -> str:
     raise InvalidSdp("The other side's call description has no audio.")
 
 
+def reported_state(connection_state: str, ice_states: list[str]) -> str:
+    """The state to report for aiortc's ``connectionState``.
+
+    When the other side stops answering (its process killed, its network gone), aioice's
+    consent checks (RFC 7675) give up after about 30 s and aiortc *closes* the
+    connection, with its ICE transport "failed". An orderly close from the other side
+    (a hangup) closes it with ICE fine. Only the first is a lost connection: "failed".
+    """
+    if connection_state == "closed" and "failed" in ice_states:
+        return "failed"
+    return connection_state
+
+
 class AudioPeer:
     def __init__(
         self,
@@ -189,8 +202,14 @@ class AudioPeer:
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:
+            ice_states = [
+                t.receiver.transport.transport.state
+                for t in pc.getTransceivers()
+                if t.receiver.transport is not None
+            ]
+            state = reported_state(pc.connectionState, ice_states)
             if main_loop is not None and not main_loop.is_closed():
-                main_loop.call_soon_threadsafe(self._set_state, pc.connectionState)
+                main_loop.call_soon_threadsafe(self._set_state, state)
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:

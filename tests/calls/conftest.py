@@ -4,6 +4,9 @@ session's private sound server (tests/helpers/pulse.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -149,6 +152,98 @@ async def meeting_of(leader: Phone, *others: Phone) -> str:
             )
         )
     return room_id
+
+
+@dataclass
+class PeerProcess:
+    """A participant running in its own OS process (tests/helpers/peer_process.py)."""
+
+    process: asyncio.subprocess.Process
+    account: TestUser
+    devices: Participant  # play into devices.mic_sink to speak
+    server: str
+    log_path: Path
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    async def ready(self, timeout: float = 90.0) -> None:
+        """Until it prints READY (its audio is connected); its log tail if it dies first."""
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        except TimeoutError:
+            line = b""
+        if line.strip() != b"READY":
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the peer process did not get ready:\n{tail}")
+
+    async def kill(self) -> None:
+        """SIGKILL: no hangup, no leaving the call, no last sync. Network loss."""
+        self.process.kill()
+        await self.process.wait()
+
+
+#: The repository's root, for the peer process's import path.
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def peer_processes(
+    make_user: Callable[..., TestUser], tmp_path: Path, pulse_server: PulseServer
+) -> AsyncIterator[Callable[..., Any]]:
+    """``await peer_processes("Dave", room_id)``: Dave joins the meeting's audio from a
+    process of his own (``mode="call"``: he calls in a conversation instead); await
+    ``.ready()`` on the result. The account is made first with ``make_user`` if not
+    given. Its password goes by environment, never on a command line or in output."""
+    started: list[PeerProcess] = []
+
+    async def start(
+        name: str,
+        room_id: str,
+        *,
+        user: TestUser | None = None,
+        mode: str = "meeting",
+        expiry_ms: int = TEST_EXPIRY_MS,
+    ) -> PeerProcess:
+        user = user or make_user(name.lower(), displayname=name)
+        devices = pulse_server.participant(f"{name.lower()}proc{len(started)}")
+        data_dir = tmp_path / f"{name}-process-{len(started)}"
+        data_dir.mkdir()
+        log_path = tmp_path / f"{name}-process-{len(started)}.log"
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])),
+            "CONFERO_PEER_URL": user.homeserver_url,
+            "CONFERO_PEER_USER": user.user_id,
+            "CONFERO_PEER_PASSWORD": user.password,
+        }
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.helpers.peer_process",
+                str(data_dir),
+                room_id,
+                devices.mic,
+                devices.speaker,
+                str(expiry_ms),
+                mode,
+                cwd=_ROOT,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
+        peer = PeerProcess(process, user, devices, pulse_server.server, log_path)
+        started.append(peer)
+        return peer
+
+    yield start
+    for peer in started:
+        if peer.process.returncode is None:
+            await peer.kill()
 
 
 async def crash(phone: Phone) -> None:

@@ -241,4 +241,5 @@ async def test_joining_beyond_the_mesh_limit_is_refused_plainly(phones: Phones, 
     with pytest.raises(MeshLimitReached) as refused:
         await alice.engine.meeting_calls.join_audio(room_id)
     assert "too many people" in refused.value.user_message
+    assert refused.value.limit == 1  # the UI words the count from the error itself
     assert not alice.engine.meeting_calls.in_audio(room_id)
