@@ -154,6 +154,7 @@ class ScheduleDialog(InviteDialog):
     def _choice_combo(self, name: str, choices: dict, current: object) -> QComboBox:
         combo = QComboBox(self)
         combo.setAccessibleName(name)
+        combo.view().setAccessibleName(f"{name}: choices")
         for value, (text, explanation) in choices.items():
             combo.addItem(text.replace("&", ""), value)
             combo.setItemData(combo.count() - 1, explanation, Qt.ItemDataRole.ToolTipRole)
