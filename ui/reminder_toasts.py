@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTIFICATION_MS = 30_000
+#: A reminder this late says "started at" (the meeting is under way).
+LATE_MS = 90_000
 TITLE = "Meeting starting"
 JOIN = "&Join"
 JOIN_TIP = "Join the meeting now"
@@ -38,9 +40,12 @@ DISMISS_TIP = "Hide this reminder"
 JOIN_FAILED = "You could not join the meeting: {}"
 
 
-def reminder_text(subject: str, start_ms: int) -> str:
-    start = QDateTime.fromMSecsSinceEpoch(start_ms).toString("HH:mm")
-    return f"“{subject}” starts at {start}."
+def reminder_text(subject: str, start_ms: int, now_ms: int | None = None) -> str:
+    start = QDateTime.fromMSecsSinceEpoch(start_ms)
+    now = QDateTime.currentMSecsSinceEpoch() if now_ms is None else now_ms
+    if now - start_ms > LATE_MS:  # Confero was started after the meeting began
+        return f"“{subject}” started at {start.toString('HH:mm')}."
+    return f"“{subject}” starts at {start.toString('HH:mm')}."
 
 
 class ReminderToast(QFrame):

@@ -33,6 +33,7 @@ from engine.invitation_models import ConferenceInvitation
 from ui.accessibility import announce
 from ui.bridge import EngineBridge
 from ui.form_widgets import make_line_edit
+from ui.ics_export import export_ics
 from ui.invite_dialog import InviteDialog
 from ui.meeting_options_dialog import ACCESS_CHOICES, PRESENTER_CHOICES, SUBJECT_MAX
 
@@ -129,6 +130,10 @@ class ScheduleDialog(InviteDialog):
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertLayout(0, form)
+        layout.insertSpacing(1, 8)  # the meeting above, the people below
+        # A smaller search and list than Invite…'s: the form above needs the room.
+        self.results.setMinimumHeight(60)
+        self.results.setMaximumHeight(110)
         layout.insertWidget(layout.indexOf(self.error_label), self.result_box)
 
         self.setTabOrder(self.subject_edit, self.start_edit)
@@ -189,10 +194,14 @@ class ScheduleDialog(InviteDialog):
         self.copy_link_button.setAccessibleName("Copy the meeting link")
         self.copy_link_button.setToolTip("Copy the link to the clipboard")
         self.copy_link_button.setAutoDefault(False)
-        self.copy_id_button = QPushButton("Copy I&D", box)
+        self.copy_id_button = QPushButton("Copy &ID", box)
         self.copy_id_button.setAccessibleName("Copy the meeting ID")
         self.copy_id_button.setToolTip("Copy the meeting ID to the clipboard")
         self.copy_id_button.setAutoDefault(False)
+        self.calendar_button = QPushButton("Add to &calendar…", box)
+        self.calendar_button.setAccessibleName("Add to calendar")
+        self.calendar_button.setToolTip("Save the meeting as an .ics file for your calendar app")
+        self.calendar_button.setAutoDefault(False)
         grid = QGridLayout(box)
         grid.addWidget(self.result_label, 0, 0, 1, 3)
         link_label = QLabel("Link:", box)
@@ -205,11 +214,20 @@ class ScheduleDialog(InviteDialog):
         grid.addWidget(id_label, 2, 0)
         grid.addWidget(self.id_edit, 2, 1)
         grid.addWidget(self.copy_id_button, 2, 2)
+        grid.addWidget(self.calendar_button, 3, 2)
         grid.setColumnStretch(1, 1)
         self.copy_link_button.clicked.connect(lambda: self._copy(self.link_edit.text(), "Link"))
         self.copy_id_button.clicked.connect(lambda: self._copy(self.id_edit.text(), "Meeting ID"))
+        self.calendar_button.clicked.connect(self._on_calendar_clicked)
         box.hide()
         return box
+
+    def _on_calendar_clicked(self) -> None:
+        entry = self._engine.scheduling.calendar_entry(self.room_id)
+        if entry is None:
+            self.error_label.show_error("The meeting's times are not known yet. Try again.")
+            return
+        self._tasks.spawn(export_ics(self, entry))
 
     # -- times ----------------------------------------------------------------
 
@@ -273,8 +291,10 @@ class ScheduleDialog(InviteDialog):
         self.result_box.show()
         for widget in self._form_widgets():
             widget.setEnabled(False)
-        for widget in (self.query_edit, self.results, self.add_button, self.remove_button):
-            widget.setEnabled(False)
+        # Done: no more people to pick; their outcomes stay in the list.
+        for widget in (self.intro_label, self.query_edit, self.results, self.add_button):
+            widget.hide()
+        self.remove_button.setEnabled(False)
         self.invite_button.hide()
         self.cancel_button.setText("Close")
         self.cancel_button.setAccessibleName("Close")
