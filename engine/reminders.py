@@ -65,6 +65,11 @@ class Reminders:
         entry = self._meetings.get(room_id)
         return entry is not None and self._fired.get(room_id) == entry[1].start_ms
 
+    def track(self, room_id: str, subject: str, schedule: Schedule) -> None:
+        """A meeting just scheduled here: known now, not when sync brings it back."""
+        self._meetings[room_id] = (subject, schedule)
+        self._changed.set()
+
     # ----------------------------------------------------------------- sync
 
     def _apply_room_event(self, room: Any, source: dict[str, Any], in_timeline: bool) -> None:

@@ -25,7 +25,7 @@ from engine.ids import parse_user_id
 from engine.invitation_models import SCHEDULE_KEY
 from engine.invitations import Invitations
 from engine.matrix_events import refusal_text
-from engine.meeting_schedule import END_KEY, START_KEY, check_schedule, to_ms
+from engine.meeting_schedule import END_KEY, START_KEY, Schedule, check_schedule, to_ms
 from engine.reminders import Reminders
 from engine.scheduling_errors import InvalidSchedule
 from engine.session import Session
@@ -107,6 +107,7 @@ class Scheduling:
         room_id = await self._conferences.create_meeting(
             title, access_level=access_level, presenter_policy=presenter_policy, extra=times
         )
+        self._reminders.track(room_id, title, Schedule(times[START_KEY], times[END_KEY]))
         if access_level is AccessLevel.SAME_ENTERPRISE:
             # The organisation's space goes into the join rule (set_options knows how).
             await self._conferences.set_options(room_id, access_level=access_level)

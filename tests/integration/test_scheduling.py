@@ -81,6 +81,12 @@ async def test_schedule_round_trip_with_an_invitee(make_user, signed_in):
     # The meeting exists with its link and ID, and its times in its state...
     details = alice.conferences.details(room_id)
     assert details is not None and len(details.conference_id) == 7
+    entry = alice.scheduling.calendar_entry(room_id)  # known at once, for Add to calendar
+    assert entry is not None and entry.link == details.link
+    assert (entry.start_ms, entry.end_ms) == (
+        int(start.timestamp() * 1000),
+        int(end.timestamp() * 1000),
+    )
     assert details.subject == "Quarterly plan"
     assert details.access_level is AccessLevel.LOCKED
     assert details.presenter_policy is PresenterPolicy.ONLY_ME
