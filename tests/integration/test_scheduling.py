@@ -247,3 +247,12 @@ async def test_a_meeting_under_way_at_sign_in_is_reminded_once(make_user, signed
     clock.advance(60)
     await eventually(lambda: engine.reminders.fired(room_id))
     assert len(seen) == 1
+
+
+async def test_the_calendar_entry_is_there_as_soon_as_scheduled(make_user, signed_in):
+    alice = await signed_in(make_user("alice"), "alice")
+    start = in_minutes(30)
+    room_id = await alice.scheduling.schedule("Plan", start, start + timedelta(minutes=30))
+    entry = alice.scheduling.calendar_entry(room_id)
+    assert entry is not None and entry.subject == "Plan"
+    assert entry.start_ms == int(start.timestamp() * 1000)
