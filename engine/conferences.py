@@ -304,6 +304,10 @@ class Conferences:
                 # A join that landed after the user gave up the lobby: not theirs to keep.
                 self._session.spawn(self._leave_quietly(room_id, only_if_joined=True))
                 return
+            if current is None and _is_standing(self._state.get(room_id)):
+                # A member of a scheduled meeting ahead of time (or after a restart):
+                # not in it until they join it.
+                return
             if self.is_conference(room_id) and (
                 current is None or current.state != SessionState.CONNECTED
             ):
@@ -342,13 +346,26 @@ class Conferences:
     ) -> str:
         """Create a meeting and join it as its Leader; ``extra`` goes into its
         org.confero.conference state (escalation records ``escalated_from``)."""
+        room_id = await self.create_meeting(subject, access_level=access_level, extra=extra)
+        self._set_session(room_id, SessionState.CONNECTED)
+        return room_id
+
+    async def create_meeting(
+        self,
+        subject: str,
+        *,
+        access_level: AccessLevel,
+        presenter_policy: PresenterPolicy = PresenterPolicy.EVERYONE,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Create a meeting room with a free conference ID as its alias; we are its
+        Leader and a member, but not in it (no session) until someone joins it."""
         client = self._session.require_client()
         own = client.user_id
         title = (
             clean_name(subject)[:MAX_SUBJECT_LENGTH]
             or f"{self._session.own_display_name}'s meeting"
         )
-        policy = PresenterPolicy.EVERYONE
         for _ in range(_ALIAS_ATTEMPTS):
             conference_id = str(
                 secrets.randbelow(9 * 10 ** (CONFERENCE_ID_DIGITS - 1))
@@ -360,15 +377,14 @@ class Conferences:
                 "subject": title,
                 "organizer": own,
                 "created_ts": int(time.time() * 1000),
-                "presenter_policy": policy.value,
-                **extra,
+                "presenter_policy": presenter_policy.value,
+                **(extra or {}),
             }
             request = meeting_create_request(own, conference_id, title, state, access_level)
             response = await self._session.call(client.room_create(**request))
             if isinstance(response, RoomCreateResponse):
                 room_id = response.room_id
                 self._apply_created(room_id, alias, request)
-                self._set_session(room_id, SessionState.CONNECTED)
                 return room_id
             if response.status_code != "M_ROOM_IN_USE":
                 raise ServerRefused(refusal_text(response))
@@ -969,6 +985,11 @@ class Conferences:
             log.info("meeting %s state not seen in sync yet", room_id)
         finally:
             self._details_waiters.pop(room_id, None)
+
+
+def _is_standing(state: dict[str, Any] | None) -> bool:
+    """A meeting one stays a member of between sessions: scheduled (or personal)."""
+    return bool(state) and (isinstance(state.get("start_ts"), int) or state.get("personal") is True)
 
 
 def _local_presenter(state: list[Any], server_name: str) -> str | None:

@@ -33,6 +33,8 @@ from engine.invitations import Invitations
 from engine.media.call_media import CallMedia
 from engine.meeting_presence import MeetingPresence
 from engine.presences import Presences
+from engine.reminders import Reminders
+from engine.scheduling import Scheduling
 from engine.session import Session
 
 __all__ = ["Engine"]
@@ -62,3 +64,8 @@ class Engine:
         self.escalation.set_media_joiner(self.call_escalation.join_media)
         # After Calls: its close hook ends the peers, then the media thread stops.
         self.session.on_close(self.media.close)
+        # Scheduled meetings (issue 9): reminders at their start, and scheduling itself.
+        self.reminders = Reminders(self.session, self.conferences)
+        self.scheduling = Scheduling(
+            self.session, self.conferences, self.invitations, self.reminders
+        )

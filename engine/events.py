@@ -256,6 +256,18 @@ class HomeserverFailed:
     log_path: str
 
 
+# -- scheduled meetings (published by Reminders) --
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingReminder:
+    """A scheduled meeting I organize or accepted starts now (once per start)."""
+
+    room_id: str
+    subject: str
+    start_ms: int
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -293,6 +305,7 @@ EngineEvent = (
     | AudioParticipantChanged
     | CallMemberIgnored
     | AudioPolicyChanged
+    | MeetingReminder
 )
 
 Observer = Callable[[EngineEvent], None]

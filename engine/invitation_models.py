@@ -13,6 +13,8 @@ from dataclasses import dataclass
 DEFAULT_INVITATION_TIMEOUT_S = 120.0
 #: The reason given when an unanswered invitation is withdrawn.
 EXPIRED_REASON = "The invitation expired"
+#: Invite content key of a scheduled meeting's invite: {"start_ts": ms, "end_ts": ms}.
+SCHEDULE_KEY = "org.confero.schedule"
 
 
 class InvitationState(enum.Enum):
@@ -77,3 +79,17 @@ class IncomingInvitation:
     subject: str
     conference_id: str
     toast_message: str
+    #: A scheduled meeting's start and end (ms since the epoch, UTC); None if not scheduled.
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+def scheduled_times(invite_content: dict[str, object]) -> dict[str, int]:
+    """``start_ms``/``end_ms`` of a scheduled meeting's invite; {} when absent or malformed."""
+    schedule = invite_content.get(SCHEDULE_KEY)
+    if not isinstance(schedule, dict):
+        return {}
+    start, end = schedule.get("start_ts"), schedule.get("end_ts")
+    if type(start) is not int or type(end) is not int or end <= start:
+        return {}
+    return {"start_ms": start, "end_ms": end}

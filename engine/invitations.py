@@ -40,6 +40,7 @@ from engine.invitation_models import (
     IncomingInvitation,
     InvitationFailure,
     InvitationState,
+    scheduled_times,
 )
 from engine.matrix_events import refusal_text
 from engine.sanitize import clean_name
@@ -309,6 +310,7 @@ class Invitations:
             subject=found["subject"],
             conference_id=found["conference_id"],
             toast_message=clean_name(str(found["content"].get("reason") or ""))[:MAX_TOAST_LENGTH],
+            **scheduled_times(found["content"]),
         )
         self._incoming[room_id] = incoming
         self._session.bus.publish(incoming)

@@ -103,6 +103,8 @@ class EngineBridge(QObject):
     audio_participant_changed = Signal(AudioParticipantChanged)
     #: The presenters' audio controls of a meeting changed (AudioPolicyChanged).
     audio_policy_changed = Signal(AudioPolicyChanged)
+    #: A scheduled meeting I organize or accepted starts now (MeetingReminder).
+    meeting_reminder = Signal(ev.MeetingReminder)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +194,8 @@ class EngineBridge(QObject):
                 self.audio_participant_changed.emit(event)
             case AudioPolicyChanged():
                 self.audio_policy_changed.emit(event)
+            case ev.MeetingReminder():
+                self.meeting_reminder.emit(event)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

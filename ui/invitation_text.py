@@ -6,7 +6,11 @@ this is the one place they become words.
 
 from __future__ import annotations
 
-from engine.invitation_models import InvitationFailure, InvitationState
+import time
+
+from PySide6.QtCore import QDateTime
+
+from engine.invitation_models import IncomingInvitation, InvitationFailure, InvitationState
 
 #: The mark after an invitee's name in the roster, by state (none once they are there).
 ROSTER_MARKS: dict[InvitationState, str] = {
@@ -49,6 +53,9 @@ JOIN_TIP = "Join the meeting now"
 DECLINE = "&Decline"
 DECLINE_TIP = "Say no to this invitation"
 JOIN_FAILED = "You could not join the meeting: {}"
+ACCEPT = "&Accept"
+ACCEPT_TIP = "Say yes: you get a reminder when the meeting starts"
+ACCEPT_FAILED = "The invitation could not be accepted: {}"
 DECLINE_FAILED = "The invitation could not be declined: {}"
 
 
@@ -75,3 +82,19 @@ def toast_text(inviter_name: str, subject: str) -> str:
     if subject:
         return f"{inviter_name} invites you to “{subject}”"
     return f"{inviter_name} invites you to a meeting"
+
+
+def scheduled_for_later(invitation: IncomingInvitation) -> bool:
+    """An invitation to a scheduled meeting that has not started yet."""
+    return invitation.start_ms is not None and invitation.start_ms > time.time() * 1000
+
+
+def when_text(start_ms: int, end_ms: int | None) -> str:
+    """When a scheduled meeting is, in this computer's time zone."""
+    start = QDateTime.fromMSecsSinceEpoch(start_ms)
+    text = f"Scheduled for {start.toString('ddd d MMM yyyy, HH:mm')}"
+    if end_ms is not None:
+        end = QDateTime.fromMSecsSinceEpoch(end_ms)
+        same_day = end.date() == start.date()
+        text += f"–{end.toString('HH:mm' if same_day else 'ddd d MMM, HH:mm')}"
+    return text

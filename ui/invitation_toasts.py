@@ -32,6 +32,9 @@ from ui.bridge import EngineBridge, disconnect_all
 from ui.error_text import GENERIC_ERROR
 from ui.form_widgets import ErrorLabel
 from ui.invitation_text import (
+    ACCEPT,
+    ACCEPT_FAILED,
+    ACCEPT_TIP,
     DECLINE,
     DECLINE_FAILED,
     DECLINE_TIP,
@@ -39,7 +42,9 @@ from ui.invitation_text import (
     JOIN_FAILED,
     JOIN_TIP,
     TOAST_TITLE,
+    scheduled_for_later,
     toast_text,
+    when_text,
 )
 from ui.toast_stack import ToastStack
 
@@ -81,20 +86,35 @@ class InvitationToast(QFrame):
         if invitation.toast_message:
             self.message_label.setText(f"“{invitation.toast_message}”")
         self.message_label.setVisible(bool(invitation.toast_message))
+        # A meeting scheduled for later: say when; Accept instead of joining now.
+        self.for_later = scheduled_for_later(invitation)
+        self.when_label = QLabel(self)
+        self.when_label.setObjectName("toastText")
+        self.when_label.setTextFormat(Qt.TextFormat.PlainText)
+        if self.for_later and invitation.start_ms is not None:
+            self.when_label.setText(when_text(invitation.start_ms, invitation.end_ms))
+        self.when_label.setVisible(self.for_later)
         self.error_label = ErrorLabel(self)
 
         subject = invitation.subject or "the meeting"
         # Mnemonics: Alt+J and Alt+D; both buttons take Tab focus.
-        self.join_button = QPushButton(JOIN, self)
+        self.join_button = QPushButton(ACCEPT if self.for_later else JOIN, self)
         self.join_button.setDefault(False)
-        self.join_button.setAccessibleName(f"Join {subject}")
-        self.join_button.setToolTip(JOIN_TIP)
+        if self.for_later:
+            self.join_button.setAccessibleName(f"Accept the invitation to {subject}")
+            self.join_button.setToolTip(ACCEPT_TIP)
+        else:
+            self.join_button.setAccessibleName(f"Join {subject}")
+            self.join_button.setToolTip(JOIN_TIP)
         self.decline_button = QPushButton(DECLINE, self)
         self.decline_button.setAccessibleName(f"Decline the invitation to {subject}")
         self.decline_button.setToolTip(DECLINE_TIP)
         self.setAccessibleName(TOAST_TITLE)
+        description = f"{headline}. {self.when_label.text()}" if self.for_later else headline
         self.setAccessibleDescription(
-            f"{headline}. {invitation.toast_message}" if invitation.toast_message else headline
+            f"{description}. {invitation.toast_message}"
+            if invitation.toast_message
+            else description
         )
 
         buttons = QHBoxLayout()
@@ -105,6 +125,7 @@ class InvitationToast(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)
         layout.addWidget(self.title_label)
+        layout.addWidget(self.when_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
@@ -156,6 +177,8 @@ class InvitationToasts(ToastStack[InvitationToast]):
 
     def _notify_desktop(self, invitation: IncomingInvitation) -> None:
         text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
+        if scheduled_for_later(invitation) and invitation.start_ms is not None:
+            text = f"{text}\n{when_text(invitation.start_ms, invitation.end_ms)}"
         if invitation.toast_message:
             text = f"{text}\n{invitation.toast_message}"
         self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS)
@@ -164,7 +187,28 @@ class InvitationToasts(ToastStack[InvitationToast]):
         if toast := self._toasts.get(room_id):
             toast.set_busy(True)
             toast.error_label.clear_error()
-            self._tasks.spawn(self._answer(room_id, join=True))
+            if toast.for_later:
+                self._tasks.spawn(self._accept(room_id))
+            else:
+                self._tasks.spawn(self._answer(room_id, join=True))
+
+    async def _accept(self, room_id: str) -> None:
+        """Accept a scheduled meeting: a member now, reminded at its start."""
+        error = ""
+        try:
+            await self._engine.scheduling.accept(room_id)
+        except ConferoError as exc:
+            error = ACCEPT_FAILED.format(exc.user_message)
+        except Exception:
+            log.exception("accepting an invitation failed")
+            error = ACCEPT_FAILED.format(GENERIC_ERROR)
+        if not shiboken6.isValid(self):
+            return
+        if error and (toast := self._toasts.get(room_id)):
+            toast.set_busy(False)
+            toast.error_label.show_error(error)
+        elif not error:
+            self.remove(room_id)
 
     def _on_decline_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):

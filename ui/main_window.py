@@ -34,6 +34,8 @@ from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
 from ui.preferences_dialog import PreferencesDialog
+from ui.reminder_toasts import ReminderToasts
+from ui.schedule_dialog import ScheduleDialog, open_schedule
 from ui.server_log_dialog import ServerLogDialog
 from ui.tasks import TaskGroup
 from ui.window_registry import ConversationWindows
@@ -122,12 +124,14 @@ class MainWindow(QMainWindow):
         self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
         self.invitation_toasts = InvitationToasts(engine, bridge, central)
         self.call_toasts = CallToasts(engine, bridge, central)
+        self.reminder_toasts = ReminderToasts(engine, bridge, central)
         layout.addWidget(self.server_banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
         layout.addWidget(self.sending_banner)
         layout.addWidget(self.call_toasts)
         layout.addWidget(self.invitation_toasts)
+        layout.addWidget(self.reminder_toasts)
         layout.addWidget(self._header)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label, 1)
@@ -153,6 +157,8 @@ class MainWindow(QMainWindow):
         self.invitation_toasts.show_requested.connect(self._on_invitation_notification_clicked)
         self.call_toasts.open_requested.connect(self.open_conversation)
         self.call_toasts.show_requested.connect(self._on_invitation_notification_clicked)
+        self.reminder_toasts.join_finished.connect(self.open_conversation)
+        self.reminder_toasts.show_requested.connect(self._on_invitation_notification_clicked)
         self._apply_timeouts()
         self._apply_audio_devices()
         self._connect_signals()
@@ -280,6 +286,11 @@ class MainWindow(QMainWindow):
         self.join_meeting_action = QAction("&Join a meeting…", self)
         self.join_meeting_action.setShortcut(QKeySequence("Ctrl+J"))
         self.join_meeting_action.setToolTip("Join a meeting by its link or 7-digit ID (Ctrl+J)")
+        self.schedule_action = QAction("&Schedule a meeting…", self)
+        self.schedule_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.schedule_action.setToolTip(
+            "Set up a meeting for later and invite people to it (Ctrl+Shift+S)"
+        )
         self.add_colleague_action = QAction("&Add a colleague's account…", self)
         self.add_colleague_action.setToolTip(
             "Create an account for a colleague on this computer's meeting server"
@@ -302,6 +313,7 @@ class MainWindow(QMainWindow):
             self.new_conversation_action,
             self.meet_now_action,
             self.join_meeting_action,
+            self.schedule_action,
             self.preferences_action,
             self.quit_action,
         ):
@@ -315,6 +327,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.new_conversation_action)
         menu.addAction(self.meet_now_action)
         menu.addAction(self.join_meeting_action)
+        menu.addAction(self.schedule_action)
         menu.addSeparator()
         menu.addAction(self.add_colleague_action)
         menu.addAction(self.preferences_action)
@@ -333,6 +346,7 @@ class MainWindow(QMainWindow):
         self.meet_now_action.triggered.connect(self._on_meet_now_triggered)
         self.join_button.clicked.connect(self.join_meeting_action.trigger)
         self.join_meeting_action.triggered.connect(self._on_join_meeting_triggered)
+        self.schedule_action.triggered.connect(self.schedule_meeting)
         self.add_colleague_action.triggered.connect(self._on_add_colleague_triggered)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.quit_requested)
@@ -448,6 +462,10 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
         self.open_conversation(room_id)
 
+    def schedule_meeting(self) -> ScheduleDialog:
+        """Schedule a meeting…: create one for later and invite people to it."""
+        return open_schedule(self._engine, self._bridge, self)
+
     def add_colleague(self) -> AddColleagueDialog | None:
         if self._homeserver is None:
             return None
@@ -463,6 +481,7 @@ class MainWindow(QMainWindow):
         self.lobby_notifier.detach()
         self.invitation_toasts.detach()
         self.call_toasts.detach()
+        self.reminder_toasts.detach()
         self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():
