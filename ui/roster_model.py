@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -74,6 +75,8 @@ SECTION_ORDER: tuple[Section, ...] = (Section.LOBBY, Section.PRESENTERS, Section
 #: People put in per turn of the event loop when many arrive at once: as many as
 #: keep building their rows (sort keys, lookups) well under 50 ms.
 BATCH_ROWS = 5000
+#: People sorted into place per turn of the event loop while a big list is read.
+KEY_ROWS = 2500
 #: Rows put in at once when a list bigger than a batch arrives (more than a window shows).
 FIRST_ROWS = 200
 
@@ -223,6 +226,8 @@ class RosterModel(QAbstractListModel):
         # People known but not shown yet, and their order of going in (user IDs;
         # ones no longer in _pending were handled meanwhile and are skipped).
         self._pending: dict[str, tuple[Section, _SortKey, Participant]] = {}
+        # People of a big list not even sorted into place yet (KEY_ROWS per turn).
+        self._incoming: dict[str, Participant] = {}
         self._queue: list[str] = []
         self._queue_at = 0
         self.batch_rows = BATCH_ROWS
@@ -276,7 +281,7 @@ class RosterModel(QAbstractListModel):
     @property
     def loading(self) -> bool:
         """Whether some people are still queued to go in (a big list arrived)."""
-        return bool(self._pending)
+        return bool(self._pending or self._incoming)
 
     def count(self, section: Section) -> int:
         """People shown in ``section`` (the queued ones are not counted yet)."""
@@ -290,12 +295,14 @@ class RosterModel(QAbstractListModel):
         where = self._where.get(user_id)
         if where is None:
             queued = self._pending.get(user_id)
-            return queued[2] if queued else None
+            return queued[2] if queued else self._incoming.get(user_id)
         rows = self._rows[where[0]]
         return rows.people[rows.position(where[1])]
 
     def section_of_user(self, user_id: str) -> Section | None:
         where = self._where.get(user_id) or self._pending.get(user_id)
+        if where is None and (arriving := self._incoming.get(user_id)) is not None:
+            return self._section(arriving)
         return where[0] if where else None
 
     def index_of(self, user_id: str) -> QModelIndex:
@@ -420,6 +427,8 @@ class RosterModel(QAbstractListModel):
                     changed.append(new)
         for user_id in [u for u in self._pending if u not in latest]:
             del self._pending[user_id]
+        for user_id in [u for u in self._incoming if u not in latest]:
+            del self._incoming[user_id]
         for user_id in gone:
             self.remove(user_id)
         for person in changed:
@@ -436,7 +445,9 @@ class RosterModel(QAbstractListModel):
     def upsert(self, participant: Participant) -> None:
         """Add ``participant``, or apply their change (moving them if needed)."""
         participant = self._with_own_presence(participant)
-        self._pending.pop(participant.user_id, None)  # queued: goes in now, as it is now
+        # Queued: goes in now, as it is now.
+        self._pending.pop(participant.user_id, None)
+        self._incoming.pop(participant.user_id, None)
         old = self._where.get(participant.user_id)
         new_section = self._section(participant)
         if old is None:
@@ -455,8 +466,10 @@ class RosterModel(QAbstractListModel):
 
     def remove(self, user_id: str) -> None:
         queued = self._pending.pop(user_id, None)
-        if queued is not None and user_id in self._invitations:
-            self._invitee_names[user_id] = queued[2].display_name
+        arriving = self._incoming.pop(user_id, None)
+        person = queued[2] if queued else arriving
+        if person is not None and user_id in self._invitations:
+            self._invitee_names[user_id] = person.display_name
         where = self._where.pop(user_id, None)
         if where is None:
             return
@@ -523,25 +536,47 @@ class RosterModel(QAbstractListModel):
         return self._heading_rows[section] + 1 + row
 
     def _enqueue(self, people: Iterable[Participant]) -> None:
-        """Queue people not shown yet, in display order, and put the first batch in."""
+        """Queue people not shown yet, in display order, and put the first batch in.
+
+        A big list is sorted into place over several turns of the event loop
+        (KEY_ROWS people each), then goes in batch by batch.
+        """
         for person in people:
+            self._pending.pop(person.user_id, None)
+            self._incoming[person.user_id] = person
+        if len(self._incoming) > self.batch_rows:
+            self._drain_timer.start()
+        else:
+            self._key_incoming(len(self._incoming))
+
+    def _key_incoming(self, count: int) -> None:
+        """Sort ``count`` arriving people into the queue; once all are, start putting them in."""
+        incoming, pending = self._incoming, self._pending
+        for user_id in list(itertools.islice(incoming, count)):
+            person = incoming.pop(user_id)
             section = self._section(person)
             if section is not None:
-                self._pending[person.user_id] = (section, sort_key(person), person)
-            else:
-                self._pending.pop(person.user_id, None)
-        if not self._pending:
+                pending[user_id] = (section, sort_key(person), person)
+        if incoming or not pending:
             return
+        # Section order first, then the key: one sort of plain tuples, no key function.
         order = {s: i for i, s in enumerate(SECTION_ORDER)}
-        pending = self._pending
-        self._queue = sorted(pending, key=lambda u: (order[pending[u][0]], pending[u][1]))
+        ranked = sorted(
+            (order[section], key, user_id) for user_id, (section, key, _) in pending.items()
+        )
+        self._queue = [user_id for _, _, user_id in ranked]
         self._queue_at = 0
         # A big list: a screenful at once, so it never looks empty, and the rest
-        # once the window has shown (a view lays out every row it is given).
+        # batch by batch, the event loop turning in between.
         self._drain_batch(FIRST_ROWS if len(self._queue) > self.batch_rows else None)
 
     def _drain_batch(self, limit: int | None = None) -> None:
         """Put the next batch of queued people in; the rest after the loop has turned."""
+        if self._incoming:
+            self._key_incoming(KEY_ROWS)
+            if self._incoming:
+                self._drain_timer.start()
+            return
         if not self._queue:
             return
         batch: dict[Section, list[tuple[_SortKey, Participant]]] = {}
