@@ -32,6 +32,7 @@ from engine.escalation import Escalation
 from engine.invitations import Invitations
 from engine.media.call_media import CallMedia
 from engine.meeting_presence import MeetingPresence
+from engine.personal_meeting import PersonalMeeting
 from engine.presences import Presences
 from engine.session import Session
 
@@ -62,3 +63,5 @@ class Engine:
         self.escalation.set_media_joiner(self.call_escalation.join_media)
         # After Calls: its close hook ends the peers, then the media thread stops.
         self.session.on_close(self.media.close)
+        # The user's permanent meeting (issue 9): found through account data.
+        self.personal_meeting = PersonalMeeting(self.session)
