@@ -280,6 +280,12 @@ class MainWindow(QMainWindow):
         self.join_meeting_action = QAction("&Join a meeting…", self)
         self.join_meeting_action.setShortcut(QKeySequence("Ctrl+J"))
         self.join_meeting_action.setToolTip("Join a meeting by its link or 7-digit ID (Ctrl+J)")
+        self.personal_meeting_action = QAction(
+            theme.icon("conference"), "My pe&rsonal meeting", self
+        )
+        self.personal_meeting_action.setToolTip(
+            "Open your own meeting: its ID and link stay the same, to use again and again"
+        )
         self.add_colleague_action = QAction("&Add a colleague's account…", self)
         self.add_colleague_action.setToolTip(
             "Create an account for a colleague on this computer's meeting server"
@@ -315,6 +321,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.new_conversation_action)
         menu.addAction(self.meet_now_action)
         menu.addAction(self.join_meeting_action)
+        menu.addAction(self.personal_meeting_action)
         menu.addSeparator()
         menu.addAction(self.add_colleague_action)
         menu.addAction(self.preferences_action)
@@ -334,6 +341,7 @@ class MainWindow(QMainWindow):
         self.join_button.clicked.connect(self.join_meeting_action.trigger)
         self.join_meeting_action.triggered.connect(self._on_join_meeting_triggered)
         self.add_colleague_action.triggered.connect(self._on_add_colleague_triggered)
+        self.personal_meeting_action.triggered.connect(self._on_personal_meeting_triggered)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.quit_requested)
         self.about_action.triggered.connect(self._on_about_triggered)
@@ -448,6 +456,35 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
         self.open_conversation(room_id)
 
+    def open_personal_meeting(self) -> None:
+        """Make the personal meeting if needed, join it and open its window."""
+        if not self.personal_meeting_action.isEnabled():
+            return
+        self.personal_meeting_action.setEnabled(False)
+        self.statusBar().showMessage("Opening your personal meeting…")
+        self._tasks.spawn(self._open_personal_meeting())
+
+    async def _open_personal_meeting(self) -> None:
+        try:
+            room_id = await self._engine.personal_meeting.ensure()
+            room_id = await self._engine.conferences.join(
+                room_id, lobby_timeout_s=self.lobby_timeout_s
+            )
+        except ConferoError as exc:
+            self.show_notice(
+                f"Your personal meeting could not be opened: {exc.user_message}",
+                BannerKind.ERROR,
+            )
+            return
+        except Exception:
+            log.exception("opening the personal meeting failed")
+            self.show_notice("Your personal meeting could not be opened.", BannerKind.ERROR)
+            return
+        finally:
+            self.personal_meeting_action.setEnabled(True)
+            self.statusBar().clearMessage()
+        self.open_conversation(room_id)
+
     def add_colleague(self) -> AddColleagueDialog | None:
         if self._homeserver is None:
             return None
@@ -485,6 +522,9 @@ class MainWindow(QMainWindow):
 
     def _on_join_meeting_triggered(self) -> None:
         self.join_meeting()
+
+    def _on_personal_meeting_triggered(self) -> None:
+        self.open_personal_meeting()
 
     def _on_add_colleague_triggered(self) -> None:
         self.add_colleague()
