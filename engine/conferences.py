@@ -424,9 +424,9 @@ class Conferences:
             return room_id
         timeout = lobby_timeout_s if lobby_timeout_s is not None else DEFAULT_LOBBY_TIMEOUT_S
         self._gave_up.discard(room_id)  # a new attempt: admissions count again
-        if room_id not in self._details and await self._preview(room_id):
-            if not self.is_conference(room_id):
-                raise NotAMeeting()  # a room we can see, but no meeting: don't knock on it
+        previewed = room_id not in self._details and await self._preview(room_id)
+        if previewed and not self.is_conference(room_id):
+            raise NotAMeeting()  # a room we can see, but no meeting: don't knock on it
         self._set_session(room_id, SessionState.CONNECTING, lobby_timeout_s=timeout)
         try:
             if mode == JoinMode.TRUSTED_PARTICIPANT:
