@@ -49,6 +49,7 @@ from engine.errors import (
     HomeserverUnreachable,
     InvalidUserId,
     MeetingLocked,
+    NotAMeeting,
     NotPermitted,
     ServerRefused,
     UnknownConference,
@@ -439,8 +440,9 @@ class Conferences:
             return room_id
         timeout = lobby_timeout_s if lobby_timeout_s is not None else DEFAULT_LOBBY_TIMEOUT_S
         self._gave_up.discard(room_id)  # a new attempt: admissions count again
-        if room_id not in self._details:
-            await self._preview(room_id)
+        previewed = room_id not in self._details and await self._preview(room_id)
+        if previewed and not self.is_conference(room_id):
+            raise NotAMeeting()  # a room we can see, but no meeting: don't knock on it
         self._set_session(room_id, SessionState.CONNECTING, lobby_timeout_s=timeout)
         try:
             if mode == JoinMode.TRUSTED_PARTICIPANT:
@@ -675,16 +677,17 @@ class Conferences:
             raise UnknownConference(f"There is no meeting {shown}.")
         raise ServerRefused(refusal_text(response))
 
-    async def _preview(self, room_id: str) -> None:
-        """What a joiner may see before getting in (the room summary), for the lobby page."""
+    async def _preview(self, room_id: str) -> bool:
+        """What a joiner may see before getting in (the room summary), for the lobby
+        page; False if the server shows nothing."""
         try:
             summary = await self._session.api(
                 "GET", f"/_matrix/client/v1/room_summary/{quote(room_id)}"
             )
         except ConferoError:
-            return
+            return False
         if not isinstance(summary, dict) or "room_id" not in summary:
-            return
+            return False
         alias = summary.get("canonical_alias")
         if isinstance(alias, str):
             self._aliases[room_id] = alias
@@ -697,11 +700,17 @@ class Conferences:
             self._join_rules[room_id] = summary["join_rule"]
         if self.is_conference(room_id):
             self._refresh_details(room_id)
+        return True
 
     async def _default_join(self, room_id: str, target: MeetingReference, timeout: float) -> None:
         client = self._session.require_client()
+        was_member = self.is_member(room_id)
         response = await self._session.call(client.join(room_id))
         if isinstance(response, JoinResponse):
+            if not self.is_conference(room_id) and not await self._has_conference_state(room_id):
+                if not was_member:
+                    await self._leave_quietly(room_id)
+                raise NotAMeeting()
             await self._wait_for_details(room_id)
             if self.is_conference(room_id):
                 self._set_session(room_id, SessionState.CONNECTED)
@@ -734,6 +743,11 @@ class Conferences:
             lobby_timeout_s=timeout,
         )
         self._arm_lobby_timer(room_id, timeout)
+
+    async def _has_conference_state(self, room_id: str) -> bool:
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"
+        content = await self._session.api("GET", path)
+        return isinstance(content, dict) and "errcode" not in content
 
     def _arm_lobby_timer(self, room_id: str, delay: float) -> None:
         self._cancel_lobby_timer(room_id)

@@ -32,6 +32,7 @@ from engine.escalation import Escalation
 from engine.invitations import Invitations
 from engine.media.call_media import CallMedia
 from engine.meeting_presence import MeetingPresence
+from engine.personal_meeting import PersonalMeeting
 from engine.presences import Presences
 from engine.reminders import Reminders
 from engine.scheduling import Scheduling
@@ -69,3 +70,5 @@ class Engine:
         self.scheduling = Scheduling(
             self.session, self.conferences, self.invitations, self.reminders
         )
+        # The user's permanent meeting (issue 9): found through account data.
+        self.personal_meeting = PersonalMeeting(self.session)

@@ -84,6 +84,10 @@ class UnknownConference(ConferoError):
     default_message = "There is no meeting with that link or ID."
 
 
+class NotAMeeting(ConferoError):
+    default_message = "That link leads to a Matrix room that is not a meeting."
+
+
 class MeetingLocked(ConferoError):
     default_message = "This meeting is locked: only people who were invited can join."
 

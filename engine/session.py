@@ -482,11 +482,12 @@ class Session:
     def _apply_sync(self, client: AsyncClient, response: SyncResponse) -> None:
         """Hand each piece of the sync to the services that registered for it."""
         for event in response.account_data_events:
-            source = getattr(event, "source", {}) or {}
-            event_type = source.get("type")
-            if isinstance(event_type, str):
+            # matrix-nio keeps no source for types it does not know (m.direct, ours).
+            source = getattr(event, "source", None) or vars(event)
+            event_type, content = source.get("type"), source.get("content")
+            if isinstance(event_type, str) and isinstance(content, dict):
                 for account_hook in self._account_data_hooks:
-                    account_hook(event_type, source.get("content") or {})
+                    account_hook(event_type, content)
         for room_id, invite in response.rooms.invite.items():
             for invite_hook in self._invite_hooks:
                 if invite_hook(room_id, invite.invite_state):

@@ -21,6 +21,7 @@ _IMPORT_WALL = time.time()
 if TYPE_CHECKING:
     from ui.controller import AppController
     from ui.quit_signals import QuitSignals
+    from ui.single_instance import SingleInstance
 
 #: The longest the whole shutdown may take before Confero exits anyway.
 SHUTDOWN_TIMEOUT_S = 30.0
@@ -109,6 +110,30 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_gui(args: argparse.Namespace, qt_args: list[str], signals: QuitSignals) -> int:
+    from engine.paths import default_data_dir
+    from ui.single_instance import SingleInstance, hand_over
+
+    data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
+    instance = SingleInstance(data_dir)
+    if not instance.claim():
+        # Confero already runs on this data folder: it joins the link and comes forward.
+        if hand_over(data_dir, args.meeting):
+            return 0
+        print("Confero is already running but does not answer.", file=sys.stderr)
+        return 1
+    try:
+        return _run_app(args, qt_args, signals, instance, data_dir)
+    finally:
+        instance.release()
+
+
+def _run_app(
+    args: argparse.Namespace,
+    qt_args: list[str],
+    signals: QuitSignals,
+    instance: SingleInstance,
+    data_dir: Path,
+) -> int:
     import asyncio
 
     from PySide6.QtWidgets import QApplication
@@ -133,11 +158,11 @@ def _run_gui(args: argparse.Namespace, qt_args: list[str], signals: QuitSignals)
 
     GuiThreadGarbageCollector(app)  # before any media thread can run a collection
 
-    from engine.paths import default_data_dir
+    instance.listen()
     from ui.controller import AppController
 
-    data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
     controller = AppController(data_dir, local=args.local, timer=timer, meeting=args.meeting)
+    instance.link_received.connect(controller.open_link)
     controller.show_first_window()
     app.processEvents()
     timer.mark("first_window_shown")

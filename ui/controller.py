@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.errors import ConferoError, InvalidUserId, SessionExpired
 from engine.ids import validate_localpart
@@ -125,6 +125,25 @@ class AppController(QObject):
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    def open_link(self, link: str) -> None:
+        """Another launch handed over (single instance): come to the front and
+        join ``link`` now if signed in, else once signed in ("" only raises)."""
+        if self._shutting_down:
+            return
+        main = self.main_window
+        window = main if main is not None and main.isVisible() else self.welcome
+        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        link = link.strip()
+        if not link:
+            return
+        if main is not None:
+            main.join_meeting_reference(link)
+        else:
+            self.pending_meeting = link
 
     def show_first_window(self) -> WelcomeWindow:
         """Show the welcome window at once, on the page start-up will most likely need."""

@@ -291,6 +291,12 @@ class MainWindow(QMainWindow):
         self.schedule_action.setToolTip(
             "Set up a meeting for later and invite people to it (Ctrl+Shift+S)"
         )
+        self.personal_meeting_action = QAction(
+            theme.icon("conference"), "My pe&rsonal meeting", self
+        )
+        self.personal_meeting_action.setToolTip(
+            "Open your own meeting: its ID and link stay the same, to use again and again"
+        )
         self.add_colleague_action = QAction("&Add a colleague's account…", self)
         self.add_colleague_action.setToolTip(
             "Create an account for a colleague on this computer's meeting server"
@@ -328,6 +334,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.meet_now_action)
         menu.addAction(self.join_meeting_action)
         menu.addAction(self.schedule_action)
+        menu.addAction(self.personal_meeting_action)
         menu.addSeparator()
         menu.addAction(self.add_colleague_action)
         menu.addAction(self.preferences_action)
@@ -348,6 +355,7 @@ class MainWindow(QMainWindow):
         self.join_meeting_action.triggered.connect(self._on_join_meeting_triggered)
         self.schedule_action.triggered.connect(self.schedule_meeting)
         self.add_colleague_action.triggered.connect(self._on_add_colleague_triggered)
+        self.personal_meeting_action.triggered.connect(self._on_personal_meeting_triggered)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
         self.quit_action.triggered.connect(self.quit_requested)
         self.about_action.triggered.connect(self._on_about_triggered)
@@ -466,6 +474,35 @@ class MainWindow(QMainWindow):
         """Schedule a meeting…: create one for later and invite people to it."""
         return open_schedule(self._engine, self._bridge, self)
 
+    def open_personal_meeting(self) -> None:
+        """Make the personal meeting if needed, join it and open its window."""
+        if not self.personal_meeting_action.isEnabled():
+            return
+        self.personal_meeting_action.setEnabled(False)
+        self.statusBar().showMessage("Opening your personal meeting…")
+        self._tasks.spawn(self._open_personal_meeting())
+
+    async def _open_personal_meeting(self) -> None:
+        try:
+            room_id = await self._engine.personal_meeting.ensure()
+            room_id = await self._engine.conferences.join(
+                room_id, lobby_timeout_s=self.lobby_timeout_s
+            )
+        except ConferoError as exc:
+            self.show_notice(
+                f"Your personal meeting could not be opened: {exc.user_message}",
+                BannerKind.ERROR,
+            )
+            return
+        except Exception:
+            log.exception("opening the personal meeting failed")
+            self.show_notice("Your personal meeting could not be opened.", BannerKind.ERROR)
+            return
+        finally:
+            self.personal_meeting_action.setEnabled(True)
+            self.statusBar().clearMessage()
+        self.open_conversation(room_id)
+
     def add_colleague(self) -> AddColleagueDialog | None:
         if self._homeserver is None:
             return None
@@ -504,6 +541,9 @@ class MainWindow(QMainWindow):
 
     def _on_join_meeting_triggered(self) -> None:
         self.join_meeting()
+
+    def _on_personal_meeting_triggered(self) -> None:
+        self.open_personal_meeting()
 
     def _on_add_colleague_triggered(self) -> None:
         self.add_colleague()

@@ -1,0 +1,116 @@
+"""The personal meeting: one permanent meeting per user, on the real Synapse."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from engine.conference_models import Role
+from engine.engine import Engine
+from engine.matrix_events import CONFERENCE_STATE
+from engine.personal_meeting import PERSONAL_MEETING_DATA
+from tests.helpers.engines import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def _state(engine: Engine, room_id: str) -> dict[str, Any]:
+    path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"
+    return await engine.session.api("GET", path)
+
+
+async def _record(engine: Engine) -> dict[str, Any]:
+    user = quote(engine.session.user_id or "")
+    return await engine.session.api(
+        "GET", f"/_matrix/client/v3/user/{user}/account_data/{PERSONAL_MEETING_DATA}"
+    )
+
+
+async def _alias_target(engine: Engine, conference_id: str) -> str | None:
+    alias = quote(f"#{conference_id}:localhost")
+    answer = await engine.session.api("GET", f"/_matrix/client/v3/directory/room/{alias}")
+    return answer.get("room_id")
+
+
+async def test_created_once_with_a_fixed_id_and_recorded(people):
+    alice = await people("Alice")
+    assert alice.personal_meeting.room_id() is None
+    room_id = await alice.personal_meeting.ensure()
+    state = await _state(alice, room_id)
+    assert state["personal"] is True
+    assert state["organizer"] == alice.session.user_id
+    conference_id = state["conference_id"]
+    assert len(conference_id) == 7 and conference_id.isdigit()
+    assert await _alias_target(alice, conference_id) == room_id
+    assert await _record(alice) == {"room_id": room_id, "conference_id": conference_id}
+    assert alice.personal_meeting.room_id() == room_id
+    # Asking again gives the same meeting, not a new one.
+    assert await alice.personal_meeting.ensure() == room_id
+    # Conferences learns it from sync like any meeting: the user leads it.
+    await eventually(lambda: alice.conferences.details(room_id) is not None)
+    await eventually(lambda: alice.conferences.details(room_id).my_role is Role.LEADER)
+    details = alice.conferences.details(room_id)
+    assert details.conference_id == conference_id
+    assert details.link.endswith(f"{conference_id}:localhost")
+    assert details.subject == "Alice's personal meeting"
+
+
+async def test_found_again_after_a_restart_and_from_a_second_device(people, make_user):
+    user = make_user("alice", displayname="Alice")
+    laptop = await people("Alice", user)
+    room_id = await laptop.personal_meeting.ensure()
+    phone = await people("Alice", user)  # a second device, syncing at the same time
+    await eventually(lambda: phone.personal_meeting.room_id() == room_id)
+    assert await phone.personal_meeting.ensure() == room_id
+    await laptop.session.close()
+    restarted = await people("Alice", user)  # the laptop again, after a restart
+    assert await restarted.personal_meeting.ensure() == room_id
+
+
+async def test_recreated_with_the_same_id_after_leaving_it(people):
+    alice = await people("Alice")
+    old_room = await alice.personal_meeting.ensure()
+    conference_id = (await _state(alice, old_room))["conference_id"]
+    await eventually(lambda: alice.conferences.details(old_room) is not None)
+    await alice.conferences.leave(old_room)
+
+    new_room = await alice.personal_meeting.ensure()
+    assert new_room != old_room
+    state = await _state(alice, new_room)
+    assert state["personal"] is True
+    # The same ID and link: what people were given keeps working.
+    assert state["conference_id"] == conference_id
+    assert await _alias_target(alice, conference_id) == new_room
+    assert (await _record(alice))["room_id"] == new_room
+    await eventually(lambda: alice.personal_meeting.room_id() == new_room)
+
+
+async def test_recreated_with_a_new_id_when_its_alias_points_elsewhere(people, plain_client):
+    alice = await people("Alice")
+    old_room = await alice.personal_meeting.ensure()
+    conference_id = (await _state(alice, old_room))["conference_id"]
+    # The alias is freed and someone else's room takes the ID.
+    alias = quote(f"#{conference_id}:localhost")
+    await alice.session.api("DELETE", f"/_matrix/client/v3/directory/room/{alias}")
+    bob = await plain_client("bob")
+    taken = await bob.room_create(alias=conference_id, name="Bob's room")
+    assert await _alias_target(alice, conference_id) == taken.room_id
+
+    new_room = await alice.personal_meeting.ensure()
+    assert new_room not in (old_room, taken.room_id)
+    state = await _state(alice, new_room)
+    assert state["personal"] is True and state["conference_id"] != conference_id
+    assert await _alias_target(alice, state["conference_id"]) == new_room
+    assert await _record(alice) == {"room_id": new_room, "conference_id": state["conference_id"]}
+
+
+async def test_a_malformed_record_makes_a_new_meeting(people):
+    alice = await people("Alice")
+    user = quote(alice.session.user_id or "")
+    path = f"/_matrix/client/v3/user/{user}/account_data/{PERSONAL_MEETING_DATA}"
+    await alice.session.api("PUT", path, {"room_id": 42, "conference_id": ["x"]})
+    room_id = await alice.personal_meeting.ensure()
+    assert (await _state(alice, room_id))["personal"] is True
+    assert (await _record(alice))["room_id"] == room_id
