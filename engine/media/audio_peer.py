@@ -56,6 +56,21 @@ def audio_direction(sdp: str) -> str:
     raise InvalidSdp("The other side's call description has no audio.")
 
 
+def as_dtls_server(offer_sdp: str, answer_sdp: str) -> str:
+    """Our first answer to an "actpass" offer takes the DTLS server role ("passive").
+
+    aiortc's DTLS client offers only ECDSA cipher suites, so it cannot complete a
+    handshake with a server whose certificate is RSA, as GStreamer's webrtcbin (nheko)
+    makes: a call from nheko failed right after ICE. As server, aiortc picks the suite
+    and any client can follow. RFC 5763 lets the answerer to an "actpass" offer choose
+    either role; "passive" only means the handshake starts once the offerer has our
+    answer. An offer that asks for a role ("active" or "passive") gets it unchanged.
+    """
+    if "a=setup:actpass" not in offer_sdp:
+        return answer_sdp
+    return answer_sdp.replace("a=setup:active", "a=setup:passive")
+
+
 def reported_state(connection_state: str, ice_states: list[str]) -> str:
     """The state to report for aiortc's ``connectionState``.
 
@@ -255,12 +270,16 @@ class AudioPeer:
     async def _accept_offer(self, sdp: str, remote_direction: str) -> str:
         self._ensure_transceiver(self._our_direction())
         pc = self._ensure_pc()
+        first = pc.localDescription is None  # a re-offer keeps the DTLS roles it has
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except Exception as error:
             raise InvalidSdp() from error
         self._remote_hold = remote_direction in _HOLDING_DIRECTIONS
-        await pc.setLocalDescription(await pc.createAnswer())
+        answer = await pc.createAnswer()
+        if first:
+            answer = RTCSessionDescription(sdp=as_dtls_server(sdp, answer.sdp), type="answer")
+        await pc.setLocalDescription(answer)
         self._apply_gates_now()
         return pc.localDescription.sdp
 
