@@ -19,6 +19,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from engine.homeserver import HomeserverProfile
+from tests.helpers.gui_people import People
 from ui.controller import AppController
 from ui.gui_thread_gc import GuiThreadGarbageCollector
 
@@ -114,3 +115,13 @@ async def make_controller(tmp_path: Path) -> AsyncIterator[MakeController]:
         await controller.shutdown()
         controller.welcome.deleteLater()
     await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def people(make_user: Callable[..., Any], tmp_path: Path) -> AsyncIterator[People]:
+    """``await people("Bob", main_window=True)``: signed-in people with their windows."""
+    crowd = People(make_user, tmp_path)
+    try:
+        yield crowd
+    finally:
+        await crowd.close()  # only does something when a test failed half-way

@@ -7,7 +7,6 @@ Carol (user3) is invited, then joins with her engine. Nothing is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from engine.models import Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
-from tests.ui.test_meetings import SLOW, MakeUser, People, click, names_in, shoot
+from tests.ui.test_meetings import SLOW, People, click, names_in, shoot
 from ui.add_people_dialog import AddPeopleDialog
 from ui.roster_model import Section
 
@@ -35,15 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.gui]
 SHOTS = Path("/tmp/shots")
 P = ConferenceEscalationProgress
 R = ConferenceEscalationResult
-
-
-@pytest.fixture
-async def people(make_user: MakeUser, tmp_path: Path) -> AsyncIterator[People]:
-    crowd = People(make_user, tmp_path)
-    try:
-        yield crowd
-    finally:
-        await crowd.close()  # only does something when a test failed half-way
 
 
 def open_dialog() -> AddPeopleDialog:

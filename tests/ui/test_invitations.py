@@ -8,7 +8,6 @@ answer through the toasts in their main windows. Nothing is mocked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import shiboken6
@@ -34,15 +33,6 @@ from ui.invite_dialog import InviteDialog
 from ui.roster_model import Section
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
-
-
-@pytest.fixture
-async def people(make_user, tmp_path) -> AsyncIterator[People]:
-    crowd = People(make_user, tmp_path)
-    try:
-        yield crowd
-    finally:
-        await crowd.close()  # only does something when a test failed half-way
 
 
 def mark_of(window, user_id: str) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,100 +28,29 @@ from PySide6.QtWidgets import (
 )
 
 from engine.conference_models import AccessLevel, Membership, PresenterPolicy, SessionState
-from engine.engine import Engine
 from engine.models import Presence
 from tests.helpers.a11y import unnamed_controls
-from tests.helpers.engines import signed_in_engine
+from tests.helpers.gui_people import People, Person
 from tests.helpers.holds import HeldAnswers, SeenAfter, hold_syncs, settled
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.screenshots import check_screenshot
-from tests.helpers.users import TestUser
 from ui import theme
-from ui.bridge import EngineBridge
 from ui.conversation_window import ConversationWindow
 from ui.engine_calls import wait_for_background_work
 from ui.join_meeting_dialog import EMPTY_ERROR, JoinMeetingDialog
-from ui.main_window import MainWindow
 from ui.meeting_options_dialog import MeetingOptionsDialog
 from ui.meeting_text import DENIED_TITLE, LEFT_TEXT, TIMED_OUT_TITLE, WAITING_TITLE
 from ui.roster_delegate import LobbyButton
 from ui.roster_model import Section
 from ui.roster_view import RosterPanel
-from ui.window_registry import ConversationWindows
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
-MakeUser = Callable[..., TestUser]
 SHOTS = Path("/tmp/shots")
 SLOW = 30.0  # seconds to wait for something that crosses the server twice
 
 
 # -- fixtures and helpers -------------------------------------------------------
-
-
-@dataclass
-class Person:
-    name: str
-    user: TestUser
-    engine: Engine
-    bridge: EngineBridge
-    windows: ConversationWindows
-    main: MainWindow | None = None
-
-    @property
-    def user_id(self) -> str:
-        return self.engine.session.user_id or ""
-
-    def window(self, room_id: str) -> ConversationWindow:
-        return self.windows.open(room_id)
-
-
-@dataclass
-class People:
-    make_user: MakeUser
-    tmp_path: Path
-    everyone: list[Person] = field(default_factory=list)
-
-    async def __call__(self, name: str, *, main_window: bool = False) -> Person:
-        user = self.make_user(name.lower(), displayname=name)
-        engine = await signed_in_engine(user, self.tmp_path / name, start=not main_window)
-        bridge = EngineBridge(engine.session.bus)
-        windows = ConversationWindows(engine, bridge)
-        person = Person(name, user, engine, bridge, windows)
-        if main_window:
-            person.main = MainWindow(engine, bridge, windows=windows)
-            await engine.session.start()
-            person.main.show()
-        self.everyone.append(person)
-        return person
-
-    async def close(self) -> None:
-        """Close windows and engines; call it at the end of every test.
-
-        It must run inside the test: pytest-qt processes Qt events before fixture
-        teardown, which would step the engines' background tasks (presence updates
-        after a session change) with no asyncio loop running.
-        """
-        everyone, self.everyone = self.everyone, []
-        for person in everyone:
-            person.windows.close_all()
-            if person.main is not None:
-                person.main.close_quietly()
-                person.main.deleteLater()
-        await wait_for_background_work()
-        for person in everyone:
-            person.bridge.detach()
-            await person.engine.session.close()
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def people(make_user: MakeUser, tmp_path: Path) -> AsyncIterator[People]:
-    crowd = People(make_user, tmp_path)
-    try:
-        yield crowd
-    finally:
-        await crowd.close()  # only does something when a test failed half-way
 
 
 def state_of(person: Person, room_id: str) -> SessionState | None:

@@ -8,7 +8,6 @@ later). A reminder toast at a meeting's start joins it through the usual path.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,15 +26,6 @@ from ui.ics_export import write_ics
 from ui.schedule_dialog import ScheduleDialog
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
-
-
-@pytest.fixture
-async def people(make_user, tmp_path) -> AsyncIterator[People]:
-    crowd = People(make_user, tmp_path)
-    try:
-        yield crowd
-    finally:
-        await crowd.close()
 
 
 def membership(engine, room_id: str, user_id: str) -> Membership | None:
