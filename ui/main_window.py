@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -413,28 +414,46 @@ class MainWindow(QMainWindow):
 
     def meet_now(self) -> None:
         """Create a meeting, join it as its Leader and open its window."""
-        if not self.meet_now_action.isEnabled():
-            return
-        self.meet_now_action.setEnabled(False)
-        self.meet_now_button.setEnabled(False)
-        self.statusBar().showMessage("Starting a meeting…")
-        self._tasks.spawn(self._meet_now())
+        self._open_meeting(
+            (self.meet_now_action, self.meet_now_button),
+            "Starting a meeting…",
+            "The meeting could not be started",
+            self._engine.conferences.meet_now,
+        )
 
-    async def _meet_now(self) -> None:
+    def _open_meeting(
+        self,
+        controls: tuple[QAction | QWidget, ...],
+        busy_text: str,
+        failure: str,
+        find_room: Callable[[], Awaitable[str]],
+    ) -> None:
+        """Run ``find_room`` with its controls greyed out, then open the meeting's window."""
+        if not all(control.isEnabled() for control in controls):
+            return  # already on its way
+        for control in controls:
+            control.setEnabled(False)
+        self.statusBar().showMessage(busy_text)
+        self._tasks.spawn(self._open_meeting_when_found(controls, failure, find_room))
+
+    async def _open_meeting_when_found(
+        self,
+        controls: tuple[QAction | QWidget, ...],
+        failure: str,
+        find_room: Callable[[], Awaitable[str]],
+    ) -> None:
         try:
-            room_id = await self._engine.conferences.meet_now()
+            room_id = await find_room()
         except ConferoError as exc:
-            self.show_notice(
-                f"The meeting could not be started: {exc.user_message}", BannerKind.ERROR
-            )
+            self.show_notice(f"{failure}: {exc.user_message}", BannerKind.ERROR)
             return
         except Exception:
-            log.exception("Meet Now failed")
-            self.show_notice("The meeting could not be started.", BannerKind.ERROR)
+            log.exception("%s", failure)
+            self.show_notice(f"{failure}.", BannerKind.ERROR)
             return
         finally:
-            self.meet_now_action.setEnabled(True)
-            self.meet_now_button.setEnabled(True)
+            for control in controls:
+                control.setEnabled(True)
             self.statusBar().clearMessage()
         self.notice_banner.clear()
         self.open_conversation(room_id)
@@ -476,32 +495,19 @@ class MainWindow(QMainWindow):
 
     def open_personal_meeting(self) -> None:
         """Make the personal meeting if needed, join it and open its window."""
-        if not self.personal_meeting_action.isEnabled():
-            return
-        self.personal_meeting_action.setEnabled(False)
-        self.statusBar().showMessage("Opening your personal meeting…")
-        self._tasks.spawn(self._open_personal_meeting())
 
-    async def _open_personal_meeting(self) -> None:
-        try:
+        async def personal_meeting() -> str:
             room_id = await self._engine.personal_meeting.ensure()
-            room_id = await self._engine.conferences.join(
+            return await self._engine.conferences.join(
                 room_id, lobby_timeout_s=self.lobby_timeout_s
             )
-        except ConferoError as exc:
-            self.show_notice(
-                f"Your personal meeting could not be opened: {exc.user_message}",
-                BannerKind.ERROR,
-            )
-            return
-        except Exception:
-            log.exception("opening the personal meeting failed")
-            self.show_notice("Your personal meeting could not be opened.", BannerKind.ERROR)
-            return
-        finally:
-            self.personal_meeting_action.setEnabled(True)
-            self.statusBar().clearMessage()
-        self.open_conversation(room_id)
+
+        self._open_meeting(
+            (self.personal_meeting_action,),
+            "Opening your personal meeting…",
+            "Your personal meeting could not be opened",
+            personal_meeting,
+        )
 
     def add_colleague(self) -> AddColleagueDialog | None:
         if self._homeserver is None:
