@@ -199,6 +199,8 @@ async def run(members: int, profiling: bool = False, server_dir: Path | None = N
                 if kept is not None:
                     kept.write_text(json.dumps({"members": members, "room_id": room_id}))
             await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
+            # A kept server: the first sync brings the whole meeting; wait for it.
+            await wait_until(lambda: engine.conferences.details(room_id) is not None, 600)
 
             bridge = EngineBridge(engine.session.bus)
             steps = RosterSteps()
