@@ -482,7 +482,11 @@ class Session:
     def _apply_sync(self, client: AsyncClient, response: SyncResponse) -> None:
         """Hand each piece of the sync to the services that registered for it."""
         for event in response.account_data_events:
-            source = getattr(event, "source", {}) or {}
+            # nio keeps no "source" on types it does not know (e.g. org.confero.*).
+            source = getattr(event, "source", None) or {
+                "type": getattr(event, "type", None),
+                "content": getattr(event, "content", None),
+            }
             event_type = source.get("type")
             if isinstance(event_type, str):
                 for account_hook in self._account_data_hooks:
