@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from ui.dialogs import AddColleagueDialog, NewConversationDialog
 from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
+from ui.my_meetings_view import MyMeetingsView
 from ui.preferences_dialog import PreferencesDialog
 from ui.server_log_dialog import ServerLogDialog
 from ui.tasks import TaskGroup
@@ -129,14 +131,27 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.call_toasts)
         layout.addWidget(self.invitation_toasts)
         layout.addWidget(self._header)
-        layout.addWidget(self.list_view, 1)
-        layout.addWidget(self.empty_label, 1)
+        conversations = QWidget(central)
+        page = QVBoxLayout(conversations)
+        page.setContentsMargins(0, 6, 0, 0)
+        page.addWidget(self.list_view, 1)
+        page.addWidget(self.empty_label, 1)
         # Open acts on the list's selection, so it sits under the list (and keeps
         # the action row above wide enough for its three buttons).
         footer = QHBoxLayout()
         footer.addStretch(1)
         footer.addWidget(self.open_button)
-        layout.addLayout(footer)
+        page.addLayout(footer)
+        self.my_meetings = MyMeetingsView(engine, bridge, central)
+        self.my_meetings.layout().setContentsMargins(0, 6, 0, 0)
+        self.tabs = QTabWidget(central)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Conversations and meetings")
+        self.tabs.addTab(conversations, "Conversations")
+        self.tabs.addTab(self.my_meetings, "My meetings")
+        self.tabs.setTabToolTip(0, "Your conversations (Ctrl+1)")
+        self.tabs.setTabToolTip(1, "Your meetings: join, copy a link, end one (Ctrl+2)")
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self.server_label = QLabel(self)
@@ -146,7 +161,8 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.presence_combo, self.new_button)
         self.setTabOrder(self.new_button, self.meet_now_button)
         self.setTabOrder(self.meet_now_button, self.join_button)
-        self.setTabOrder(self.join_button, self.list_view)
+        self.setTabOrder(self.join_button, self.tabs)
+        self.setTabOrder(self.tabs, self.list_view)
         self.setTabOrder(self.list_view, self.open_button)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
         self.invitation_toasts.join_finished.connect(self.open_conversation)
@@ -296,6 +312,12 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcuts(theme.quit_shortcuts())
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.conversations_tab_action = QAction("&Conversations", self)
+        self.conversations_tab_action.setShortcut(QKeySequence("Ctrl+1"))
+        self.conversations_tab_action.setToolTip("Show your conversations (Ctrl+1)")
+        self.my_meetings_tab_action = QAction("My &meetings", self)
+        self.my_meetings_tab_action.setShortcut(QKeySequence("Ctrl+2"))
+        self.my_meetings_tab_action.setToolTip("Show your meetings (Ctrl+2)")
         self.about_action = QAction("&About Confero", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         for action in (
@@ -304,6 +326,8 @@ class MainWindow(QMainWindow):
             self.join_meeting_action,
             self.preferences_action,
             self.quit_action,
+            self.conversations_tab_action,
+            self.my_meetings_tab_action,
         ):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
@@ -321,6 +345,9 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.sign_out_action)
         menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.conversations_tab_action)
+        view_menu.addAction(self.my_meetings_tab_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -359,6 +386,11 @@ class MainWindow(QMainWindow):
         self.server_banner.secondary_action_triggered.connect(self.show_server_log)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conversation_added.connect(self._on_conversation_added)
+        self.conversations_tab_action.triggered.connect(lambda: self.show_tab(0))
+        self.my_meetings_tab_action.triggered.connect(lambda: self.show_tab(1))
+        self.my_meetings.join_requested.connect(self.join_meeting_reference)
+        self.my_meetings.status_message.connect(self._on_status_message)
+        self.my_meetings.problem.connect(lambda text: self.show_notice(text, BannerKind.ERROR))
 
     # -- public API --------------------------------------------------------------
 
@@ -373,6 +405,15 @@ class MainWindow(QMainWindow):
         self._on_own_presence_changed(self._engine.presences.own_presence, "")
         if info.remember_problem:
             self.show_notice(info.remember_problem, BannerKind.WARNING)
+
+    def _on_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 4000)
+
+    def show_tab(self, tab: int) -> None:
+        """Show Conversations (0) or My meetings (1), with the keyboard in its list."""
+        self.tabs.setCurrentIndex(tab)
+        view = self.list_view if tab == 0 else self.my_meetings.list_view
+        (view if view.isVisible() else self.tabs.currentWidget()).setFocus()
 
     def show_notice(self, text: str, kind: BannerKind = BannerKind.INFO) -> None:
         self.notice_banner.show_message(text, kind)
@@ -463,6 +504,7 @@ class MainWindow(QMainWindow):
         self.lobby_notifier.detach()
         self.invitation_toasts.detach()
         self.call_toasts.detach()
+        self.my_meetings.detach()
         self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():
