@@ -1,4 +1,4 @@
-"""Paints one row of My meetings: the subject, a "Now" mark when live, and the details line.
+"""Paints one row of My meetings: the subject and the details line (ID, when, access).
 
 Text is drawn with QPainter.drawText, which never interprets markup, so a
 subject such as ``<b>x</b>`` shows exactly as typed.
@@ -11,7 +11,6 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from engine.meeting_summary_models import ConferenceSummary
-from engine.models import Presence
 from ui import theme
 from ui.item_painting import draw_row_background
 from ui.my_meetings_model import MeetingRole
@@ -49,21 +48,7 @@ class MyMeetingsDelegate(QStyledItemDelegate):
         line_h = metrics.height()
         top = rect.center().y() - (line_h * 2 + 2) // 2
 
-        if summary.live:
-            # A green "Now" pill on the right: live meetings stand out in a long list.
-            pill_text = "Now"
-            pill_w = metrics.horizontalAdvance(pill_text) + 14
-            pill = QRect(right - pill_w, top, pill_w, line_h + 1)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(theme.PRESENCE_COLOURS[Presence.AVAILABLE]))
-            painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
-            painter.setFont(bold)
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, pill_text)
-            title_right = pill.left() - _PAD
-        else:
-            title_right = right
+        title_right = right
         subject = summary.subject
         if summary.personal:
             subject = f"{subject} (personal)"

@@ -73,7 +73,9 @@ def when_text(summary: ConferenceSummary) -> str:
 
 
 def details_text(summary: ConferenceSummary) -> str:
-    parts = [f"ID {summary.conference_id}", when_text(summary), ACCESS_TEXT[summary.access_level]]
+    # Who may join no longer matters once a meeting is over.
+    access = "" if summary.expired else ACCESS_TEXT[summary.access_level]
+    parts = [f"ID {summary.conference_id}", when_text(summary), access]
     return " · ".join(p for p in parts if p)
 
 
