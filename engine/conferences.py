@@ -83,6 +83,9 @@ MAX_SUBJECT_LENGTH = 200
 # The space whose members count as "the same enterprise": everyone on the server.
 ORGANISATION_SPACE = "confero-organisation"
 _ALIAS_ATTEMPTS = 8
+#: The removal reason of End meeting for everyone: all a lobby waiter can read of
+#: it (the meeting's state is not theirs to see).
+ENDED_REASON = "The organizer ended the meeting."
 
 SessionListener = Callable[[ConferenceSession], None]
 
@@ -246,7 +249,12 @@ class Conferences:
             was_knocking = roster.membership_of(user_id) == Membership.KNOCKING
             changes = roster.apply_member(user_id, str(membership), name)
             if user_id == roster.own_user_id:
-                self._on_own_membership(room_id, str(membership), source.get("sender") or "")
+                self._on_own_membership(
+                    room_id,
+                    str(membership),
+                    source.get("sender") or "",
+                    ended=content.get("reason") == ENDED_REASON,
+                )
             elif membership == "knock" and not was_knocking and self.is_conference(room_id):
                 participant = roster.get(user_id)
                 if participant and roster.can_admit():
@@ -308,7 +316,9 @@ class Conferences:
         for source in members:
             self._apply_state_event(room_id, source)
 
-    def _on_own_membership(self, room_id: str, membership: str, sender: str) -> None:
+    def _on_own_membership(
+        self, room_id: str, membership: str, sender: str, *, ended: bool = False
+    ) -> None:
         current = self._sessions.get(room_id)
         own = self._session.user_id
         if membership == "join":
@@ -327,7 +337,7 @@ class Conferences:
             return
         if sender and sender != own:
             remover = self._roster(room_id).name_of(sender) or self._session.display_name(sender)
-            ended = self.was_ended(room_id)
+            ended = ended or self.was_ended(room_id)
             if current.state == SessionState.IN_LOBBY:
                 self._knocked.pop(room_id, None)
                 self._cancel_lobby_timer(room_id)

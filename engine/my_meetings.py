@@ -25,7 +25,7 @@ from nio.responses import RoomInfo
 from engine import events as ev
 from engine.calls.call_membership import CALL_MEMBER, CallMember, parse_membership
 from engine.conference_models import Denial, SessionState
-from engine.conferences import Conferences
+from engine.conferences import ENDED_REASON, Conferences
 from engine.errors import NotPermitted, ServerRefused
 from engine.matrix_events import CONFERENCE_STATE, refusal_text
 from engine.meeting_summary_models import ConferenceSummary
@@ -34,8 +34,6 @@ from engine.session import Session
 log = logging.getLogger(__name__)
 
 PERSONAL_MEETING_DATA = "org.confero.personal_meeting"
-#: The reason others see when the organizer ends the meeting.
-ENDED_REASON = "The organizer ended the meeting."
 #: How often scheduled meetings are checked for having started or ended.
 RECHECK_INTERVAL_S = 30.0
 _KICKS_AT_ONCE = 8
