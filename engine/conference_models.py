@@ -53,6 +53,7 @@ class Denial(enum.Enum):
     PRESENTERS_ONLY = "only presenters may"
     LEADER_IS_FIXED = "the Leader cannot be removed or demoted"
     LEADER_ONLY = "only the Leader may change another presenter"
+    ORGANIZER_ONLY = "only the organizer may"
 
 
 class SessionState(enum.Enum):
@@ -112,6 +113,8 @@ class ConferenceSession:
     lobby_since_ms: int | None = None
     lobby_timeout_s: float = DEFAULT_LOBBY_TIMEOUT_S
     can_rejoin: bool = True
+    #: The organizer ended the meeting for everyone (with REMOVED or DENIED).
+    ended_by_organizer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,9 @@ MAX_SUBJECT_LENGTH = 200
 # The space whose members count as "the same enterprise": everyone on the server.
 ORGANISATION_SPACE = "confero-organisation"
 _ALIAS_ATTEMPTS = 8
+#: The removal reason of End meeting for everyone: all a lobby waiter can read of
+#: it (the meeting's state is not theirs to see).
+ENDED_REASON = "The organizer ended the meeting."
 
 SessionListener = Callable[[ConferenceSession], None]
 
@@ -191,6 +194,14 @@ class Conferences:
     def details(self, room_id: str) -> ConferenceDetails | None:
         return self._details.get(room_id)
 
+    def conference_state(self, room_id: str) -> dict[str, Any]:
+        """The meeting's ``org.confero.conference`` content as last seen (a copy)."""
+        return dict(self._state.get(room_id) or {})
+
+    def was_ended(self, room_id: str) -> bool:
+        """The organizer ended the meeting for everyone (its state says so)."""
+        return "ended_ts" in (self._state.get(room_id) or {})
+
     def session(self, room_id: str) -> ConferenceSession | None:
         return self._sessions.get(room_id)
 
@@ -239,7 +250,12 @@ class Conferences:
             was_knocking = roster.membership_of(user_id) == Membership.KNOCKING
             changes = roster.apply_member(user_id, str(membership), name)
             if user_id == roster.own_user_id:
-                self._on_own_membership(room_id, str(membership), source.get("sender") or "")
+                self._on_own_membership(
+                    room_id,
+                    str(membership),
+                    source.get("sender") or "",
+                    ended=content.get("reason") == ENDED_REASON,
+                )
             elif membership == "knock" and not was_knocking and self.is_conference(room_id):
                 participant = roster.get(user_id)
                 if participant and roster.can_admit():
@@ -291,13 +307,19 @@ class Conferences:
     def _apply_left_room(self, room_id: str, member_events: list[dict[str, Any]]) -> None:
         """Our membership ended (we left, were removed, or our knock was denied)."""
         own = self._session.user_id
+        # The meeting's own state first: "the organizer ended it" comes with the kick.
+        for source in member_events:
+            if source.get("type") == CONFERENCE_STATE:
+                self._apply_state_event(room_id, source)
         members = [e for e in member_events if e.get("type") == "m.room.member"]
         # Others first: the remover's name comes with them; then our own leave.
         members.sort(key=lambda source: source.get("state_key") == own)
         for source in members:
             self._apply_state_event(room_id, source)
 
-    def _on_own_membership(self, room_id: str, membership: str, sender: str) -> None:
+    def _on_own_membership(
+        self, room_id: str, membership: str, sender: str, *, ended: bool = False
+    ) -> None:
         current = self._sessions.get(room_id)
         own = self._session.user_id
         if membership == "join":
@@ -320,6 +342,7 @@ class Conferences:
             return
         if sender and sender != own:
             remover = self._roster(room_id).name_of(sender) or self._session.display_name(sender)
+            ended = ended or self.was_ended(room_id)
             if current.state == SessionState.IN_LOBBY:
                 self._knocked.pop(room_id, None)
                 self._cancel_lobby_timer(room_id)
@@ -327,7 +350,8 @@ class Conferences:
                     room_id,
                     SessionState.DENIED,
                     by=remover,
-                    can_rejoin=membership != "ban",
+                    can_rejoin=membership != "ban" and not ended,
+                    ended_by_organizer=ended,
                 )
             elif current.state == SessionState.CONNECTED:
                 self._set_session(
@@ -335,7 +359,9 @@ class Conferences:
                     SessionState.REMOVED,
                     by=remover,
                     can_rejoin=membership != "ban"
+                    and not ended
                     and self._join_rules.get(room_id) in ("knock", "public", "knock_restricted"),
+                    ended_by_organizer=ended,
                 )
         elif current.state == SessionState.CONNECTED:
             self._set_session(room_id, SessionState.LEFT)
@@ -480,7 +506,10 @@ class Conferences:
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
         self._record_own_leave(room_id)
-        self._set_session(room_id, SessionState.LEFT)
+        ended = self.was_ended(room_id)
+        self._set_session(
+            room_id, SessionState.LEFT, can_rejoin=not ended, ended_by_organizer=ended
+        )
 
     async def load_participants(self, room_id: str) -> None:
         """Fetch every member (with lazy loading, sync only brings those who speak).
@@ -715,7 +744,7 @@ class Conferences:
             if self.is_conference(room_id):
                 self._set_session(room_id, SessionState.CONNECTED)
             return
-        if response.status_code == "M_NOT_FOUND" or "no known servers" in (response.message or ""):
+        if response.status_code == "M_NOT_FOUND" or _nobody_left(response.message or ""):
             raise UnknownConference()
         if response.status_code != "M_FORBIDDEN":
             raise ServerRefused(refusal_text(response))
@@ -905,10 +934,11 @@ class Conferences:
             raise ServerRefused(refusal_text(response))
 
     def _set_session(self, room_id: str, state: SessionState, **changes: Any) -> None:
-        """``by`` and ``error`` belong to the state they come with: not carried over."""
+        """``by``, ``error`` and ``ended_by_organizer`` belong to the state they come
+        with: not carried over."""
         previous = self._sessions.get(room_id)
         base = previous or ConferenceSession(room_id, state)
-        changes = {"by": "", "error": None} | changes
+        changes = {"by": "", "error": None, "ended_by_organizer": False} | changes
         session = replace(base, state=state, **changes)
         if state != SessionState.IN_LOBBY:
             session = replace(session, lobby_since_ms=None)
@@ -1027,3 +1057,8 @@ def _local_presenter(state: list[Any], server_name: str) -> str | None:
         u for u in joined if u.endswith(f":{server_name}") and users.get(u, default) >= invite_level
     ]
     return max(candidates, key=lambda u: users.get(u, default), default=None)
+
+
+def _nobody_left(message: str) -> bool:
+    """Synapse's words for a room nobody on it is in any more (e.g. an ended meeting)."""
+    return "no known servers" in message or "no servers that are in the room" in message

@@ -5,7 +5,8 @@ on it, and holds them as attributes: ``session`` (sign-in, the sync loop, the
 event bus ``session.bus``), ``presences``, ``conferences``, ``conversations``,
 ``meeting_presence``, ``invitations``, ``escalation``, ``calls`` (two-party
 audio calls, on ``media``: the account's audio thread and devices), ``meeting_calls``
-(meeting audio) and ``call_escalation`` (the escalation's media joiner: a running
+(meeting audio), ``my_meetings`` (the My meetings list, End meeting for everyone)
+and ``call_escalation`` (the escalation's media joiner: a running
 call moves into the meeting's audio). Callers use the services
 directly; the engine itself has no feature methods, not even ``start()`` or
 ``close()``: the session runs those and the services join in through its hooks.
@@ -32,6 +33,7 @@ from engine.escalation import Escalation
 from engine.invitations import Invitations
 from engine.media.call_media import CallMedia
 from engine.meeting_presence import MeetingPresence
+from engine.my_meetings import MyMeetings
 from engine.personal_meeting import PersonalMeeting
 from engine.presences import Presences
 from engine.reminders import Reminders
@@ -72,3 +74,5 @@ class Engine:
         )
         # The user's permanent meeting (issue 9): found through account data.
         self.personal_meeting = PersonalMeeting(self.session)
+        # After Conferences: My meetings reads the meetings as Conferences saw them.
+        self.my_meetings = MyMeetings(self.session, self.conferences)

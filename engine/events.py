@@ -25,6 +25,7 @@ from engine.escalation_models import (
     ConferenceEscalationResult,
 )
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
+from engine.meeting_summary_models import ConferenceSummary
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -268,6 +269,20 @@ class MeetingReminder:
     start_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryChanged:
+    """A line of My meetings appeared or changed (engine/my_meetings.py)."""
+
+    summary: ConferenceSummary
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRemoved:
+    """A meeting left My meetings (we left it, or were removed)."""
+
+    room_id: str
+
+
 EngineEvent = (
     ConversationAdded
     | ConversationChanged
@@ -306,6 +321,8 @@ EngineEvent = (
     | CallMemberIgnored
     | AudioPolicyChanged
     | MeetingReminder
+    | SummaryChanged
+    | SummaryRemoved
 )
 
 Observer = Callable[[EngineEvent], None]

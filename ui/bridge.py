@@ -27,6 +27,7 @@ from engine.calls.meeting_call_events import (
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
+from engine.meeting_summary_models import ConferenceSummary
 from engine.models import ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
@@ -105,6 +106,10 @@ class EngineBridge(QObject):
     audio_policy_changed = Signal(AudioPolicyChanged)
     #: A scheduled meeting I organize or accepted starts now (MeetingReminder).
     meeting_reminder = Signal(ev.MeetingReminder)
+    #: A line of My meetings appeared or changed (ConferenceSummary).
+    summary_changed = Signal(ConferenceSummary)
+    #: A meeting left My meetings (room_id).
+    summary_removed = Signal(str)
 
     def __init__(self, bus: ev.EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +201,10 @@ class EngineBridge(QObject):
                 self.audio_policy_changed.emit(event)
             case ev.MeetingReminder():
                 self.meeting_reminder.emit(event)
+            case ev.SummaryChanged(summary=summary):
+                self.summary_changed.emit(summary)
+            case ev.SummaryRemoved(room_id=room_id):
+                self.summary_removed.emit(room_id)
 
 
 def disconnect_all(connections: Iterable[tuple[SignalInstance, Callable[..., Any]]]) -> None:

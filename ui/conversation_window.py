@@ -389,7 +389,8 @@ class ConversationWindow(QWidget):
         if silenced or state is SessionState.CONNECTED:
             ended = False  # the session knows better; if out, the bar says why
         if silenced:
-            placeholder = "Rejoin the meeting to write here."
+            over = self._session is not None and self._session.ended_by_organizer
+            placeholder = "The meeting has ended." if over else "Rejoin the meeting to write here."
         if ended:
             placeholder = "You are no longer in this conversation."
         self.transcript.set_writable(not encrypted and not ended and not silenced, placeholder)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,9 +32,11 @@ from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.conversation_list_view import ConversationListView
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
+from ui.ics_export import export_ics
 from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
+from ui.my_meetings_view import MyMeetingsView
 from ui.preferences_dialog import PreferencesDialog
 from ui.reminder_toasts import ReminderToasts
 from ui.schedule_dialog import ScheduleDialog, open_schedule
@@ -134,14 +137,27 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.invitation_toasts)
         layout.addWidget(self.reminder_toasts)
         layout.addWidget(self._header)
-        layout.addWidget(self.list_view, 1)
-        layout.addWidget(self.empty_label, 1)
+        conversations = QWidget(central)
+        page = QVBoxLayout(conversations)
+        page.setContentsMargins(0, 6, 0, 0)
+        page.addWidget(self.list_view, 1)
+        page.addWidget(self.empty_label, 1)
         # Open acts on the list's selection, so it sits under the list (and keeps
         # the action row above wide enough for its three buttons).
         footer = QHBoxLayout()
         footer.addStretch(1)
         footer.addWidget(self.open_button)
-        layout.addLayout(footer)
+        page.addLayout(footer)
+        self.my_meetings = MyMeetingsView(engine, bridge, central)
+        self.my_meetings.layout().setContentsMargins(0, 6, 0, 0)
+        self.tabs = QTabWidget(central)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Conversations and meetings")
+        self.tabs.addTab(conversations, "Conversations")
+        self.tabs.addTab(self.my_meetings, "My meetings")
+        self.tabs.setTabToolTip(0, "Your conversations (Ctrl+1)")
+        self.tabs.setTabToolTip(1, "Your meetings: join, copy a link, end one (Ctrl+2)")
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self.server_label = QLabel(self)
@@ -151,7 +167,8 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.presence_combo, self.new_button)
         self.setTabOrder(self.new_button, self.meet_now_button)
         self.setTabOrder(self.meet_now_button, self.join_button)
-        self.setTabOrder(self.join_button, self.list_view)
+        self.setTabOrder(self.join_button, self.tabs)
+        self.setTabOrder(self.tabs, self.list_view)
         self.setTabOrder(self.list_view, self.open_button)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
         self.invitation_toasts.join_finished.connect(self.open_conversation)
@@ -314,6 +331,12 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcuts(theme.quit_shortcuts())
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.conversations_tab_action = QAction("&Conversations", self)
+        self.conversations_tab_action.setShortcut(QKeySequence("Ctrl+1"))
+        self.conversations_tab_action.setToolTip("Show your conversations (Ctrl+1)")
+        self.my_meetings_tab_action = QAction("My &meetings", self)
+        self.my_meetings_tab_action.setShortcut(QKeySequence("Ctrl+2"))
+        self.my_meetings_tab_action.setToolTip("Show your meetings (Ctrl+2)")
         self.about_action = QAction("&About Confero", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         for action in (
@@ -323,6 +346,8 @@ class MainWindow(QMainWindow):
             self.schedule_action,
             self.preferences_action,
             self.quit_action,
+            self.conversations_tab_action,
+            self.my_meetings_tab_action,
         ):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
@@ -342,6 +367,9 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.sign_out_action)
         menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.conversations_tab_action)
+        view_menu.addAction(self.my_meetings_tab_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -382,6 +410,15 @@ class MainWindow(QMainWindow):
         self.server_banner.secondary_action_triggered.connect(self.show_server_log)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conversation_added.connect(self._on_conversation_added)
+        self.conversations_tab_action.triggered.connect(lambda: self.show_tab(0))
+        self.my_meetings_tab_action.triggered.connect(lambda: self.show_tab(1))
+        self.my_meetings.join_requested.connect(self.join_meeting_reference)
+        self.my_meetings.set_schedule_handler(self.schedule_meeting)
+        self.my_meetings.set_export_handler(
+            lambda summary: self._tasks.spawn(export_ics(self, summary))
+        )
+        self.my_meetings.status_message.connect(self._on_status_message)
+        self.my_meetings.problem.connect(lambda text: self.show_notice(text, BannerKind.ERROR))
 
     # -- public API --------------------------------------------------------------
 
@@ -396,6 +433,15 @@ class MainWindow(QMainWindow):
         self._on_own_presence_changed(self._engine.presences.own_presence, "")
         if info.remember_problem:
             self.show_notice(info.remember_problem, BannerKind.WARNING)
+
+    def _on_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 4000)
+
+    def show_tab(self, tab: int) -> None:
+        """Show Conversations (0) or My meetings (1), with the keyboard in its list."""
+        self.tabs.setCurrentIndex(tab)
+        view = self.list_view if tab == 0 else self.my_meetings.list_view
+        (view if view.isVisible() else self.tabs.currentWidget()).setFocus()
 
     def show_notice(self, text: str, kind: BannerKind = BannerKind.INFO) -> None:
         self.notice_banner.show_message(text, kind)
@@ -525,6 +571,7 @@ class MainWindow(QMainWindow):
         self.invitation_toasts.detach()
         self.call_toasts.detach()
         self.reminder_toasts.detach()
+        self.my_meetings.detach()
         self.windows.close_all()
         for child in self.findChildren(QWidget):
             if child.isWindow() and child.isVisible():

@@ -19,6 +19,8 @@ from ui.banner import BannerKind
 LEFT_TEXT = "You have left the call"
 REMOVED_TEXT = "You were removed from the meeting"
 REMOVED_BY_TEXT = "{} removed you from the meeting"
+ENDED_TEXT = "The organizer ended the meeting."
+YOU_ENDED_TEXT = "You ended the meeting for everyone."
 FAILED_TEXT = "You could not join the meeting."
 RECONNECTING_TEXT = "Connection lost: reconnecting…"
 REJOINING_TEXT = "Rejoining the meeting…"
@@ -42,6 +44,7 @@ DENIAL_TEXT = {
     Denial.PRESENTERS_ONLY: "Only presenters can do that.",
     Denial.LEADER_IS_FIXED: "The Leader cannot be removed or demoted.",
     Denial.LEADER_ONLY: "Only the Leader can change another presenter's role.",
+    Denial.ORGANIZER_ONLY: "Only the organizer can do that.",
 }
 
 # -- someone knocking --------------------------------------------------------------
@@ -69,6 +72,11 @@ class BarText:
 def session_bar_text(session: ConferenceSession | None, *, reconnecting: bool) -> BarText | None:
     """The bar for being out of (or losing) the meeting; None when all is well."""
     state = session.state if session else None
+    if session is not None and session.ended_by_organizer:
+        if state is SessionState.LEFT:
+            return BarText(YOU_ENDED_TEXT, BannerKind.INFO)
+        if state is SessionState.REMOVED:
+            return BarText(ENDED_TEXT, BannerKind.WARNING)
     if state is SessionState.LEFT:
         return BarText(LEFT_TEXT, BannerKind.WARNING, "Rejoin", "Join the meeting again")
     if state is SessionState.REMOVED:
@@ -104,6 +112,8 @@ def lobby_page_text(session: ConferenceSession) -> tuple[str, str]:
             return TIMED_OUT_TITLE, TIMED_OUT_DETAIL + (
                 TIMED_OUT_RETRY if session.can_rejoin else ""
             )
+        case _ if session.ended_by_organizer:
+            return DENIED_TITLE, ENDED_TEXT
         case _:
             return DENIED_TITLE, DENIED_BY_DETAIL.format(
                 session.by

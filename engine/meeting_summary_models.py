@@ -1,0 +1,44 @@
+"""ConferenceSummary: one line of My meetings (seed 004's GetConferenceSummaries), as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.conference_models import AccessLevel
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceSummary:
+    room_id: str
+    conference_id: str
+    subject: str
+    link: str
+    matrix_uri: str
+    access_level: AccessLevel
+    organizer: str
+    organized_by_me: bool
+    #: Scheduled start and end (ms since the epoch, UTC); None when not scheduled.
+    start_ms: int | None
+    end_ms: int | None
+    created_ms: int
+    #: The scheduled end has passed, or the organizer ended it (as of when it was read).
+    expired: bool
+    #: The organizer ended it for everyone.
+    ended: bool
+    #: The user's permanent personal meeting.
+    personal: bool
+    #: People joined to the meeting.
+    people_here: int
+    #: People in its call (MatrixRTC members); 0 if unknown.
+    people_in_call: int
+    #: Someone is in it: you (connected), someone else joined, or someone in its call.
+    occupied: bool = False
+    #: Going on now: occupied, started (if scheduled) and neither expired nor ended.
+    live: bool = False
+
+    def sort_key(self) -> tuple[int, int, int, int, str]:
+        """Personal first, then the ones I organize, then others; live first in a
+        group, then by start (or creation) time."""
+        group = 0 if self.personal else 1 if self.organized_by_me else 2
+        when = self.start_ms if self.start_ms is not None else self.created_ms
+        return (group, 0 if self.live else 1, when, 0, self.room_id)

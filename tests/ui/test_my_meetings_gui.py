@@ -1,0 +1,154 @@
+"""My meetings driven through the main window against the real Synapse.
+
+Alice has the main window; Bob is a real engine with a meeting window of his own.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from engine.conference_models import AccessLevel, SessionState
+from engine.my_meetings import PERSONAL_MEETING_DATA
+from tests.helpers.a11y import unnamed_controls
+from tests.helpers.qt_async import wait_until
+from tests.ui.test_meetings import SLOW, People, action, click, people, shoot, state_of
+from ui.meeting_text import ENDED_TEXT
+from ui.my_meetings_model import MeetingRole
+from ui.my_meetings_view import EMPTY_TEXT, MyMeetingsView
+
+pytestmark = [pytest.mark.integration, pytest.mark.gui]
+__all__ = ["people"]  # the fixture, shared with the meeting GUI tests
+
+HOUR_MS = 3_600_000
+
+
+def subjects(view: MyMeetingsView) -> list[str]:
+    model = view.model
+    return [model.index(row, 0).data() for row in range(model.rowCount())]
+
+
+def open_menu(view: MyMeetingsView, room_id: str):
+    index = view.model.index_of(room_id)
+    assert index.isValid()
+    pos = view.list_view.visualRect(index).center()
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, pos, view.list_view.viewport().mapToGlobal(pos)
+    )
+    QApplication.sendEvent(view.list_view.viewport(), event)
+    assert view.last_menu is not None and view.last_menu.isVisible()
+    return view.last_menu
+
+
+async def test_a_mix_of_meetings_with_past_ones_on_request_and_keyboard_actions(
+    people: People, qtbot
+) -> None:
+    alice = await people("Alice", main_window=True)
+    bob = await people("Bob")
+    main = alice.main
+    assert main is not None
+    view = main.my_meetings
+    main.my_meetings_tab_action.trigger()  # Ctrl+2
+    assert main.tabs.currentWidget() is view
+    assert view.empty_label.isVisible() and view.empty_label.text() == EMPTY_TEXT
+
+    engine = alice.engine.conferences
+    now_ms = int(time.time() * 1000)
+    personal = await engine.meet_now("Alice's meeting room")
+    left = await engine.meet_now("Left early")
+    await engine.leave(left)
+    await alice.engine.session.api(
+        "PUT",
+        f"/_matrix/client/v3/user/{quote(alice.user_id)}/account_data/{PERSONAL_MEETING_DATA}",
+        {"room_id": personal},
+    )
+    live = await engine.meet_now("Design review")
+    await engine.set_options(live, access_level=AccessLevel.EVERYONE)
+    await bob.engine.conferences.join(live)
+    await engine.meet_now(
+        "Planning <b>2027</b>", start_ts=now_ms + 26 * HOUR_MS, end_ts=now_ms + 27 * HOUR_MS
+    )
+    await engine.meet_now(
+        "Retrospective", start_ts=now_ms - 30 * HOUR_MS, end_ts=now_ms - 29 * HOUR_MS
+    )
+    theirs = await bob.engine.conferences.meet_now("Bob's stand-up")
+    await bob.engine.conferences.set_options(theirs, access_level=AccessLevel.EVERYONE)
+    await engine.join(theirs)
+
+    # Personal first, then Alice's (live first), then Bob's; the one she left is not listed.
+    await wait_until(
+        lambda: (
+            subjects(view)
+            == ["Alice's meeting room", "Design review", "Planning <b>2027</b>", "Bob's stand-up"]
+        ),
+        SLOW,
+    )
+    await wait_until(lambda: view.model.index_of(live).data(MeetingRole.WHEN) == "Now · 2 people")
+    click(view.show_past_check)
+    assert subjects(view) == [
+        "Alice's meeting room",
+        "Design review",
+        "Retrospective",
+        "Planning <b>2027</b>",
+        "Bob's stand-up",
+    ]
+    assert view.model.index_of(theirs).data(MeetingRole.DETAILS).endswith("Everyone")
+    assert unnamed_controls(main) == []
+
+    # Enter joins (here: opens, Alice is in it); Ctrl+C copies the link.
+    index = view.model.index_of(live)
+    view.list_view.setFocus()
+    view.list_view.setCurrentIndex(index)
+    QTest.keyClick(view.list_view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == alice.engine.conferences.details(live).link
+    opened: list[str] = []
+    main.conversation_opened.connect(opened.append)
+    QTest.keyClick(view.list_view, Qt.Key.Key_Return)
+    await wait_until(lambda: opened == [live], SLOW)
+
+    # Only the organizer may end a meeting: not offered on Bob's.
+    menu = open_menu(view, theirs)
+    assert not action(menu, "End meeting for everyone…").isEnabled()
+    assert action(menu, "Copy meeting ID").isEnabled()
+    menu.close()
+    main.conversations_tab_action.trigger()
+    main.my_meetings_tab_action.trigger()
+    await shoot(main, "my_meetings", view.list_view)
+    await people.close()
+
+
+async def test_end_meeting_for_everyone_tells_the_others_window(people: People, qtbot) -> None:
+    alice = await people("Alice", main_window=True)
+    bob = await people("Bob")
+    main = alice.main
+    assert main is not None
+    view = main.my_meetings
+    room_id = await alice.engine.conferences.meet_now("All hands")
+    await alice.engine.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
+    await bob.engine.conferences.join(room_id)
+    bobs = bob.window(room_id)
+    main.my_meetings_tab_action.trigger()
+    await wait_until(lambda: view.model.index_of(room_id).isValid(), SLOW)
+
+    menu = open_menu(view, room_id)
+    end = action(menu, "End meeting for everyone…")
+    assert end.isEnabled()
+    end.trigger()
+    box = view.confirm_box
+    assert box is not None and box.isVisible()
+    confirm = next(b for b in box.buttons() if b.text() == "End meeting")
+    click(confirm)
+
+    await wait_until(lambda: state_of(bob, room_id) is SessionState.REMOVED, SLOW)
+    await wait_until(lambda: bobs.session_banner.text() == ENDED_TEXT, 5)
+    assert not bobs.session_banner.action_button.isVisible()  # no Rejoin
+    await wait_until(lambda: not view.model.index_of(room_id).isValid(), SLOW)
+    assert view.empty_label.isVisible()
+    await shoot(bobs, "meeting_ended_bar")
+    await people.close()
