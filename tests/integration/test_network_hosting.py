@@ -25,6 +25,7 @@ from engine.credentials import SERVICE
 from engine.engine import Engine
 from engine.errors import InvitationNotValid, WrongServerCertificate
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionState, MessageState
 from engine.network_hosting import create_guest_link, join_as_guest, local_network_addresses
@@ -248,3 +249,26 @@ async def test_turning_network_access_off_mid_meeting_cuts_guests_off_only(host,
         60,
     )
     assert guest.session.connection == ConnectionState.RECONNECTING
+
+
+async def test_turning_network_access_on_and_off_is_no_crash_to_the_supervisor(
+    network_server: EmbeddedHomeserver,
+):
+    watcher = HomeserverSupervisor(
+        network_server,
+        timing=SupervisorTiming(check_interval_s=0.05, check_timeout_s=0.5, backoff_s=(0.1,)),
+    )
+    seen: list[ev.EngineEvent] = []
+    watcher.bus.subscribe(seen.append)
+    watcher.start()
+    try:
+        pid = network_server.pid
+        await network_server.set_network_access(False)
+        assert network_server.pid != pid  # restarted, on purpose
+        await network_server.set_network_access(True)
+        assert network_server.network_enabled
+        # The watcher looked many times while the server was down, and let it be.
+        assert watcher.state == ServerState.RUNNING and watcher.restarts == 0
+        assert not [e for e in seen if isinstance(e, ev.HomeserverRestarting)]
+    finally:
+        await watcher.stop()
