@@ -272,3 +272,25 @@ async def test_turning_network_access_on_and_off_is_no_crash_to_the_supervisor(
         assert not [e for e in seen if isinstance(e, ev.HomeserverRestarting)]
     finally:
         await watcher.stop()
+
+
+async def test_a_guest_signs_in_again_from_the_keyring_with_the_pin(
+    host, guests, tmp_path, memory_keyring: MemoryKeyring
+):
+    guest, room_id = await admitted_guest(host, guests, tmp_path)
+    user_id = guest.session.user_id
+    await guest.session.close()  # quitting Confero on the guest's computer
+
+    again = new_guest(guests, tmp_path)
+    info = await again.session.restore("guest")
+    assert info is not None and info.user_id == user_id
+    await again.session.start()
+    await eventually(lambda: again.session.connection == ConnectionState.CONNECTED)
+    await eventually(lambda: room_id in {c.room_id for c in again.conversations.all()})
+
+    # A different certificate at the same address is refused, never trusted.
+    stored = json.loads(memory_keyring.get_password(SERVICE, "guest") or "{}")
+    stored["pinned_fingerprint"] = "00" * 32
+    memory_keyring.set_password(SERVICE, "guest", json.dumps(stored))
+    with pytest.raises(WrongServerCertificate):
+        await new_guest(guests, tmp_path).session.restore("guest")
