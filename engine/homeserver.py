@@ -1044,6 +1044,9 @@ _TOKEN_PATTERNS: Final = (
     re.compile(r"\bsyt_[A-Za-z0-9_\-]+"),
     re.compile(r"(access_token=)[^&\s\"']+"),
     re.compile(r"(Bearer )[A-Za-z0-9._~+/=\-]+"),
+    # Invitation (registration) tokens, in guest links and the validity check.
+    re.compile(r"(org\.confero\.token=)[^&\s\"']+"),
+    re.compile(r"(registration_token/validity\?token=)[^&\s\"']+"),
 )
 
 
