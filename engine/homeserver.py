@@ -50,7 +50,12 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any, Final
 
-from engine.server_certificate import ensure_certificate, fingerprint_of_pem
+from engine.server_certificate import (
+    CERTIFICATE_FILE,
+    KEY_FILE,
+    ensure_certificate,
+    fingerprint_of_pem,
+)
 
 __all__ = [
     "DEFAULT_NETWORK_ADDRESS",
@@ -262,7 +267,7 @@ class EmbeddedHomeserver:
 
     def network_fingerprint(self) -> bytes | None:
         """SHA-256 of the network listener's certificate, None before it exists."""
-        path = self._data_dir / _SECRETS_DIR / "network_tls.crt"
+        path = self._data_dir / _SECRETS_DIR / CERTIFICATE_FILE
         try:
             return fingerprint_of_pem(path.read_bytes())
         except (OSError, ValueError):
@@ -897,8 +902,8 @@ class EmbeddedHomeserver:
                 "resources": [{"names": ["client"], "compress": False}],
             }
         )
-        config["tls_certificate_path"] = str(secrets_dir / "network_tls.crt")
-        config["tls_private_key_path"] = str(secrets_dir / "network_tls.key")
+        config["tls_certificate_path"] = str(secrets_dir / CERTIFICATE_FILE)
+        config["tls_private_key_path"] = str(secrets_dir / KEY_FILE)
         # Registration opens only together with the token requirement: nobody can
         # sign up without an invitation token the host created.
         config["enable_registration"] = True
