@@ -54,6 +54,8 @@ class StoredSession:
     user_id: str
     device_id: str
     access_token: str
+    #: SHA-256 (hex) of the server certificate a guest account pins; "" for CA-checked TLS.
+    pinned_fingerprint: str = ""
 
     def __repr__(self) -> str:  # never print the token, even by accident
         return f"StoredSession({self.homeserver_url!r}, {self.user_id!r}, {self.device_id!r}, ***)"

@@ -100,3 +100,30 @@ class OutboxStoreError(ConferoError):
     def __init__(self, reason: str = "") -> None:
         self.reason = reason  # e.g. "the disk is full"
         super().__init__(f"Messages can't be saved: {reason}." if reason else None)
+
+
+class InvalidGuestLink(InvalidMeetingLink):
+    """A link for guests from another computer with a part missing or malformed."""
+
+    default_message = "That guest link is incomplete. Ask the host to send it again."
+
+
+class WrongServerCertificate(ConferoError):
+    """The server's certificate is not the one the guest link pinned."""
+
+    default_message = (
+        "This is not the meeting server the link was made for: its certificate does "
+        "not match. Ask the host for a new link, and compare the fingerprint."
+    )
+
+
+class InvitationNotValid(ConferoError):
+    """The invitation token was used already, has expired, or never existed."""
+
+    default_message = (
+        "This invitation has already been used or has expired. Ask the host for a new link."
+    )
+
+
+class GuestNameMissing(ConferoError):
+    default_message = "Enter your name."

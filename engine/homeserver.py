@@ -50,7 +50,15 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any, Final
 
+from engine.server_certificate import (
+    CERTIFICATE_FILE,
+    KEY_FILE,
+    ensure_certificate,
+    fingerprint_of_pem,
+)
+
 __all__ = [
+    "DEFAULT_NETWORK_ADDRESS",
     "EmbeddedHomeserver",
     "HomeserverError",
     "HomeserverProfile",
@@ -77,7 +85,20 @@ _STATE_FILE: Final = "state.json"
 _LOCK_FILE: Final = ".confero-homeserver.lock"
 _SIGNING_KEY_FILE: Final = "signing.key"
 _SECRETS_DIR: Final = "secrets"
-_SECRET_NAMES: Final = ("registration_shared_secret", "macaroon_secret_key", "form_secret")
+_SECRET_NAMES: Final = (
+    "registration_shared_secret",
+    "macaroon_secret_key",
+    "form_secret",
+    "server_admin_password",
+)
+# The server's own admin account, which creates invitation tokens (see
+# create_registration_token_blocking). A "support" user: Synapse keeps it out of
+# the user directory, so nobody finds it when searching for people.
+_ADMIN_LOCALPART: Final = "confero-server-admin"
+# Network access: first choice of port (the Matrix port people know; any free one
+# otherwise), and the default address (every IPv4 interface).
+_DEFAULT_NETWORK_PORT: Final = 8448
+DEFAULT_NETWORK_ADDRESS: Final = "0.0.0.0"
 
 # Every rate limiter this Synapse version reads (see synapse/config/ratelimiting.py).
 # Dotted names are nested keys. The TEST profile lifts all of them.
@@ -152,6 +173,8 @@ class EmbeddedHomeserver:
         self._console: IO[bytes] | None = None
         self._lock_fd: int | None = None
         self._registration_shared_secret: str | None = None
+        self._admin_token: str | None = None  # in memory only, for the admin API
+        self._reconfiguring = False
         self._atexit_registered = False
         # Serialises start/stop (the async wrappers run them in worker threads).
         self._mutex = threading.RLock()
@@ -218,6 +241,50 @@ class EmbeddedHomeserver:
     def log_path(self) -> Path:
         return self._data_dir / _LOG_FILE
 
+    # -- network access ("Let people on my network join")
+
+    @property
+    def network_enabled(self) -> bool:
+        """Whether the TLS listener for other computers is configured (off by default)."""
+        return bool(self._network_state().get("enabled"))
+
+    @property
+    def network_address(self) -> str:
+        """The address the network listener binds to (every IPv4 interface by default)."""
+        address = self._network_state().get("address")
+        return address if isinstance(address, str) and address else DEFAULT_NETWORK_ADDRESS
+
+    @property
+    def network_port(self) -> int | None:
+        """The network listener's remembered port, or None before it was first turned on."""
+        port = self._network_state().get("port")
+        return port if isinstance(port, int) else None
+
+    @property
+    def reconfiguring(self) -> bool:
+        """A restart to turn network access on or off is under way (not a crash)."""
+        return self._reconfiguring
+
+    def network_fingerprint(self) -> bytes | None:
+        """SHA-256 of the network listener's certificate, None before it exists."""
+        path = self._data_dir / _SECRETS_DIR / CERTIFICATE_FILE
+        try:
+            return fingerprint_of_pem(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def network_url(self, host: str) -> str:
+        """The URL other computers use, through ``host`` (an address of this computer)."""
+        port = self.network_port
+        if port is None:
+            raise HomeserverError(
+                "network access was never turned on",
+                user_message="Network access to the meeting server is off.",
+            )
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{port}"
+
     # ------------------------------------------------------------------ async API
 
     async def start(self) -> None:
@@ -234,6 +301,12 @@ class EmbeddedHomeserver:
 
     async def failure_summary(self) -> str:
         return await asyncio.to_thread(self._log_tail)
+
+    async def set_network_access(self, enabled: bool, *, address: str | None = None) -> None:
+        await asyncio.to_thread(self.set_network_access_blocking, enabled, address=address)
+
+    async def create_registration_token(self, valid_for_s: float) -> str:
+        return await asyncio.to_thread(self.create_registration_token_blocking, valid_for_s)
 
     async def register_user(
         self,
@@ -287,6 +360,33 @@ class EmbeddedHomeserver:
             self._cleanup_process(keep_lock=True)
             self._start_locked(keep_port=True)
 
+    def set_network_access_blocking(self, enabled: bool, *, address: str | None = None) -> None:
+        """Turn the network listener on or off (and remember it); applies at once.
+
+        A running server is restarted on the same data folder and loopback
+        port, so local clients reconnect where they were; when turned off, the
+        network listener is gone once the old process has exited, which closes
+        every connection of the people on other computers.
+        """
+        with self._mutex:
+            before = self._network_state()
+            after = dict(before, enabled=enabled)
+            if address is not None:
+                after["address"] = address
+            if enabled:
+                with contextlib.suppress(OSError):
+                    self._prepare_data_dir()
+                ensure_certificate(self._data_dir / _SECRETS_DIR, self._server_name)
+            self._save_state({"network": after})
+            if after == before or not self.is_running:
+                return
+            logger.info("Turning network access %s", "on" if enabled else "off")
+            self._reconfiguring = True
+            try:
+                self.restart_blocking()
+            finally:
+                self._reconfiguring = False
+
     def _start_locked(self, *, keep_port: bool) -> None:
         try:
             self._prepare_data_dir()
@@ -303,6 +403,9 @@ class EmbeddedHomeserver:
             self._kill_orphan()
             if not keep_port or self.port is None:
                 self._choose_port()
+            if self.network_enabled:
+                self._choose_network_port()
+                ensure_certificate(self._data_dir / _SECRETS_DIR, self._server_name)
             config_path = self._write_config()
             self._spawn(config_path)
             self._wait_until_ready()
@@ -398,6 +501,19 @@ class EmbeddedHomeserver:
             port = _find_free_port(self._bind_host)
             self._port = port
             self._save_state({"port": port})
+
+    def _choose_network_port(self) -> None:
+        address = self.network_address
+        port = self.network_port
+        if port is not None and port != self._port and _port_is_free(address, port):
+            return
+        if port is not None:
+            logger.info("Network port %d is taken; choosing a new one", port)
+        if self._port != _DEFAULT_NETWORK_PORT and _port_is_free(address, _DEFAULT_NETWORK_PORT):
+            port = _DEFAULT_NETWORK_PORT
+        else:
+            port = _find_free_port(address)
+        self._save_state({"network": self._network_state() | {"port": port}})
 
     def _spawn(self, config_path: Path) -> None:
         # stdout/stderr catch what Synapse prints before its logging is set up
@@ -544,6 +660,7 @@ class EmbeddedHomeserver:
         *,
         admin: bool = False,
         displayname: str | None = None,
+        user_type: str | None = None,
     ) -> str:
         """Create an account with shared-secret registration; return its user ID.
 
@@ -562,6 +679,8 @@ class EmbeddedHomeserver:
                 mac.update(part.encode("utf-8"))
                 mac.update(b"\x00")
             mac.update(b"admin" if admin else b"notadmin")
+            if user_type:
+                mac.update(b"\x00" + user_type.encode("utf-8"))
             body: dict[str, Any] = {
                 "nonce": nonce,
                 "username": localpart,
@@ -573,6 +692,8 @@ class EmbeddedHomeserver:
             }
             if displayname is not None:
                 body["displayname"] = displayname
+            if user_type:
+                body["user_type"] = user_type
             result = _request_json("POST", url, body)
         except _MatrixHTTPError as exc:
             if exc.errcode == "M_USER_IN_USE":
@@ -601,7 +722,97 @@ class EmbeddedHomeserver:
         logger.info("Registered %s on the local homeserver", user_id)
         return user_id
 
+    def create_registration_token_blocking(self, valid_for_s: float) -> str:
+        """A new single-use invitation token (Synapse registration token) that
+        expires after ``valid_for_s`` seconds; created through the admin API on loopback.
+
+        Raises HomeserverError if the server is not running or refuses.
+        """
+        body = {"uses_allowed": 1, "expiry_time": int((time.time() + valid_for_s) * 1000)}
+        url = f"{self.base_url}/_synapse/admin/v1/registration_tokens/new"
+        for attempt in range(2):
+            token = self._admin_access_token()
+            try:
+                result = _request_json("POST", url, body, token=token)
+            except _MatrixHTTPError as exc:
+                if exc.errcode == "M_UNKNOWN_TOKEN" and attempt == 0:
+                    self._admin_token = None  # logged out meanwhile: sign in again
+                    continue
+                raise HomeserverError(
+                    f"creating a registration token failed: HTTP {exc.status} {exc.errcode}",
+                    user_message="The meeting server could not create an invitation.",
+                ) from exc
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                raise HomeserverError(
+                    f"creating a registration token failed: {exc!r}",
+                    user_message="The meeting server could not create an invitation.",
+                ) from exc
+            value = result.get("token")
+            if isinstance(value, str) and value:
+                return value
+            break
+        raise HomeserverError(
+            "registration token response without a token",
+            user_message="The meeting server could not create an invitation.",
+        )
+
+    def _admin_access_token(self) -> str:
+        """The server admin's access token, signing in (and creating it) the first time.
+
+        The admin is a service account of the server itself, not the host's
+        own account: the host's access token also travels to every meeting they
+        join, and must not carry admin rights. Its password is a server secret
+        next to the registration shared secret (which can make admins anyway),
+        and its access token stays in this process's memory.
+        """
+        if self._admin_token is not None:
+            return self._admin_token
+        if not self.is_running:
+            raise HomeserverError(
+                "homeserver is not running",
+                user_message="The local meeting server is not running.",
+            )
+        password = (
+            (self._data_dir / _SECRETS_DIR / "server_admin_password").read_text("utf-8").strip()
+        )
+        login = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": _ADMIN_LOCALPART},
+            "password": password,
+            "initial_device_display_name": "Confero meeting server",
+        }
+        url = f"{self.base_url}/_matrix/client/v3/login"
+        try:
+            try:
+                result = _request_json("POST", url, login)
+            except _MatrixHTTPError as exc:
+                if exc.errcode != "M_FORBIDDEN":
+                    raise
+                # First use on this data folder: the account does not exist yet.
+                with contextlib.suppress(UserExistsError):
+                    self.register_user_blocking(
+                        _ADMIN_LOCALPART, password, admin=True, user_type="support"
+                    )
+                result = _request_json("POST", url, login)
+        except (_MatrixHTTPError, urllib.error.URLError, OSError, ValueError) as exc:
+            raise HomeserverError(
+                f"server admin sign-in failed: {exc!r}",
+                user_message="The meeting server could not create an invitation.",
+            ) from exc
+        token = result.get("access_token")
+        if not isinstance(token, str):
+            raise HomeserverError(
+                "server admin sign-in without an access token",
+                user_message="The meeting server could not create an invitation.",
+            )
+        self._admin_token = token
+        return token
+
     # ------------------------------------------------------------------ files
+
+    def _network_state(self) -> dict[str, Any]:
+        network = self._load_state().get("network")
+        return dict(network) if isinstance(network, dict) else {}
 
     def _load_state(self) -> dict[str, Any]:
         try:
@@ -663,6 +874,8 @@ class EmbeddedHomeserver:
             "default_room_version": "10",
             "url_preview_enabled": False,
         }
+        if self.network_enabled and self.network_port is not None:
+            self._add_network_listener(config)
         if self._profile is HomeserverProfile.TEST:
             for key in _RATELIMIT_KEYS:
                 _set_dotted(config, key, dict(_UNLIMITED))
@@ -673,6 +886,28 @@ class EmbeddedHomeserver:
         config_path = d / _CONFIG_FILE
         _write_yaml(config_path, config)
         return config_path
+
+    def _add_network_listener(self, config: dict[str, Any]) -> None:
+        """The TLS listener for other computers, and sign-up by invitation token only."""
+        secrets_dir = self._data_dir / _SECRETS_DIR
+        config["listeners"].append(
+            {
+                "port": self.network_port,
+                "bind_addresses": [self.network_address],
+                "type": "http",
+                "tls": True,
+                "x_forwarded": False,
+                # Synapse serves its admin API with the client API; it needs an
+                # admin's access token, and the only admin never leaves loopback.
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        )
+        config["tls_certificate_path"] = str(secrets_dir / CERTIFICATE_FILE)
+        config["tls_private_key_path"] = str(secrets_dir / KEY_FILE)
+        # Registration opens only together with the token requirement: nobody can
+        # sign up without an invitation token the host created.
+        config["enable_registration"] = True
+        config["registration_requires_token"] = True
 
     def read_log_blocking(self, max_lines: int = 200) -> str:
         """The last lines of the server's log (and of its console output), secrets removed."""
@@ -716,11 +951,15 @@ class _MatrixHTTPError(Exception):
         self.error = error
 
 
-def _request_json(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _request_json(
+    method: str, url: str, body: dict[str, Any] | None = None, *, token: str | None = None
+) -> dict[str, Any]:
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
         with _opener.open(req, timeout=_HTTP_TIMEOUT_S) as resp:
             result = json.loads(resp.read())
@@ -810,6 +1049,9 @@ _TOKEN_PATTERNS: Final = (
     re.compile(r"\bsyt_[A-Za-z0-9_\-]+"),
     re.compile(r"(access_token=)[^&\s\"']+"),
     re.compile(r"(Bearer )[A-Za-z0-9._~+/=\-]+"),
+    # Invitation (registration) tokens, in guest links and the validity check.
+    re.compile(r"(org\.confero\.token=)[^&\s\"']+"),
+    re.compile(r"(registration_token/validity\?token=)[^&\s\"']+"),
 )
 
 

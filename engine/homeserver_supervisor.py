@@ -218,6 +218,11 @@ class HomeserverSupervisor:
                 await self._recover("You asked to try again.", kill=True)
                 continue
             started = self._clock()
+            if self._homeserver.reconfiguring:
+                # Turning network access on or off restarts it on purpose: not a crash.
+                self._policy.health_checked(True, started)
+                await asyncio.sleep(self._timing.check_interval_s)
+                continue
             if not self._homeserver.is_running:
                 log.warning("the meeting server process has exited; restarting it")
                 await self._recover("The server process exited.", kill=False)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,12 +37,15 @@ from engine.discovery import discover_homeserver
 from engine.errors import (
     ConferoError,
     CredentialStoreUnavailable,
+    GuestNameMissing,
     HomeserverUnreachable,
     InvalidUserId,
+    InvitationNotValid,
     LoginFailed,
     NotSignedIn,
     ServerRefused,
     SessionExpired,
+    WrongServerCertificate,
 )
 from engine.ids import parse_user_id, validate_localpart
 from engine.models import ConnectionState, SessionInfo
@@ -57,6 +61,10 @@ BACKOFF_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0)
 CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
 # Quitting leaves meetings and puts the presence back, but never waits long for it.
 FAREWELL_TIMEOUT_S = 3.0
+#: What a guest on another computer's server sees when that server goes away.
+SERVER_GONE = "The meeting server is no longer reachable. Reconnecting…"
+_REGISTRATION_TOKEN = "m.login.registration_token"
+_GUEST_NAME_TRIES = 3
 
 # Hook signatures (see the ``on_*`` methods of Session).
 SignedInHook = Callable[[str], Awaitable[None]]
@@ -88,6 +96,7 @@ class Session:
         self._credentials = credentials or CredentialStore()
         self._client: AsyncClient | None = None
         self._slot = "remote"
+        self._pin: bytes | None = None  # the pinned certificate of a guest's host
         self._own_display_name = ""
         self._closed = False
         self._connection = ConnectionState.DISCONNECTED
@@ -235,6 +244,8 @@ class Session:
         """Await a matrix-nio request; a lost connection becomes HomeserverUnreachable."""
         try:
             return await request
+        except aiohttp.ServerFingerprintMismatch as exc:
+            raise WrongServerCertificate() from exc
         except CONNECTION_ERRORS as exc:
             raise HomeserverUnreachable(
                 "The server cannot be reached right now. Try again when you are back online."
@@ -254,6 +265,8 @@ class Session:
             response = await client.send(method, path, data, headers)
             async with response:
                 return await response.json(content_type=None)
+        except aiohttp.ServerFingerprintMismatch as exc:
+            raise WrongServerCertificate() from exc
         except (*CONNECTION_ERRORS, ValueError) as exc:
             raise HomeserverUnreachable() from exc
 
@@ -288,6 +301,7 @@ class Session:
             raise ServerRefused(f"The server refused the sign-in: {response.message}")
         self._client = client
         self._slot = slot
+        self._pin = None
         for hook in self._signed_in_hooks:
             await hook(response.user_id)
         remembered, problem = True, None
@@ -308,10 +322,14 @@ class Session:
         if stored is None:
             return None
         base_url = homeserver_url or stored.homeserver_url
-        client = self._new_client(base_url, stored.user_id)
+        pin = bytes.fromhex(stored.pinned_fingerprint) if stored.pinned_fingerprint else None
+        client = self._new_client(base_url, stored.user_id, pin)
         client.restore_login(stored.user_id, stored.device_id, stored.access_token)
         try:
             response = await client.whoami()
+        except aiohttp.ServerFingerprintMismatch as exc:
+            await client.close()
+            raise WrongServerCertificate() from exc
         except CONNECTION_ERRORS as exc:
             await client.close()
             raise HomeserverUnreachable() from exc
@@ -326,6 +344,7 @@ class Session:
             raise ServerRefused(f"The server refused the sign-in: {response.message}")
         self._client = client
         self._slot = slot
+        self._pin = pin
         for hook in self._signed_in_hooks:
             await hook(stored.user_id)
         if homeserver_url and homeserver_url != stored.homeserver_url:
@@ -384,20 +403,131 @@ class Session:
             raise InvalidUserId("Enter your user name.")
         return parse_user_id(text) if text.startswith("@") else validate_localpart(text)
 
-    def _new_client(self, base_url: str, user: str) -> AsyncClient:
+    def _new_client(self, base_url: str, user: str, pin: bytes | None = None) -> AsyncClient:
         config = AsyncClientConfig(
             max_timeouts=0,  # we own retries: the sync supervisor and the outbox
             max_limit_exceeded=5,
             request_timeout=SYNC_TIMEOUT_MS / 1000 + 15,
             store_sync_tokens=False,
         )
-        return AsyncClient(base_url, user, config=config)
+        # A pinned server: aiohttp compares the SHA-256 of the certificate the
+        # server presents with the pin right after the TLS handshake, before any
+        # request is sent; no CA and no host name are consulted (Python's
+        # SSLContext has no hook to check a certificate's hash itself).
+        ssl = aiohttp.Fingerprint(pin) if pin is not None else None
+        return AsyncClient(base_url, user, config=config, ssl=ssl)
 
     def _stored_session(self) -> StoredSession:
         client = self.require_client()
         return StoredSession(
-            client.homeserver, client.user_id, client.device_id or "", client.access_token
+            client.homeserver,
+            client.user_id,
+            client.device_id or "",
+            client.access_token,
+            self._pin.hex() if self._pin is not None else "",
         )
+
+    # ------------------------------------------------------ guest sign-up
+
+    async def register_with_token(
+        self,
+        base_url: str,
+        pinned_fp: bytes,
+        name: str,
+        token: str,
+        *,
+        remember: bool = True,
+        slot: str = "guest",
+    ) -> SessionInfo:
+        """Create an account on a host's server with its invitation token, and sign in.
+
+        For people on another computer: the server is reached at ``base_url``
+        (https) with its certificate pinned to ``pinned_fp`` (SHA-256). The user
+        name and password are generated (the person only gives their ``name``,
+        which becomes the display name); the access token goes to the keyring
+        like any other sign-in, the password nowhere.
+        """
+        display_name = clean_name(name)
+        if not display_name:
+            raise GuestNameMissing()
+        if not base_url.startswith("https://"):
+            raise ServerRefused("A guest sign-up needs an encrypted (https) connection.")
+        client = self._new_client(base_url, "", pinned_fp)
+        try:
+            result = await self._register_guest(client, token)
+            client.restore_login(result["user_id"], result["device_id"], result["access_token"])
+            await self.call(client.set_displayname(display_name))
+        except BaseException:
+            await client.close()
+            raise
+        self._client = client
+        self._slot = slot
+        self._pin = pinned_fp
+        self._own_display_name = display_name
+        for hook in self._signed_in_hooks:
+            await hook(client.user_id)
+        remembered, problem = remember, None
+        if remember:
+            try:
+                await self._credentials.save(slot, self._stored_session())
+            except CredentialStoreUnavailable as exc:
+                remembered, problem = False, exc.user_message
+        return SessionInfo(base_url, client.user_id, client.device_id or "", remembered, problem)
+
+    async def _register_guest(self, client: AsyncClient, token: str) -> dict[str, str]:
+        """The m.login.registration_token UIA flow; returns user_id, device_id, access_token."""
+        for _ in range(_GUEST_NAME_TRIES):
+            body: dict[str, Any] = {
+                "username": f"guest-{secrets.token_hex(5)}",
+                "password": secrets.token_urlsafe(24),
+                "initial_device_display_name": DEVICE_NAME,
+            }
+            status, answer = await self._post_register(client, body)
+            if answer.get("errcode") == "M_USER_IN_USE":
+                continue  # ten random hex digits taken: draw again
+            completed: list[str] = []
+            for _ in range(4):  # two stages at most; a server going round in circles stops
+                if status != 401 or "session" not in answer:
+                    break
+                if answer.get("errcode") in ("M_UNAUTHORIZED", "M_FORBIDDEN"):
+                    raise InvitationNotValid()
+                stage = _next_stage(answer, completed)
+                auth: dict[str, Any] = {"type": stage, "session": answer["session"]}
+                if stage == _REGISTRATION_TOKEN:
+                    auth["token"] = token
+                status, answer = await self._post_register(client, body | {"auth": auth})
+                completed = list(answer.get("completed") or [])
+            if status == 200 and all(
+                isinstance(answer.get(k), str) for k in ("user_id", "device_id", "access_token")
+            ):
+                return {k: answer[k] for k in ("user_id", "device_id", "access_token")}
+            if status == 401:
+                raise InvitationNotValid()
+            if answer.get("errcode") == "M_FORBIDDEN":
+                raise ServerRefused("This meeting server does not take guests at the moment.")
+            raise ServerRefused(
+                f"The meeting server refused the sign-up: {answer.get('error') or status}"
+            )
+        raise ServerRefused("The meeting server refused the sign-up. Please try again.")
+
+    async def _post_register(
+        self, client: AsyncClient, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": "application/json"}
+        try:
+            response = await client.send(
+                "POST", "/_matrix/client/v3/register", json.dumps(body), headers
+            )
+            async with response:
+                answer = await response.json(content_type=None)
+        except aiohttp.ServerFingerprintMismatch as exc:
+            raise WrongServerCertificate() from exc
+        except (*CONNECTION_ERRORS, ValueError) as exc:
+            raise HomeserverUnreachable(
+                "The meeting server cannot be reached. Check that you are on the same "
+                "network as the host, and that they still let people on the network join."
+            ) from exc
+        return response.status, answer if isinstance(answer, dict) else {}
 
     # --------------------------------------------------------------- sync
 
@@ -414,7 +544,7 @@ class Session:
             await self._sync_once(client, timeout_ms=0)
         except CONNECTION_ERRORS as exc:
             log.info("first sync failed (%s); will keep trying", type(exc).__name__)
-            self.set_connection(ConnectionState.RECONNECTING, "Connection lost: reconnecting…")
+            self.set_connection(ConnectionState.RECONNECTING, self._lost_text())
         self._sync_task = asyncio.create_task(self._sync_forever(client), name="confero-sync")
         for hook in self._started_hooks:
             hook()
@@ -436,13 +566,17 @@ class Session:
                 delay = BACKOFF_STEPS[min(failures, len(BACKOFF_STEPS) - 1)]
                 failures += 1
                 log.info("sync failed (%s); retrying in %.1fs", type(exc).__name__, delay)
-                self.set_connection(ConnectionState.RECONNECTING, "Connection lost: reconnecting…")
+                self.set_connection(ConnectionState.RECONNECTING, self._lost_text())
                 await self._backoff(delay)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug in processing must not end syncing for good
                 log.exception("unexpected error while syncing")
                 await asyncio.sleep(BACKOFF_STEPS[-1])
+
+    def _lost_text(self) -> str:
+        # A guest's server is someone's computer, which can stop hosting at any time.
+        return SERVER_GONE if self._pin is not None else "Connection lost: reconnecting…"
 
     def reconnect_now(self) -> None:
         """The server is back (e.g. restarted): retry syncing (and what services wait with)."""
@@ -516,3 +650,16 @@ class Session:
     def _room_event(self, room: MatrixRoom, source: dict[str, Any], *, in_timeline: bool) -> None:
         for hook in self._room_event_hooks:
             hook(room, source, in_timeline)
+
+
+def _next_stage(answer: dict[str, Any], completed: list[str]) -> str:
+    """The next stage of the registration-token flow the server offers."""
+    for flow in answer.get("flows") or []:
+        stages = flow.get("stages") if isinstance(flow, dict) else None
+        if isinstance(stages, list) and _REGISTRATION_TOKEN in stages:
+            for stage in stages:
+                if stage not in completed:
+                    if stage not in (_REGISTRATION_TOKEN, "m.login.dummy"):
+                        break
+                    return str(stage)
+    raise ServerRefused("This meeting server does not take guests with an invitation.")

@@ -73,3 +73,13 @@ def test_scrub_secrets_removes_secrets_and_tokens() -> None:
     assert "abc.def" not in clean and "access_token=***&since=1" in clean
     assert "syt_" not in clean
     assert clean.count("***") == 4
+
+
+def test_scrub_secrets_removes_invitation_tokens() -> None:
+    text = (
+        "link matrix:r/1:h?org.confero.server=h:1&org.confero.token=Ab-9_x&more\n"
+        "GET /_matrix/client/v1/register/m.login.registration_token/validity?token=Zz1"
+    )
+    clean = scrub_secrets(text, [])
+    assert "Ab-9_x" not in clean and "Zz1" not in clean
+    assert "org.confero.token=***&more" in clean and clean.count("***") == 2
