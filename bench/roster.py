@@ -188,6 +188,10 @@ async def run(members: int, profiling: bool = False, server_dir: Path | None = N
             if record:
                 room_id = record["room_id"]
                 print(f"reusing the meeting of {members} members in {server_dir}", flush=True)
+                # Quitting the last run left the meeting; the organizer comes back as Leader.
+                await engine.conferences.join(room_id)
+                # As in a first run, the engine knows everyone before the window opens.
+                await engine.conferences.load_participants(room_id)
             else:
                 room_id = await engine.conferences.meet_now("All hands")
                 await engine.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
@@ -199,8 +203,6 @@ async def run(members: int, profiling: bool = False, server_dir: Path | None = N
                 if kept is not None:
                     kept.write_text(json.dumps({"members": members, "room_id": room_id}))
             await asyncio.sleep(3)  # let sync deliver the joins before measuring the window
-            # A kept server: the first sync brings the whole meeting; wait for it.
-            await wait_until(lambda: engine.conferences.details(room_id) is not None, 600)
 
             bridge = EngineBridge(engine.session.bus)
             steps = RosterSteps()
