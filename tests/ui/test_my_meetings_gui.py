@@ -18,13 +18,12 @@ from engine.conference_models import AccessLevel, SessionState
 from engine.my_meetings import PERSONAL_MEETING_DATA
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
-from tests.ui.test_meetings import SLOW, People, action, click, people, shoot, state_of
+from tests.ui.test_meetings import SLOW, People, action, click, shoot, state_of
 from ui.meeting_text import ENDED_TEXT
 from ui.my_meetings_model import MeetingRole
 from ui.my_meetings_view import EMPTY_TEXT, MyMeetingsView
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
-__all__ = ["people"]  # the fixture, shared with the meeting GUI tests
 
 HOUR_MS = 3_600_000
 
