@@ -69,10 +69,10 @@ class Engine:
         self.session.on_close(self.media.close)
         # Scheduled meetings (issue 9): reminders at their start, and scheduling itself.
         self.reminders = Reminders(self.session, self.conferences)
-        self.scheduling = Scheduling(
-            self.session, self.conferences, self.invitations, self.reminders
-        )
         # The user's permanent meeting (issue 9): found through account data.
         self.personal_meeting = PersonalMeeting(self.session)
+        self.scheduling = Scheduling(
+            self.session, self.conferences, self.invitations, self.reminders, self.personal_meeting
+        )
         # After Conferences: My meetings reads the meetings as Conferences saw them.
         self.my_meetings = MyMeetings(self.session, self.conferences)

@@ -2,6 +2,12 @@
 
 Pure functions (no server, no clock of their own) so every reader agrees on
 what a usable schedule is, and the checks are unit-testable.
+
+A meeting scheduled on its own holds one start and end (START_KEY, END_KEY).
+The personal meeting is used again and again, so it holds a list of occasions
+instead (OCCASIONS_KEY: ``[{start_ts, end_ts, subject}]``, sorted by start,
+past ones pruned whenever one is added); it never gets START_KEY/END_KEY, so
+it never counts as expired.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from engine.scheduling_errors import InvalidSchedule
 #: org.confero.conference keys of a scheduled meeting (ms since the epoch, UTC).
 START_KEY = "start_ts"
 END_KEY = "end_ts"
+#: The personal meeting's scheduled occasions: [{start_ts, end_ts, subject}].
+OCCASIONS_KEY = "occasions"
+#: Occasions a personal meeting holds at most (its state stays small).
+MAX_OCCASIONS = 50
 #: The organizer ended it for everyone (written by My meetings).
 ENDED_KEY = "ended_ts"
 #: A start this far in the past is still accepted (the dialog was open a while).
@@ -28,6 +38,22 @@ MAX_SUBJECT_LENGTH = 200
 class Schedule:
     start_ms: int
     end_ms: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Occasion:
+    """One scheduled use of a meeting; ``subject`` is "" for a meeting's own schedule."""
+
+    start_ms: int
+    end_ms: int
+    subject: str = ""
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.start_ms, self.end_ms)
+
+    def to_state(self) -> dict[str, Any]:
+        return {START_KEY: self.start_ms, END_KEY: self.end_ms, "subject": self.subject}
 
 
 def schedule_of(state: Mapping[str, Any] | None) -> Schedule | None:
@@ -63,3 +89,43 @@ def check_schedule(subject: str, start: datetime, end: datetime, now_s: float) -
     if start.timestamp() < now_s - PAST_START_GRACE_S:
         raise InvalidSchedule("The start time is in the past.")
     return title
+
+
+def occasions_of(state: Mapping[str, Any] | None) -> list[Occasion]:
+    """The personal meeting's occasions in its state, sorted; malformed ones are left out."""
+    entries = state.get(OCCASIONS_KEY) if state else None
+    if not isinstance(entries, list):
+        return []
+    found: set[Occasion] = set()
+    for entry in entries[: MAX_OCCASIONS * 2]:  # a huge list from elsewhere: read a part
+        schedule = schedule_of(entry if isinstance(entry, dict) else None)
+        if schedule is None:
+            continue
+        subject = clean_name(str(entry.get("subject") or ""))[:MAX_SUBJECT_LENGTH]
+        found.add(Occasion(schedule.start_ms, schedule.end_ms, subject))
+    return sorted(found)
+
+
+def all_occasions(state: Mapping[str, Any] | None) -> list[Occasion]:
+    """Every scheduled time of a meeting, sorted: its own schedule and its occasions."""
+    own = schedule_of(state)
+    listed = occasions_of(state)
+    return sorted({*listed, Occasion(own.start_ms, own.end_ms)} if own else listed)
+
+
+def next_occasion(occasions: list[Occasion], now_ms: int) -> Occasion | None:
+    """The first occasion not over at ``now_ms`` (going on or to come)."""
+    return next((o for o in occasions if o.end_ms > now_ms), None)
+
+
+def with_occasion(occasions: list[Occasion], new: Occasion, now_ms: int) -> list[Occasion]:
+    """``occasions`` plus ``new``, sorted, without the ones over at ``now_ms``.
+
+    Raises InvalidSchedule when the meeting already holds MAX_OCCASIONS to come.
+    """
+    kept = sorted({o for o in occasions if o.end_ms > now_ms} | {new})
+    if len(kept) > MAX_OCCASIONS:
+        raise InvalidSchedule(
+            f"Your personal meeting already has {MAX_OCCASIONS} meetings planned."
+        )
+    return kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.conference_models import AccessLevel
+from engine.meeting_schedule import Occasion
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class ConferenceSummary:
     organizer: str
     organized_by_me: bool
     #: Scheduled start and end (ms since the epoch, UTC); None when not scheduled.
+    #: For the personal meeting: its next occasion's (see ``occasions``).
     start_ms: int | None
     end_ms: int | None
     created_ms: int
@@ -35,6 +37,8 @@ class ConferenceSummary:
     occupied: bool = False
     #: Going on now: occupied, started (if scheduled) and neither expired nor ended.
     live: bool = False
+    #: The personal meeting's scheduled occasions, sorted (empty for other meetings).
+    occasions: tuple[Occasion, ...] = ()
 
     def sort_key(self) -> tuple[int, int, int, int, str]:
         """Personal first, then the ones I organize, then others; live first in a

@@ -28,6 +28,7 @@ from engine.conference_models import Denial, SessionState
 from engine.conferences import ENDED_REASON, Conferences
 from engine.errors import NotPermitted, ServerRefused
 from engine.matrix_events import CONFERENCE_STATE, refusal_text
+from engine.meeting_schedule import next_occasion, occasions_of
 from engine.meeting_summary_models import ConferenceSummary
 from engine.session import Session
 
@@ -198,6 +199,7 @@ class MyMeetings:
             return None  # sync has not brought the meeting's state yet
         own = self._session.user_id or ""
         start_ms, end_ms = _schedule(state.get("start_ts"), state.get("end_ts"))
+        personal = room_id == self._personal_room or state.get("personal") is True
         created = state.get("created_ts")
         room = self._session.client.rooms.get(room_id) if self._session.client else None
         now_ms = self._now_ms()
@@ -221,11 +223,13 @@ class MyMeetings:
             created_ms=created if _is_int(created) else 0,
             expired=False,
             ended=_is_int(state.get("ended_ts")),
-            personal=room_id == self._personal_room or state.get("personal") is True,
+            personal=personal,
             people_here=people_here,
             people_in_call=people_in_call,
             # Joined but not in it (a personal or scheduled meeting kept): not "here" now.
             occupied=people_in_call > 0 or me_in or people_here > 1,
+            # The personal meeting's row shows its next occasion (_at_time picks it).
+            occasions=tuple(occasions_of(state)) if personal else (),
         )
         return _at_time(summary, now_ms)
 
@@ -265,10 +269,24 @@ def _schedule(start: object, end: object) -> tuple[int | None, int | None]:
 
 
 def _at_time(summary: ConferenceSummary, now_ms: int) -> ConferenceSummary:
-    """The line's clock-dependent parts (expired, live) as of ``now_ms``."""
-    expired = summary.ended or (summary.end_ms is not None and summary.end_ms <= now_ms)
-    started = summary.start_ms is None or summary.start_ms <= now_ms
+    """The line's clock-dependent parts (expired, live, and the personal
+    meeting's next occasion) as of ``now_ms``."""
+    start_ms, end_ms = summary.start_ms, summary.end_ms
+    if summary.personal:
+        # Never expires with the clock; usable at any time, not only at an occasion.
+        upcoming = next_occasion(list(summary.occasions), now_ms)
+        start_ms, end_ms = (upcoming.start_ms, upcoming.end_ms) if upcoming else (None, None)
+        expired = summary.ended
+        started = True
+    else:
+        expired = summary.ended or (end_ms is not None and end_ms <= now_ms)
+        started = start_ms is None or start_ms <= now_ms
     live = summary.occupied and started and not expired
-    if expired == summary.expired and live == summary.live:
+    if (expired, live, start_ms, end_ms) == (
+        summary.expired,
+        summary.live,
+        summary.start_ms,
+        summary.end_ms,
+    ):
         return summary
-    return replace(summary, expired=expired, live=live)
+    return replace(summary, expired=expired, live=live, start_ms=start_ms, end_ms=end_ms)

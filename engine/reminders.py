@@ -3,6 +3,8 @@
 For every scheduled meeting whose room I am a member of (the organizer, and
 invitees who accepted), once per start: a meeting already under way when
 Confero starts still gets its reminder, one that is over or was ended does not.
+The personal meeting holds several occasions (engine/meeting_schedule.py):
+each gets its own reminder, in turn.
 Which ones fired is kept in the data folder, so a restart does not repeat them.
 The clock and the sleep are attributes (set them before the session starts) so
 tests can move time on instead of waiting for it.
@@ -23,7 +25,13 @@ from engine import events as ev
 from engine.conference_models import SessionState
 from engine.conferences import Conferences
 from engine.matrix_events import CONFERENCE_STATE
-from engine.meeting_schedule import Schedule, is_ended, schedule_of
+from engine.meeting_schedule import (
+    Occasion,
+    Schedule,
+    all_occasions,
+    is_ended,
+    next_occasion,
+)
 from engine.sanitize import clean_name
 from engine.session import Session
 
@@ -47,8 +55,9 @@ class Reminders:
         self._conferences = conferences
         self.clock = clock
         self.sleep = sleep
-        self._meetings: dict[str, tuple[str, Schedule]] = {}  # room -> (subject, schedule)
-        self._fired: dict[str, int] = {}  # room -> the start it was reminded of
+        # room -> (the meeting's subject, its occasions sorted by start)
+        self._meetings: dict[str, tuple[str, list[Occasion]]] = {}
+        self._fired: dict[str, int] = {}  # room -> the latest start it was reminded of
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         session.on_room_event(self._apply_room_event)
@@ -58,17 +67,36 @@ class Reminders:
     # -------------------------------------------------------------- reading
 
     def scheduled(self) -> dict[str, Schedule]:
-        """The scheduled, not ended meetings seen in sync (room -> times)."""
-        return {room_id: schedule for room_id, (_, schedule) in self._meetings.items()}
+        """The scheduled, not ended meetings seen in sync (room -> times): a
+        meeting's own times, or the personal meeting's next occasion."""
+        now_ms = int(self.clock() * 1000)
+        found: dict[str, Schedule] = {}
+        for room_id, (_, occasions) in self._meetings.items():
+            current = next_occasion(occasions, now_ms) or occasions[-1]
+            found[room_id] = current.schedule
+        return found
 
-    def fired(self, room_id: str) -> bool:
+    def occasions(self, room_id: str) -> list[Occasion]:
+        """A meeting's scheduled times, sorted (one, or the personal meeting's list)."""
         entry = self._meetings.get(room_id)
-        return entry is not None and self._fired.get(room_id) == entry[1].start_ms
+        return list(entry[1]) if entry else []
 
-    def track(self, room_id: str, subject: str, schedule: Schedule) -> None:
+    def fired(self, room_id: str, start_ms: int | None = None) -> bool:
+        """The reminder for the occasion at ``start_ms`` (default: the one
+        scheduled() gives) was given."""
+        if start_ms is None:
+            current = self.scheduled().get(room_id)
+            if current is None:
+                return False
+            start_ms = current.start_ms
+        last = self._fired.get(room_id)
+        return room_id in self._meetings and last is not None and last >= start_ms
+
+    def track(self, room_id: str, subject: str, occasions: list[Occasion]) -> None:
         """A meeting just scheduled here: known now, not when sync brings it back."""
-        self._meetings[room_id] = (subject, schedule)
-        self._changed.set()
+        if occasions:
+            self._meetings[room_id] = (subject, sorted(occasions))
+            self._changed.set()
 
     # ----------------------------------------------------------------- sync
 
@@ -76,12 +104,14 @@ class Reminders:
         kind = source.get("type")
         if kind == CONFERENCE_STATE and source.get("state_key") == "":
             content = source.get("content")
-            schedule = schedule_of(content if isinstance(content, dict) else None)
-            if schedule is None or is_ended(content):
+            state = content if isinstance(content, dict) else None
+            occasions = all_occasions(state)
+            if not occasions or is_ended(state):
                 self._meetings.pop(room.room_id, None)
             else:
-                subject = clean_name(str(content.get("subject") or "")) or "Meeting"
-                self._meetings[room.room_id] = (subject, schedule)
+                assert state is not None
+                subject = clean_name(str(state.get("subject") or "")) or "Meeting"
+                self._meetings[room.room_id] = (subject, occasions)
             self._changed.set()
         elif kind == "m.room.member" and source.get("state_key") == self._session.user_id:
             self._changed.set()  # accepted (or left) a meeting: what is due changed
@@ -106,7 +136,6 @@ class Reminders:
             now_ms = int(self.clock() * 1000)
             due, next_ms = self._due(now_ms)
             for room_id, subject, start_ms in due:
-                self._fired[room_id] = start_ms
                 self._session.bus.publish(ev.MeetingReminder(room_id, subject, start_ms))
             if due:
                 fired = self._kept(now_ms)
@@ -120,19 +149,23 @@ class Reminders:
         """Reminders to give now, and when the next one falls due (ms), if any."""
         due: list[tuple[str, str, int]] = []
         next_ms: int | None = None
-        for room_id, (subject, schedule) in self._meetings.items():
-            if self._fired.get(room_id) == schedule.start_ms or now_ms >= schedule.end_ms:
-                continue
+        for room_id, (subject, occasions) in self._meetings.items():
             if not self._conferences.is_member(room_id):
                 continue  # not accepted (yet): a later join wakes the loop
-            if now_ms < schedule.start_ms:
-                next_ms = schedule.start_ms if next_ms is None else min(next_ms, schedule.start_ms)
-                continue
-            session = self._conferences.session(room_id)
-            if session is not None and session.state is SessionState.CONNECTED:
-                self._fired[room_id] = schedule.start_ms  # already in it: nothing to remind
-                continue
-            due.append((room_id, subject, schedule.start_ms))
+            for occasion in occasions:  # sorted by start: reminded in turn
+                last = self._fired.get(room_id)
+                if (last is not None and occasion.start_ms <= last) or now_ms >= occasion.end_ms:
+                    continue  # reminded already, or over
+                if now_ms < occasion.start_ms:
+                    start = occasion.start_ms
+                    next_ms = start if next_ms is None else min(next_ms, start)
+                    break
+                session = self._conferences.session(room_id)
+                if session is not None and session.state is SessionState.CONNECTED:
+                    self._fired[room_id] = occasion.start_ms  # already in it: nothing to remind
+                    continue
+                due.append((room_id, occasion.subject or subject, occasion.start_ms))
+                self._fired[room_id] = occasion.start_ms
         return due, next_ms
 
     async def _wait(self, delay_s: float | None) -> None:
