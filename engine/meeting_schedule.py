@@ -88,6 +88,9 @@ def check_schedule(subject: str, start: datetime, end: datetime, now_s: float) -
         raise InvalidSchedule("The meeting must end after it starts.")
     if start.timestamp() < now_s - PAST_START_GRACE_S:
         raise InvalidSchedule("The start time is in the past.")
+    if end.timestamp() <= now_s:
+        # Within the start's grace, but over already: nothing would be left of it.
+        raise InvalidSchedule("The end time is in the past.")
     return title
 
 

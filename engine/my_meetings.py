@@ -53,7 +53,8 @@ class MyMeetings:
     ) -> None:
         self._session = session
         self._conferences = conferences
-        self._clock = clock
+        #: The time (seconds); tests move it on instead of waiting.
+        self.clock = clock
         self._recheck_interval_s = recheck_interval_s
         self._summaries: dict[str, ConferenceSummary] = {}
         # room_id -> state_key -> the device's call membership (live or expired)
@@ -130,7 +131,7 @@ class MyMeetings:
         if not own or state.get("organizer") != own:
             raise NotPermitted(Denial.ORGANIZER_ONLY)
         client = self._session.require_client()
-        ended = {**state, "ended_ts": int(self._clock() * 1000), "ended_by": own}
+        ended = {**state, "ended_ts": int(self.clock() * 1000), "ended_by": own}
         await self._put_state(room_id, CONFERENCE_STATE, ended)
         # Invite-only: knocks are refused and links no longer let anyone in.
         await self._put_state(room_id, "m.room.join_rules", {"join_rule": "invite"})
@@ -234,7 +235,7 @@ class MyMeetings:
         return _at_time(summary, now_ms)
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self.clock() * 1000)
 
     def _start_recheck(self) -> None:
         if self._recheck_task is None:
