@@ -143,7 +143,7 @@ class Reminders:
                     await asyncio.to_thread(self._save, fired)
                 except OSError as exc:
                     log.warning("could not remember the reminders shown: %s", exc)
-            await self._wait(None if next_ms is None else (next_ms - now_ms) / 1000)
+            await self._wait(next_ms)
 
     def _due(self, now_ms: int) -> tuple[list[tuple[str, str, int]], int | None]:
         """Reminders to give now, and when the next one falls due (ms), if any."""
@@ -168,11 +168,14 @@ class Reminders:
                 self._fired[room_id] = occasion.start_ms
         return due, next_ms
 
-    async def _wait(self, delay_s: float | None) -> None:
-        """Until ``delay_s`` has passed on our clock, or what is due may have changed."""
+    async def _wait(self, until_ms: int | None) -> None:
+        """Until ``until_ms`` on our clock, or what is due may have changed."""
         changed = asyncio.ensure_future(self._changed.wait())
         waits: set[asyncio.Future[Any]] = {changed}
-        if delay_s is not None:
+        if until_ms is not None:
+            # Measured now, not when the loop read the clock: saving the fired
+            # ones took a while, and the clock went on meanwhile.
+            delay_s = until_ms / 1000 - self.clock()
             waits.add(asyncio.ensure_future(self.sleep(max(0.0, delay_s))))
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
