@@ -6,6 +6,10 @@ Enter adds the person. **Schedule** creates the meeting now with its times
 dialog shows the meeting's link and ID with Copy buttons, and how each
 invitation went. Times are edited in this computer's time zone, which the
 dialog names; the engine gets them as aware datetimes.
+
+**Use my personal meeting ID** schedules the time in the user's personal
+meeting instead of a new one: people join with its permanent ID and link, and
+its own options (who gets in, who presents) stay, so those fields are off.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
@@ -30,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from engine.conference_models import AccessLevel, PresenterPolicy
 from engine.invitation_models import ConferenceInvitation
+from engine.meeting_schedule import to_ms
 from ui.accessibility import announce
 from ui.bridge import EngineBridge
 from ui.form_widgets import make_line_edit
@@ -42,6 +48,11 @@ if TYPE_CHECKING:
 
 DATE_TIME_FORMAT = "ddd d MMM yyyy  HH:mm"
 DEFAULT_LENGTH_MIN = 30
+PERSONAL_TIP = (
+    "People join with your permanent meeting ID and link, the same every time, "
+    "instead of a new ID for this meeting"
+)
+PERSONAL_NOTE = "Your personal meeting keeps its own options for who gets in and who presents."
 
 
 def next_half_hour(now: QDateTime) -> QDateTime:
@@ -119,11 +130,21 @@ class ScheduleDialog(InviteDialog):
         self.presenter_combo = self._choice_combo(
             "Who's a presenter", PRESENTER_CHOICES, PresenterPolicy.EVERYONE
         )
+        self.personal_check = QCheckBox("Use m&y personal meeting ID", self)
+        self.personal_check.setAccessibleName("Use my personal meeting ID")
+        self.personal_check.setToolTip(PERSONAL_TIP)
+        self.personal_check.setAccessibleDescription(PERSONAL_TIP)
+        self.personal_note = QLabel(PERSONAL_NOTE, self)
+        self.personal_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.personal_note.setWordWrap(True)
+        self.personal_note.hide()
         form = QFormLayout()
         form.addRow("S&ubject:", self.subject_edit)
         form.addRow("S&tart:", self.start_edit)
         form.addRow("E&nd:", self.end_edit)
         form.addRow("", self.zone_label)
+        form.addRow("", self.personal_check)
+        form.addRow("", self.personal_note)
         form.addRow("Who gets in &directly:", self.access_combo)
         form.addRow("Who's a &presenter:", self.presenter_combo)
         self.result_box = self._result_box()
@@ -138,10 +159,13 @@ class ScheduleDialog(InviteDialog):
 
         self.setTabOrder(self.subject_edit, self.start_edit)
         self.setTabOrder(self.start_edit, self.end_edit)
-        self.setTabOrder(self.end_edit, self.access_combo)
+        self.setTabOrder(self.end_edit, self.personal_check)
+        self.setTabOrder(self.personal_check, self.access_combo)
         self.setTabOrder(self.access_combo, self.presenter_combo)
         self.setTabOrder(self.presenter_combo, self.query_edit)
         self._length_s = DEFAULT_LENGTH_MIN * 60
+        self._start_ms = 0  # the scheduled start, to pick the occasion for the calendar
+        self.personal_check.toggled.connect(self._on_personal_toggled)
         self.start_edit.dateTimeChanged.connect(self._on_start_changed)
         self.end_edit.dateTimeChanged.connect(self._on_end_changed)
         self.subject_edit.setFocus()
@@ -223,11 +247,25 @@ class ScheduleDialog(InviteDialog):
         return box
 
     def _on_calendar_clicked(self) -> None:
-        entry = self._engine.scheduling.calendar_entry(self.room_id)
+        entry = self._engine.scheduling.calendar_entry(self.room_id, self._start_ms)
         if entry is None:
             self.error_label.show_error("The meeting's times are not known yet. Try again.")
             return
         self._tasks.spawn(export_ics(self, entry))
+
+    # -- the personal meeting -------------------------------------------------
+
+    def _on_personal_toggled(self, on: bool) -> None:
+        self.personal_note.setVisible(on)
+        self._enable_options()
+        if on:
+            announce(self.personal_note, PERSONAL_NOTE)
+
+    def _enable_options(self) -> None:
+        """Who gets in and who presents: the personal meeting's own when it is used."""
+        free = not self.personal_check.isChecked() and not self.is_busy() and not self.room_id
+        self.access_combo.setEnabled(free)
+        self.presenter_combo.setEnabled(free)
 
     # -- times ----------------------------------------------------------------
 
@@ -264,15 +302,18 @@ class ScheduleDialog(InviteDialog):
 
     async def _act(self, _user: str) -> None:
         people = self.pending()
+        start = aware(self.start_edit.dateTime())
         room_id = await self._engine.scheduling.schedule(
             self.subject_edit.text(),
-            aware(self.start_edit.dateTime()),
+            start,
             aware(self.end_edit.dateTime()),
             self.access_combo.currentData(),
             self.presenter_combo.currentData(),
             people,
             self.message_edit.text(),
+            use_personal_meeting=self.personal_check.isChecked(),
         )
+        self._start_ms = to_ms(start)
         self.room_id = room_id
         self._set_busy(False)
         self._show_scheduled(room_id)
@@ -285,7 +326,11 @@ class ScheduleDialog(InviteDialog):
     def _show_scheduled(self, room_id: str) -> None:
         details = self._engine.conferences.details(room_id)
         when = self.start_edit.dateTime().toString(DATE_TIME_FORMAT)
-        self.result_label.setText(f"Scheduled for {when}. Share the link or the ID:")
+        if self.personal_check.isChecked():
+            text = f"Scheduled for {when} in your personal meeting. Share its link or ID:"
+        else:
+            text = f"Scheduled for {when}. Share the link or the ID:"
+        self.result_label.setText(text)
         self.link_edit.setText(details.link if details else "")
         self.id_edit.setText(details.conference_id if details else "")
         self.result_box.show()
@@ -314,6 +359,7 @@ class ScheduleDialog(InviteDialog):
             self.subject_edit,
             self.start_edit,
             self.end_edit,
+            self.personal_check,
             self.access_combo,
             self.presenter_combo,
             self.message_edit,
@@ -323,6 +369,7 @@ class ScheduleDialog(InviteDialog):
         super()._set_busy(busy)
         for widget in self._form_widgets():
             widget.setEnabled(not busy)
+        self._enable_options()
 
     def _show_error(self, text: str) -> None:
         super()._show_error(text)

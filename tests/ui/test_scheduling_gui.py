@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QDateTime, QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 
@@ -157,4 +157,69 @@ async def test_a_reminder_toast_joins_the_meeting(people: People, qtbot, tmp_pat
     data = path.read_bytes()
     assert b"SUMMARY:Retro\r\n" in data and entry.link.encode() in data
     assert alice.engine.reminders.fired(later) and time.time() > 0
+    await people.close()
+
+
+async def test_schedule_in_the_personal_meeting_through_the_dialog(people: People, qtbot):
+    alice = await people("Alice", main_window=True)
+    bob = await people("Bob", main_window=True)
+    assert alice.main and bob.main
+    personal = await alice.engine.personal_meeting.ensure()
+    await wait_until(lambda: alice.engine.conferences.details(personal) is not None, SLOW)
+    details = alice.engine.conferences.details(personal)
+
+    async def schedule(subject: str, hours_on: int, invitee: str = "") -> ScheduleDialog:
+        alice.main.schedule_action.trigger()
+        dialog = next(d for d in alice.main.findChildren(ScheduleDialog) if d.isVisible())
+        check = dialog.personal_check
+        # Off by default; the tooltip says what it does.
+        assert not check.isChecked() and "permanent meeting ID and link" in check.toolTip()
+        assert dialog.access_combo.isEnabled() and not dialog.personal_note.isVisible()
+        QTest.mouseClick(
+            check, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(8, 8)
+        )
+        assert check.isChecked()
+        # The personal meeting keeps its own options: those fields are off, and it says so.
+        assert not dialog.access_combo.isEnabled() and not dialog.presenter_combo.isEnabled()
+        assert dialog.personal_note.isVisible() and "own options" in dialog.personal_note.text()
+        QTest.keyClicks(dialog.subject_edit, subject)
+        dialog.start_edit.setDateTime(dialog.start_edit.dateTime().addSecs(hours_on * 3600))
+        if invitee:
+            QTest.keyClicks(dialog.query_edit, invitee)
+            QTest.keyClick(dialog.query_edit, Qt.Key.Key_Return)
+            QTest.keyClicks(dialog.message_edit, "Same link as always")
+        assert unnamed_controls(dialog) == []
+        click(dialog.invite_button)
+        await wait_until(lambda: dialog.result_box.isVisible(), SLOW)
+        return dialog
+
+    first = await schedule("Design review", 2, bob.user_id)
+    assert first.room_id == personal
+    assert "in your personal meeting" in first.result_label.text()
+    assert first.link_edit.text() == details.link
+    assert first.id_edit.text() == details.conference_id
+    assert "invited" in first.invitees.item(0).text()
+    start_ms = first.start_edit.dateTime().toMSecsSinceEpoch()
+    await shoot(first, "schedule_dialog_personal_done", first.copy_link_button)
+    first.close()
+
+    second = await schedule("Retro", 4)
+    assert second.room_id == personal and second.id_edit.text() == details.conference_id
+    second.close()
+
+    # Bob is invited to the personal meeting, and his toast says when.
+    toasts = bob.main.invitation_toasts
+    await wait_until(lambda: toasts.toast(personal) is not None, SLOW)
+    toast = toasts.toast(personal)
+    assert toast.for_later
+    assert QDateTime.fromMSecsSinceEpoch(start_ms).toString("HH:mm") in toast.when_label.text()
+    # Alice's My meetings row of the personal meeting shows the next occasion.
+    await wait_until(
+        lambda: (
+            (row := alice.engine.my_meetings.summary(personal)) is not None
+            and len(row.occasions) == 2
+        ),
+        SLOW,
+    )
+    assert alice.engine.my_meetings.summary(personal).start_ms == start_ms
     await people.close()
