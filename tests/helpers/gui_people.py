@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from engine.engine import Engine
 from tests.helpers.engines import signed_in_engine
@@ -63,13 +64,25 @@ class People:
         after a session change) with no asyncio loop running.
         """
         everyone, self.everyone = self.everyone, []
-        for person in everyone:
-            person.windows.close_all()
-            if person.main is not None:
-                person.main.close_quietly()
-                person.main.deleteLater()
-        await wait_for_background_work()
-        for person in everyone:
-            person.bridge.detach()
-            await person.engine.session.close()
-        await asyncio.sleep(0.05)
+        await close_people(everyone)
+
+
+class _WithWindows(Protocol):
+    engine: Engine
+    bridge: EngineBridge
+    windows: ConversationWindows
+    main: MainWindow | None
+
+
+async def close_people(everyone: Sequence[_WithWindows]) -> None:
+    """Close each person's windows, then their engines (see People.close)."""
+    for person in everyone:
+        person.windows.close_all()
+        if person.main is not None:
+            person.main.close_quietly()
+            person.main.deleteLater()
+    await wait_for_background_work()
+    for person in everyone:
+        person.bridge.detach()
+        await person.engine.session.close()
+    await asyncio.sleep(0.05)

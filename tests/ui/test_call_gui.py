@@ -11,7 +11,6 @@ Nothing is mocked.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from engine.settings import Settings
 from tests.helpers.a11y import do_action, unnamed_controls
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import signed_in_engine
+from tests.helpers.gui_people import close_people
 from tests.helpers.pulse import Participant, PulseServer
 from tests.helpers.qt_async import wait_until
 from tests.helpers.sound import until_hears, until_silent
@@ -112,16 +112,7 @@ class Callers:
 
     async def close(self) -> None:
         everyone, self.everyone = self.everyone, []
-        for person in everyone:
-            person.windows.close_all()
-            if person.main is not None:
-                person.main.close_quietly()
-                person.main.deleteLater()
-        await wait_for_background_work()
-        for person in everyone:
-            person.bridge.detach()
-            await person.engine.session.close()
-        await asyncio.sleep(0.05)
+        await close_people(everyone)
 
 
 @pytest.fixture
