@@ -21,6 +21,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from ui.gui_thread_gc import GuiThreadGarbageCollector
 
 
 def run_on_qt_loop(work: Coroutine[Any, Any, None]) -> None:
@@ -29,6 +30,9 @@ def run_on_qt_loop(work: Coroutine[Any, Any, None]) -> None:
     assert isinstance(app, QApplication)
     # A bench closes windows as it goes; that must not end the loop.
     app.setQuitOnLastWindowClosed(False)
+    # Garbage is collected as in the app: on this thread, start-up's objects frozen.
+    collector = GuiThreadGarbageCollector(app)
+    collector.freeze_long_lived()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

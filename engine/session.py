@@ -48,6 +48,7 @@ from engine.errors import (
     WrongServerCertificate,
 )
 from engine.ids import parse_user_id, validate_localpart
+from engine.matrix_client import MatrixClient
 from engine.models import ConnectionState, SessionInfo
 from engine.sanitize import clean_name
 
@@ -415,7 +416,7 @@ class Session:
         # request is sent; no CA and no host name are consulted (Python's
         # SSLContext has no hook to check a certificate's hash itself).
         ssl = aiohttp.Fingerprint(pin) if pin is not None else None
-        return AsyncClient(base_url, user, config=config, ssl=ssl)
+        return MatrixClient(base_url, user, config=config, ssl=ssl)
 
     def _stored_session(self) -> StoredSession:
         client = self.require_client()
@@ -604,7 +605,7 @@ class Session:
                 raise SessionExpired()
             raise ServerRefused(f"Sync failed: {response.message}")
         self.set_connection(ConnectionState.CONNECTED)
-        self._apply_sync(client, response)
+        await self._apply_sync(client, response)
         for hook in self._synced_hooks:
             hook()
 
@@ -613,7 +614,7 @@ class Session:
             self._connection = state
             self.bus.publish(ev.ConnectionStateChanged(state, detail))
 
-    def _apply_sync(self, client: AsyncClient, response: SyncResponse) -> None:
+    async def _apply_sync(self, client: AsyncClient, response: SyncResponse) -> None:
         """Hand each piece of the sync to the services that registered for it."""
         for event in response.account_data_events:
             # matrix-nio keeps no source for types it does not know (m.direct, ours).
@@ -640,9 +641,12 @@ class Session:
             events = [raw_event(e) for e in (*left.state, *left.timeline.events)]
             for left_hook in self._left_room_hooks:
                 left_hook(room_id, events)
-        for event in response.presence_events:
+        for count, event in enumerate(response.presence_events, 1):
             for presence_hook in self._presence_hooks:
                 presence_hook(event.user_id, event.presence, event.status_msg or "")
+            if count % PRESENCES_PER_SLICE == 0:
+                # Everyone in a big meeting: let the window turn in between.
+                await asyncio.sleep(0)
         for event in response.to_device_events:
             for to_device_hook in self._to_device_hooks:
                 to_device_hook(raw_event(event))
@@ -650,6 +654,11 @@ class Session:
     def _room_event(self, room: MatrixRoom, source: dict[str, Any], *, in_timeline: bool) -> None:
         for hook in self._room_event_hooks:
             hook(room, source, in_timeline)
+
+
+#: Presence events applied per turn of the event loop (a first sync in a big
+#: meeting brings one per person).
+PRESENCES_PER_SLICE = 500
 
 
 def _next_stage(answer: dict[str, Any], completed: list[str]) -> str:

@@ -404,6 +404,9 @@ class AppController(QObject):
 
         if "engine.engine" not in sys.modules:
             await asyncio.to_thread(importlib.import_module, "engine.engine")
+            from ui.gui_thread_gc import GuiThreadGarbageCollector
+
+            GuiThreadGarbageCollector.freeze_long_lived()
 
     def _new_engine(self) -> Engine:
         from engine.engine import Engine
