@@ -140,6 +140,10 @@ class PulseServer:
         with self.connect() as pulse:
             pulse.source_default_set(pulse.get_source_by_name(name))
 
+    def set_default_sink(self, name: str) -> None:
+        with self.connect() as pulse:
+            pulse.sink_default_set(pulse.get_sink_by_name(name))
+
     def participant(self, name: str) -> Participant:
         mic_sink = self.add_sink(f"mic_{name}")
         speaker = self.add_sink(f"spk_{name}")
