@@ -74,6 +74,11 @@ class UserAudio:
     muted: bool  # every device of theirs in the call is muted
     speaking: bool
     by_presenter: bool = False
+    level: float = 0.0  # the loudest of their devices, 0..1 in tenths (the level bars)
+
+    def same_words(self, other: UserAudio | None) -> bool:
+        """Whether ``other`` reads the same (only the level differs: no new words)."""
+        return other is not None and audio_text(self) == audio_text(other)
 
 
 def audio_text(audio: UserAudio | None) -> str:

@@ -171,6 +171,9 @@ async def test_three_hear_each_other_mute_and_presenters_controls(
         # The one with a tone shows as speaking, in words too.
         await wait_until(lambda: (a := roster(alices).audio(bob.user_id)) and a.speaking, SLOW)
         assert window_item(alices, "Bob").endswith("in the call, speaking")
+        # With their level beside the microphone, on every roster, ours too.
+        for window in (alices, bobs, carols):
+            await wait_until(lambda w=window: roster(w).audio(bob.user_id).level >= 0.5, SLOW)
         await shoot(alices, "meeting_audio_speaking", alice_bar, alices.roster)
 
         # Bob mutes: nobody hears him, everyone's roster shows him muted.
@@ -181,8 +184,9 @@ async def test_three_hear_each_other_mute_and_presenters_controls(
         await until_silent(alice, TONES["Bob"])
         await until_silent(carol, TONES["Bob"])
         await until_hears(alice, TONES["Carol"])  # Carol still heard
-        for window in (alices, carols):
+        for window in (alices, bobs, carols):
             await wait_until(lambda w=window: roster(w).audio(bob.user_id).muted, SLOW)
+            await wait_until(lambda w=window: roster(w).audio(bob.user_id).level == 0.0, SLOW)
         assert window_item(alices, "Bob").endswith("in the call, muted")
         # Ctrl+Shift+M unmutes him again.
         press(bobs, Qt.Key.Key_M)
