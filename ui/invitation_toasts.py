@@ -2,10 +2,12 @@
 
 The toasts stack at the top of the main window, newest last: who invites, the
 meeting's subject and their message, with Join and Decline. One withdrawn
-meanwhile (expired, taken back, or answered on another device) disappears. A
-desktop notification goes out through the system tray where the desktop has
-one and the main window is not in front. Join asks for the meeting's window
-(``join_finished``); this part knows nothing of the main window.
+meanwhile (expired, taken back, or answered on another device) disappears, and
+its desktop notification with it. A desktop notification with Join (Accept for a
+meeting later on) and Decline goes out when the main window is not in front (the
+tray's message, without buttons, where the desktop has no notification server).
+Join asks for the meeting's window (``join_finished``); this part knows nothing
+of the main window.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTIFICATION_MS = 15_000
+#: The desktop notification's buttons' action keys.
+JOIN_ACTION, DECLINE_ACTION = "join", "decline"
 
 
 class InvitationToast(QFrame):
@@ -181,7 +185,15 @@ class InvitationToasts(ToastStack[InvitationToast]):
             text = f"{text}\n{when_text(invitation.start_ms, invitation.end_ms)}"
         if invitation.toast_message:
             text = f"{text}\n{invitation.toast_message}"
-        self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS)
+        later = scheduled_for_later(invitation)
+        actions = ((JOIN_ACTION, ACCEPT if later else JOIN), (DECLINE_ACTION, DECLINE))
+        self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS, actions)
+
+    def _on_notification_action(self, key: str, action: str) -> None:
+        if action == JOIN_ACTION:
+            self._on_join_clicked(key)  # accepts a meeting for later, as the toast's button
+        elif action == DECLINE_ACTION:
+            self._on_decline_clicked(key)
 
     def _on_join_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):
