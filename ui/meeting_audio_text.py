@@ -41,6 +41,7 @@ ALREADY_MUTED_REASON = "They are already muted"
 MUTE_YOURSELF_REASON = "Use Mute in the audio bar for yourself"
 
 JOINING = "Joining the meeting's audio…"
+NO_MICROPHONE_NOTE = "No microphone was found: you can hear the meeting, but no one can hear you."
 MUTED_BY_PRESENTER = "A presenter muted you"
 LOCKED_NOTE = "Attendees can't unmute"
 

@@ -148,3 +148,21 @@ class PulseServer:
         mic_sink = self.add_sink(f"mic_{name}")
         speaker = self.add_sink(f"spk_{name}")
         return Participant(name, mic_sink, f"{mic_sink}.monitor", speaker, f"{speaker}.monitor")
+
+
+@dataclass(frozen=True)
+class OwnServerListener:
+    """Someone on a sound server of their own (a Hearer for tests/helpers/sound.py)."""
+
+    devices: Participant
+    server: str
+
+
+def server_without_microphone(base: Path, name: str) -> tuple[PulseServer, OwnServerListener]:
+    """A started sound server with one speaker and no microphone at all (not even a
+    monitor is picked: Confero never captures from one unless told to)."""
+    pulse = PulseServer(base)
+    pulse.start()
+    speaker = pulse.add_sink(f"spk_{name}")
+    devices = Participant(name, "", "", speaker, f"{speaker}.monitor")
+    return pulse, OwnServerListener(devices, pulse.server)
