@@ -250,12 +250,12 @@ class _BusThread(threading.Thread):
             if kind is MessageType.error:
                 log.info("the notification server refused: %s", message.body)
                 self._unwanted.discard(key)
-                self._failed.emit(key)
+                self._emit(self._failed, key)
                 return
             notification_id = int(message.body[0])
             self._ids[key] = notification_id
             self._keys[notification_id] = key
-            self._shown.emit(key)
+            self._emit(self._shown, key)
             if key in self._unwanted:
                 self._unwanted.discard(key)
                 self._send_close(connection, key)
@@ -264,19 +264,25 @@ class _BusThread(threading.Thread):
             if member == "ActionInvoked" and len(message.body) == 2:
                 key = self._keys.get(int(message.body[0]))
                 if key is not None:
-                    self._action.emit(key, str(message.body[1]))
+                    self._emit(self._action, key, str(message.body[1]))
             elif member == "NotificationClosed" and message.body:
                 key = self._keys.pop(int(message.body[0]), None)
                 if key is not None and self._ids.get(key) == int(message.body[0]):
                     del self._ids[key]
-                    self._closed.emit(key)
+                    self._emit(self._closed, key)
+
+    @staticmethod
+    def _emit(signal: Any, *args: object) -> None:
+        """To the UI thread (queued); nothing if the notifier is gone meanwhile."""
+        with contextlib.suppress(RuntimeError):
+            signal.emit(*args)
 
     def _fail_all(self) -> None:
         """No bus: every notification asked for falls back."""
         while not self._commands.empty():
             command, value = self._commands.get()
             if command == "notify":
-                self._failed.emit(value.key)
+                self._emit(self._failed, value.key)
 
 
 def notification(

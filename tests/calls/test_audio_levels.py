@@ -1,4 +1,5 @@
-"""The roster's audio level as numbers: decibels on 0..1, tenths, no flicker (pure)."""
+"""The roster's audio level as numbers: decibels on 0..1, tenths, no flicker, a gentle
+fall (pure)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ def test_loudness_is_on_a_decibel_scale() -> None:
 
 def test_the_shown_level_moves_in_tenths_and_only_noticeably() -> None:
     assert shown_level(0.1) == 0.6
-    assert shown_level(0.0, 0.6) == 0.0  # silence is 0 at once
+    # Silence: the level falls as a meter's needle does, to 0 within a few looks.
+    assert shown_level(0.0, 0.6) == 0.3
+    assert shown_level(0.0, 0.3) == 0.0
+    assert shown_level(0.0, 0.1) == 0.0
     assert shown_level(0.0005, 0.0) == 0.0
     # A steady tone whose RMS wavers a little keeps one level.
     steady = [shown_level(0.1)]

@@ -174,3 +174,20 @@ async def test_no_notification_server_falls_back(tmp_path: Path, qtbot) -> None:
     finally:
         notifier.stop()
         bus.stop()
+
+
+async def test_a_notification_closed_before_it_showed_is_taken_back(
+    desktop_bus: DesktopBus, qtbot
+) -> None:
+    """Closed while Notify is on its way (a call given up at once): closed when it shows."""
+    notifier = FreedesktopNotifications(desktop_bus.address)
+    try:
+        notifier.notify(notification("call-2", "Incoming call", "Bob is calling you <3 & more"))
+        notifier.close("call-2")
+        await wait_until(lambda: desktop_bus.notifications(), SLOW)
+        (shown,) = desktop_bus.notifications()
+        await wait_until(lambda: desktop_bus.closed(shown["id"]), SLOW)
+        # The test server reads no markup (no "body-markup"): the words go as they are.
+        assert shown["body"] == "Bob is calling you <3 & more"
+    finally:
+        notifier.stop()
