@@ -329,9 +329,10 @@ class MeetingAudioBar(QFrame):
         self.mute_button.setToolTip(tip)
         self.mute_button.setAccessibleDescription(CANNOT_UNMUTE_REASON if locked else "")
         self.leave_button.setEnabled(self.leave_button not in self._pending)
-        colours = style.HELD if by_presenter or locked or self.device_note else style.LIVE
-        line = bar_text(count, muted=muted, by_presenter=by_presenter, locked=locked)
-        self._show_text(f"{line}\n{self.device_note}" if self.device_note else line, colours)
+        colours = style.HELD if by_presenter or locked else style.LIVE
+        self._show_text(
+            bar_text(count, muted=muted, by_presenter=by_presenter, locked=locked), colours
+        )
         self.show()
 
     def _follow_microphone(self, in_audio: bool) -> None:
@@ -380,6 +381,8 @@ class MeetingAudioBar(QFrame):
             action.setToolTip(tip if presenting else ONLY_PRESENTERS_REASON)
 
     def _show_text(self, text: str, colours: tuple[str, str, str]) -> None:
+        if self.device_note:  # no microphone: said on a second line, in the warning colours
+            text, colours = f"{text}\n{self.device_note}", style.HELD
         self._apply_colours(colours)
         if self.label.text() == text:
             return

@@ -22,6 +22,8 @@ MUTE_TIP = "Stop sending your microphone to the meeting (Ctrl+Shift+M)"
 UNMUTE = "Unmute"
 UNMUTE_TIP = "Send your microphone to the meeting again (Ctrl+Shift+M)"
 MUTE_SHORTCUT = "Ctrl+Shift+M"
+#: The audio bar's second line while there is no microphone (receive-only).
+NO_MICROPHONE_NOTE = "No microphone was found: you can hear the meeting, but no one can hear you."
 CANNOT_UNMUTE_REASON = "A presenter has turned off unmuting for attendees"
 LEAVE_AUDIO = "Leave audio"
 LEAVE_AUDIO_TIP = "Stop hearing the meeting; you stay in its chat (Ctrl+Shift+L)"
@@ -41,7 +43,6 @@ ALREADY_MUTED_REASON = "They are already muted"
 MUTE_YOURSELF_REASON = "Use Mute in the audio bar for yourself"
 
 JOINING = "Joining the meeting's audio…"
-NO_MICROPHONE_NOTE = "No microphone was found: you can hear the meeting, but no one can hear you."
 MUTED_BY_PRESENTER = "A presenter muted you"
 LOCKED_NOTE = "Attendees can't unmute"
 

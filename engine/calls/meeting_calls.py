@@ -163,7 +163,7 @@ class MeetingCalls:
                     audio.muted and (audio.by_presenter or self._locked(room_id)),
                     not audio.muted and now < audio.loud_until.get(audio.own, 0.0),
                     True,
-                    0.0 if audio.muted else audio.levels.get(audio.own, 0.0),
+                    level=0.0 if audio.muted else audio.levels.get(audio.own, 0.0),
                 )
             )
         for member in self._live_members(room_id):
@@ -180,7 +180,7 @@ class MeetingCalls:
                     link.muted_by_presenter if link else False,
                     audio is not None and now < audio.loud_until.get(member.key, 0.0),
                     link.connected if link else False,
-                    audio.levels.get(member.key, 0.0) if audio else 0.0,
+                    level=audio.levels.get(member.key, 0.0) if audio else 0.0,
                 )
             )
         return result
