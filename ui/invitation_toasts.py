@@ -2,12 +2,10 @@
 
 The toasts stack at the top of the main window, newest last: who invites, the
 meeting's subject and their message, with Join and Decline. One withdrawn
-meanwhile (expired, taken back, or answered on another device) disappears, and
-its desktop notification with it. A desktop notification with Join (Accept for a
-meeting later on) and Decline goes out when the main window is not in front (the
-tray's message, without buttons, where the desktop has no notification server).
-Join asks for the meeting's window (``join_finished``); this part knows nothing
-of the main window.
+meanwhile (expired, taken back, or answered on another device) disappears. A
+desktop notification goes out through the system tray where the desktop has
+one and the main window is not in front. Join asks for the meeting's window
+(``join_finished``); this part knows nothing of the main window.
 """
 
 from __future__ import annotations
@@ -180,6 +178,7 @@ class InvitationToasts(ToastStack[InvitationToast]):
         return self._put(invitation.room_id, toast)  # the same meeting again: the latest counts
 
     def _notify_desktop(self, invitation: IncomingInvitation) -> None:
+        """With Join (Accept for later) and Decline where the desktop draws buttons."""
         text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
         if scheduled_for_later(invitation) and invitation.start_ms is not None:
             text = f"{text}\n{when_text(invitation.start_ms, invitation.end_ms)}"

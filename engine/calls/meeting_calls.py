@@ -8,7 +8,7 @@ controls are room state (engine/calls/audio_policy.py) each client enforces on i
 
 While in a meeting's audio, a watcher looks a few times a second at who is live,
 connects and drops devices, refreshes our membership, and publishes what changed
-(muted, speaking, level) on the bus.
+(muted, speaking) on the bus.
 """
 
 from __future__ import annotations
