@@ -82,14 +82,20 @@ class FreedesktopNotifications(QObject):
 
     def notify(self, notification: Notification) -> None:
         """Show it (replacing one of ours with the same key)."""
-        self._bus().put(("notify", notification))
+        command = ("notify", notification)
+        with self._lock:
+            if self._thread is None or not self._thread.put(command):
+                # None yet, or it ended (no bus then): a new connection tries again.
+                address = self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+                self._thread = _BusThread(address, self)
+                self._thread.put(command)
+                self._thread.start()
 
     def close(self, key: str) -> None:
         """Take back our notification for ``key``, if one is on show or on its way."""
         with self._lock:
-            thread = self._thread
-        if thread is not None and thread.is_alive():
-            thread.put(("close", key))
+            if self._thread is not None:
+                self._thread.put(("close", key))
 
     def stop(self) -> None:
         """Close the connection (our notifications stay as they are); returns at once."""
@@ -97,14 +103,6 @@ class FreedesktopNotifications(QObject):
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.put(("stop", None))
-
-    def _bus(self) -> _BusThread:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                address = self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
-                self._thread = _BusThread(address, self)
-                self._thread.start()
-            return self._thread
 
 
 class _BusThread(threading.Thread):
@@ -117,6 +115,8 @@ class _BusThread(threading.Thread):
         self._shown, self._failed = owner.shown, owner.failed
         self._action, self._closed = owner.action_invoked, owner.closed
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._put_lock = threading.Lock()
+        self._ending = False  # no more commands: the thread is on its way out
         self._wake_read, self._wake_write = os.pipe()
         self._ids: dict[str, int] = {}  # our key -> the server's notification ID
         self._keys: dict[int, str] = {}
@@ -124,10 +124,15 @@ class _BusThread(threading.Thread):
         self._unwanted: set[str] = set()  # closed before the server told us its ID
         self._markup = False  # the server reads a little markup in bodies: escape ours
 
-    def put(self, command: tuple[str, Any]) -> None:
-        self._commands.put(command)
-        with contextlib.suppress(OSError):
-            os.write(self._wake_write, b"x")
+    def put(self, command: tuple[str, Any]) -> bool:
+        """Hand the thread a command; False once it is ending (it would never see it)."""
+        with self._put_lock:
+            if self._ending:
+                return False
+            self._commands.put(command)
+            with contextlib.suppress(OSError):
+                os.write(self._wake_write, b"x")
+            return True
 
     def run(self) -> None:
         try:
@@ -141,11 +146,10 @@ class _BusThread(threading.Thread):
             self._serve(connection)
         except ConnectionError as exc:  # the bus went away (logged out, restarted)
             log.info("the desktop notification bus went away: %s", exc)
-            self._fail_all()
         except Exception:
             log.exception("desktop notifications stopped")
-            self._fail_all()
         finally:
+            self._fail_all()
             connection.close()
             self._close_pipe()
 
@@ -278,7 +282,9 @@ class _BusThread(threading.Thread):
             signal.emit(*args)
 
     def _fail_all(self) -> None:
-        """No bus: every notification asked for falls back."""
+        """Ending: no more commands, and every notification still asked for falls back."""
+        with self._put_lock:
+            self._ending = True
         while not self._commands.empty():
             command, value = self._commands.get()
             if command == "notify":

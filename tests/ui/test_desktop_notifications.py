@@ -11,6 +11,7 @@ notification's button is the server's ActionInvoked, as a desktop sends it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,27 @@ async def test_a_notification_closed_before_it_showed_is_taken_back(
         assert shown["body"] == "Bob is calling you <3 & more"
     finally:
         notifier.stop()
+
+
+async def test_a_meeting_reminder_notifies_with_join_and_join_works(
+    people: People, desktop_bus: DesktopBus, qtbot
+) -> None:
+    alice = await people("Alice", main_window=True)
+    assert alice.main is not None
+    in_front(qtbot)
+    now = datetime.now(tz=UTC)
+    # Started just now: the reminder is due at once.
+    room_id = await alice.engine.scheduling.schedule(
+        "Standup", now - timedelta(seconds=20), now + timedelta(minutes=14)
+    )
+    await wait_until(lambda: desktop_bus.notifications(), SLOW)
+    shown = one_notification(desktop_bus, "“Standup” starts at")
+    assert shown["summary"] == "Meeting starting"
+    assert ("join", "Join") in actions_of(shown)
+    assert ("dismiss", "Dismiss") in actions_of(shown)
+    desktop_bus.invoke(shown["id"], "join")
+    await wait_until(lambda: alice.windows.find(room_id) is not None, SLOW)
+    session = alice.engine.conferences.session(room_id)
+    assert session is not None and session.state is SessionState.CONNECTED
+    assert alice.main.reminder_toasts.toast(room_id) is None
+    await people.close()
