@@ -111,7 +111,7 @@ class _BusThread(threading.Thread):
     def __init__(self, address: str, owner: FreedesktopNotifications) -> None:
         super().__init__(name="confero-notifications", daemon=True)
         self._address = address
-        # Signals only: the thread must never hold the last reference to a Qt object.
+        # Emitted from this thread: Qt queues them to the owner's (the UI) thread.
         self._shown, self._failed = owner.shown, owner.failed
         self._action, self._closed = owner.action_invoked, owner.closed
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
