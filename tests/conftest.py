@@ -37,6 +37,9 @@ for _variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
     _folder.mkdir()
     os.environ[_variable] = str(_folder)
 os.environ.pop("CONFERO_DATA_DIR", None)
+# No notification reaches the developer's desktop: tests that check them start a
+# private bus with a test server (tests/helpers/desktop_bus.py).
+os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
 # Processes started by tests (the app itself) get an in-memory keyring too.
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.helpers.keyrings.MemoryKeyring"
 

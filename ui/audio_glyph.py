@@ -1,4 +1,5 @@
-"""A small microphone drawn with QPainter: in the call, muted (struck through), speaking.
+"""A small microphone drawn with QPainter: in the call, muted (struck through), speaking;
+and the level bars beside it (how loud someone is now).
 
 Drawn rather than taken from an icon font, so it looks the same on every system
 and follows the row's text colour in light and dark palettes. The roster paints
@@ -7,6 +8,8 @@ it at the end of a person's row; ``mic_icon`` makes the same picture an icon.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
@@ -14,6 +17,11 @@ from ui.meeting_audio_text import UserAudio
 
 #: The glyph's box (px) and the gap before it.
 GLYPH = 14
+#: The level bars: this many, each BAR px wide with BAR_GAP between (LEVEL_WIDTH in all).
+BARS = 4
+BAR = 2
+BAR_GAP = 1
+LEVEL_WIDTH = BARS * BAR + (BARS - 1) * BAR_GAP
 SPEAKING = QColor("#1f9d55")  # reads on white and on the dark palette's base
 MUTED = QColor("#d13438")
 
@@ -52,6 +60,32 @@ def paint_mic(painter: QPainter, box: QRect, audio: UserAudio, colour: QColor) -
         slash.setCapStyle(Qt.PenCapStyle.RoundCap)
         painter.setPen(slash)
         painter.drawLine(at(2.5, 1.5), at(11.5, 12.5))
+    painter.restore()
+
+
+def lit_bars(level: float) -> int:
+    """How many of the BARS a level (0..1) lights: any sound lights one."""
+    if level <= 0.0:
+        return 0
+    return max(1, min(BARS, math.ceil(round(level * BARS, 3))))
+
+
+def paint_level(painter: QPainter, box: QRect, level: float, colour: QColor) -> None:
+    """Level bars rising left to right in ``box`` (LEVEL_WIDTH wide, about GLYPH high):
+    the lit ones in the speaking green, the others faint in ``colour``."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setPen(Qt.PenStyle.NoPen)
+    faint = QColor(colour)
+    faint.setAlphaF(0.3)
+    lit = lit_bars(level)
+    height = min(box.height(), GLYPH) - 2
+    bottom = box.top() + (box.height() + height) // 2
+    for bar in range(BARS):
+        tall = max(3, round(height * (bar + 1) / BARS))
+        x = box.left() + bar * (BAR + BAR_GAP)
+        painter.setBrush(SPEAKING if bar < lit else faint)
+        painter.drawRect(QRect(x, bottom - tall, BAR, tall))
     painter.restore()
 
 

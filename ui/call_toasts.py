@@ -1,8 +1,9 @@
 """Incoming calls: a toast in the main window, a desktop notification and the ring tone.
 
 Like the invitation toasts (ui/invitation_toasts.py): each ringing call gets a
-toast saying who calls, with Answer and Decline; a desktop notification goes out
-through the system tray when the main window is not in front. The ring tone loops
+toast saying who calls, with Answer and Decline; a desktop notification with
+the same two buttons goes out when the main window is not in front (the tray's
+message, without buttons, where the desktop has no notification server). The ring tone loops
 while any call rings here. A call answered or declined (here, in its window, or on
 another device) or given up by the caller takes its toast away and stops the ring.
 Answer asks for the conversation's window (``open_requested``), whose call bar
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 
 NOTIFICATION_MS = 30_000
+ANSWER_ACTION, DECLINE_ACTION = "answer", "decline"
+#: The desktop notification's buttons: (action key, label).
+NOTIFICATION_ACTIONS = ((ANSWER_ACTION, ANSWER), (DECLINE_ACTION, DECLINE))
 
 
 class CallToast(QFrame):
@@ -160,7 +164,20 @@ class CallToasts(ToastStack[CallToast]):
             return
         toast = self._add(call)
         announce(toast, toast.accessibleDescription(), assertive=True)
-        self._notify(call.call_id, TOAST_TITLE, toast_text(self._name(call)), NOTIFICATION_MS)
+        self._notify(
+            call.call_id,
+            TOAST_TITLE,
+            toast_text(self._name(call)),
+            NOTIFICATION_MS,
+            NOTIFICATION_ACTIONS,
+            urgent=True,  # stays up while it rings, where the desktop allows
+        )
+
+    def _on_notification_action(self, key: str, action: str) -> None:
+        if action == ANSWER_ACTION:
+            self._on_answer_clicked(key)
+        elif action == DECLINE_ACTION:
+            self._on_decline_clicked(key)
 
     def _on_call_state_changed(self, call: Call) -> None:
         if call.call_id in self._toasts and call.state is not AvModalityState.NOTIFIED:

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTIFICATION_MS = 15_000
+#: The desktop notification's buttons' action keys.
+JOIN_ACTION, DECLINE_ACTION = "join", "decline"
 
 
 class InvitationToast(QFrame):
@@ -176,12 +178,21 @@ class InvitationToasts(ToastStack[InvitationToast]):
         return self._put(invitation.room_id, toast)  # the same meeting again: the latest counts
 
     def _notify_desktop(self, invitation: IncomingInvitation) -> None:
+        """With Join (Accept for later) and Decline where the desktop draws buttons."""
         text = toast_text(invitation.inviter_name or invitation.inviter, invitation.subject)
         if scheduled_for_later(invitation) and invitation.start_ms is not None:
             text = f"{text}\n{when_text(invitation.start_ms, invitation.end_ms)}"
         if invitation.toast_message:
             text = f"{text}\n{invitation.toast_message}"
-        self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS)
+        later = scheduled_for_later(invitation)
+        actions = ((JOIN_ACTION, ACCEPT if later else JOIN), (DECLINE_ACTION, DECLINE))
+        self._notify(invitation.room_id, TOAST_TITLE, text, NOTIFICATION_MS, actions)
+
+    def _on_notification_action(self, key: str, action: str) -> None:
+        if action == JOIN_ACTION:
+            self._on_join_clicked(key)  # accepts a meeting for later, as the toast's button
+        elif action == DECLINE_ACTION:
+            self._on_decline_clicked(key)
 
     def _on_join_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):

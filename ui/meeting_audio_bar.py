@@ -5,7 +5,10 @@ it); the bar sits in the banner area while you are in the audio: "In the
 meeting's audio · 3 people" with **Mute** / **Unmute**, **Leave audio** and, for
 presenters, **Presenter controls** (Mute all attendees, Attendees can't unmute).
 When a presenter muted you the bar says so, and while attendees can't unmute,
-Unmute is greyed out with the reason as its tooltip. The engine does the work
+Unmute is greyed out with the reason as its tooltip. Without a microphone the
+audio goes on receive-only and the bar says so plainly on a second line, looked
+at again every few seconds (off the UI thread) so that plugging one in (or
+unplugging the last one) shows. The engine does the work
 and makes the rules (engine.meeting_calls: whether I may unmute too); the bar
 follows its events, the presenters' policy changes among them. Failures show in the
 window's error bar, worded for people (ui/meeting_audio_text.py). Closing the
@@ -14,11 +17,13 @@ window leaves the audio (not the meeting).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -38,6 +43,7 @@ from engine.calls.meeting_call_events import (
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Role, SessionState
 from engine.errors import ConferoError
+from engine.media.errors import MediaError, NoMicrophone
 from ui import audio_bar_style as style
 from ui import theme
 from ui.accessibility import announce
@@ -58,6 +64,7 @@ from ui.meeting_audio_text import (
     MUTE_ALL_TIP,
     MUTE_SHORTCUT,
     MUTE_TIP,
+    NO_MICROPHONE_NOTE,
     NO_UNMUTE,
     NO_UNMUTE_TIP,
     NOT_IN_MEETING_REASON,
@@ -75,7 +82,11 @@ if TYPE_CHECKING:
     from ui.window_parts import PartContext
 
 
+log = logging.getLogger(__name__)
+
 _PRESENTING = (Role.LEADER, Role.PRESENTER)
+#: How often the microphone is looked for while in the audio (a thread each time).
+MICROPHONE_CHECK_MS = 3000
 # (background, border, text): fixed pale colours with dark text, like the call bar.
 
 
@@ -109,6 +120,12 @@ class MeetingAudioBar(QFrame):
         self._pending: set[QWidget | QAction] = set()
         self._joining = False
         self._colours: tuple[str, str, str] | None = None
+        #: Why others can't hear you ("" while a microphone is there): a second line.
+        self.device_note = ""
+        self._checking_microphone = False
+        self._microphone_timer = QTimer(self)
+        self._microphone_timer.setInterval(MICROPHONE_CHECK_MS)
+        self._microphone_timer.timeout.connect(self._spawn_microphone_check)
         #: Every line shown, in order (for tests and the screen-reader log).
         self.history: list[str] = []
         self.setObjectName("meetingAudioBar")
@@ -273,6 +290,7 @@ class MeetingAudioBar(QFrame):
         in_audio = self.in_audio
         if in_audio:
             self._joining = False
+        self._follow_microphone(in_audio)
         connected = self._session is None or self._session.state is SessionState.CONNECTED
         count = self._count()
         self.join_button.setVisible(not in_audio)
@@ -317,6 +335,37 @@ class MeetingAudioBar(QFrame):
         )
         self.show()
 
+    def _follow_microphone(self, in_audio: bool) -> None:
+        """Look for a microphone while in the audio (at once on joining), not after."""
+        if in_audio and not self._microphone_timer.isActive():
+            self._microphone_timer.start()
+            self._spawn_microphone_check()
+        elif not in_audio and self._microphone_timer.isActive():
+            self._microphone_timer.stop()
+            self.device_note = ""
+
+    def _spawn_microphone_check(self) -> None:
+        if not self._checking_microphone:
+            self._checking_microphone = True
+            self._tasks.spawn(self._check_microphone())
+
+    async def _check_microphone(self) -> None:
+        """No microphone: the audio goes on receive-only; the bar says so."""
+        note = ""
+        try:
+            await asyncio.to_thread(self._engine.media.check_microphone)
+        except NoMicrophone:
+            note = NO_MICROPHONE_NOTE
+        except MediaError as exc:  # no sound server at all
+            note = exc.user_message
+        except Exception:
+            log.exception("looking for a microphone failed")
+        finally:
+            self._checking_microphone = False
+        if shiboken6.isValid(self) and self.in_audio and note != self.device_note:
+            self.device_note = note
+            self._update()
+
     def _update_controls(self) -> None:
         presenting = self._presenting()
         self.controls_button.setEnabled(presenting)
@@ -332,6 +381,8 @@ class MeetingAudioBar(QFrame):
             action.setToolTip(tip if presenting else ONLY_PRESENTERS_REASON)
 
     def _show_text(self, text: str, colours: tuple[str, str, str]) -> None:
+        if self.device_note:  # no microphone: said on a second line, in the warning colours
+            text, colours = f"{text}\n{self.device_note}", style.HELD
         self._apply_colours(colours)
         if self.label.text() == text:
             return

@@ -22,6 +22,8 @@ MUTE_TIP = "Stop sending your microphone to the meeting (Ctrl+Shift+M)"
 UNMUTE = "Unmute"
 UNMUTE_TIP = "Send your microphone to the meeting again (Ctrl+Shift+M)"
 MUTE_SHORTCUT = "Ctrl+Shift+M"
+#: The audio bar's second line while there is no microphone (receive-only).
+NO_MICROPHONE_NOTE = "No microphone was found: you can hear the meeting, but no one can hear you."
 CANNOT_UNMUTE_REASON = "A presenter has turned off unmuting for attendees"
 LEAVE_AUDIO = "Leave audio"
 LEAVE_AUDIO_TIP = "Stop hearing the meeting; you stay in its chat (Ctrl+Shift+L)"
@@ -74,6 +76,11 @@ class UserAudio:
     muted: bool  # every device of theirs in the call is muted
     speaking: bool
     by_presenter: bool = False
+    level: float = 0.0  # the loudest of their devices, 0..1 in tenths (the level bars)
+
+    def same_words(self, other: UserAudio | None) -> bool:
+        """Whether ``other`` reads the same (only the level differs: no new words)."""
+        return other is not None and audio_text(self) == audio_text(other)
 
 
 def audio_text(audio: UserAudio | None) -> str:

@@ -38,6 +38,8 @@ JOIN_TIP = "Join the meeting now"
 DISMISS = "D&ismiss"
 DISMISS_TIP = "Hide this reminder"
 JOIN_FAILED = "You could not join the meeting: {}"
+#: The desktop notification's buttons' action keys.
+JOIN_ACTION, DISMISS_ACTION = "join", "dismiss"
 
 
 def reminder_text(subject: str, start_ms: int, now_ms: int | None = None) -> str:
@@ -120,7 +122,15 @@ class ReminderToasts(ToastStack[ReminderToast]):
         self._put(reminder.room_id, toast)
         text = toast.accessibleDescription()
         announce(toast, text)
-        self._notify(reminder.room_id, TITLE, text, NOTIFICATION_MS)
+        actions = ((JOIN_ACTION, JOIN), (DISMISS_ACTION, DISMISS))
+        self._notify(reminder.room_id, TITLE, text, NOTIFICATION_MS, actions)
+
+    def _on_notification_action(self, key: str, action: str) -> None:
+        """The desktop notification's Join and Dismiss do what the toast's do."""
+        if action == JOIN_ACTION:
+            self._on_join_clicked(key)
+        elif action == DISMISS_ACTION:
+            self.remove(key)
 
     def _on_join_clicked(self, room_id: str) -> None:
         if toast := self._toasts.get(room_id):

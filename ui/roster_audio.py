@@ -1,4 +1,4 @@
-"""The meeting's audio in the roster: who is in the call, muted, speaking; and Mute.
+"""The meeting's audio in the roster: who is in the call, muted, speaking, how loud; Mute.
 
 The engine reports audio per device (a person may be in the call from two); the
 roster shows a person. This part keeps the devices, folds them into one
@@ -55,6 +55,7 @@ def fold(devices: dict[str, AudioParticipant]) -> UserAudio | None:
         muted=muted,
         speaking=any(d.speaking for d in every),
         by_presenter=muted and any(d.muted_by_presenter for d in every),
+        level=max(d.level for d in every),
     )
 
 

@@ -1,7 +1,7 @@
 """Paints a roster row: a section heading with its open/closed arrow, or a person
 (indented under it) with presence dot, name, dimmed marks, Admit / Deny on lobby
 rows, and a microphone at the end while they are in the meeting's audio (muted,
-speaking).
+speaking), with level bars before it showing how loud they are.
 
 Names are drawn with QPainter.drawText, which never interprets markup. The
 Admit and Deny buttons of lobby rows are painted by the style and hit-tested
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from engine.models import Presence
 from ui import plain_text, theme
-from ui.audio_glyph import GLYPH, paint_mic
+from ui.audio_glyph import GLYPH, LEVEL_WIDTH, paint_level, paint_mic
 from ui.item_painting import draw_row_background
 from ui.roster_model import RosterRole, Section
 
@@ -49,6 +49,8 @@ DOT = 10
 BUTTON_GAP = 4
 #: People rows start this far in, under their heading's arrow.
 INDENT = 14
+#: Between the level bars and the microphone.
+LEVEL_GAP = 3
 
 
 class LobbyButton(enum.Enum):
@@ -128,6 +130,10 @@ class RosterDelegate(QStyledItemDelegate):
             right -= GLYPH
             glyph = QRect(right + 1, rect.center().y() - GLYPH // 2 + 1, GLYPH, GLYPH)
             paint_mic(painter, glyph, audio, dim_colour)
+            if not audio.muted:  # muted: the strike-through says it all
+                right -= LEVEL_GAP + LEVEL_WIDTH
+                bars = QRect(right + 1, glyph.top(), LEVEL_WIDTH, GLYPH)
+                paint_level(painter, bars, audio.level, dim_colour)
             right -= PAD
         left = dot.right() + PAD + 2
         metrics = opt.fontMetrics

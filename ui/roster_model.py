@@ -100,6 +100,8 @@ _AUDIO_ROLES = [
     Qt.ItemDataRole.AccessibleTextRole,
     Qt.ItemDataRole.ToolTipRole,
 ]
+#: ...when only their level does: screen readers hear nothing new (a few times a second).
+_LEVEL_ROLES = [RosterRole.AUDIO]
 
 
 def section_of(participant: Participant) -> Section | None:
@@ -394,16 +396,19 @@ class RosterModel(QAbstractListModel):
         return self._audio.get(user_id)
 
     def set_audio(self, user_id: str, audio: UserAudio | None) -> None:
-        """Someone joined or left the meeting's audio, muted or spoke: their row only."""
-        if self._audio.get(user_id) == audio:
+        """Someone joined or left the meeting's audio, muted, spoke or got louder: their
+        row only, and only the audio role when the words stay the same (a level change)."""
+        before = self._audio.get(user_id)
+        if before == audio:
             return
+        roles = _LEVEL_ROLES if audio is not None and audio.same_words(before) else _AUDIO_ROLES
         if audio is None:
             del self._audio[user_id]
         else:
             self._audio[user_id] = audio
         index = self.index_of(user_id)  # the row lookup every event uses
         if index.isValid():
-            self.dataChanged.emit(index, index, _AUDIO_ROLES)
+            self.dataChanged.emit(index, index, roles)
 
     def reset(self, participants: Iterable[Participant]) -> None:
         """Make the roster the full list that arrived, touching only the rows that differ.

@@ -2,11 +2,13 @@
 
 Each toast is keyed (a room or call ID), the latest for a key replaces an
 earlier one, and the stack hides when empty. A desktop notification goes out
-when the main window is not in front.
+when the main window is not in front, with the toast's buttons where the desktop
+draws them (ui/desktop_notifier.py); it closes when its toast goes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import Signal
@@ -32,6 +34,7 @@ class ToastStack(QWidget, Generic[ToastT]):
         self._toasts: dict[str, ToastT] = {}
         self._notifier = DesktopNotifier(self)
         self._notifier.clicked.connect(self.show_requested)
+        self._notifier.action_invoked.connect(self._on_notification_action)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
@@ -45,6 +48,7 @@ class ToastStack(QWidget, Generic[ToastT]):
 
     def remove(self, key: str) -> None:
         toast = self._toasts.pop(key, None)
+        self._notifier.close(key)
         if toast is not None:
             toast.hide()
             toast.deleteLater()
@@ -61,9 +65,26 @@ class ToastStack(QWidget, Generic[ToastT]):
         self._stack_changed()
         return toast
 
-    def _notify(self, key: str, title: str, text: str, duration_ms: int) -> None:
-        if self._notifier.notify(self.window(), title, text, duration_ms):
+    def _notify(
+        self,
+        key: str,
+        title: str,
+        text: str,
+        duration_ms: int,
+        actions: Sequence[tuple[str, str]] = (),
+        *,
+        urgent: bool = False,
+    ) -> None:
+        """The desktop notification for ``key``'s toast; ``actions``: (action key, label)
+        buttons, answered in ``_on_notification_action``."""
+        shown = self._notifier.notify(
+            self.window(), title, text, duration_ms, key=key, actions=actions, urgent=urgent
+        )
+        if shown:
             self.notified.emit(key)
+
+    def _on_notification_action(self, key: str, action: str) -> None:
+        """A button of ``key``'s desktop notification was clicked (stacks with buttons)."""
 
     def _stop(self) -> None:
         """The window is closing: no more work, no tray icon left behind."""

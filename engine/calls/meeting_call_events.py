@@ -21,6 +21,7 @@ class AudioParticipant:
     muted_by_presenter: bool
     speaking: bool
     connected: bool  # our audio link with them is up (always True for ourselves)
+    level: float = 0.0  # how loud they are now, 0..1 in tenths (engine/calls/audio_levels.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class MeetingAudioChanged:
 
 @dataclass(frozen=True, slots=True)
 class AudioParticipantChanged:
-    """One participant's muted, speaking or connected changed."""
+    """One participant's muted, speaking, level or connected changed."""
 
     room_id: str
     participant: AudioParticipant

@@ -30,6 +30,7 @@ from nio import (
 )
 
 from engine.calls import voip_events as ve
+from engine.calls.audio_levels import shown_level
 from engine.calls.audio_policy import AUDIO_POLICY, AudioPolicy, parse_policy
 from engine.calls.call_errors import NoAudioAvailable
 from engine.calls.call_membership import (
@@ -95,6 +96,7 @@ class _InAudio:
     seen_requests: int = 0
     seen_mute_all: int = 0
     loud_until: dict[DeviceKey, float] = field(default_factory=dict)
+    levels: dict[DeviceKey, float] = field(default_factory=dict)  # as shown (audio_levels.py)
     task: asyncio.Task[None] | None = None
     #: One mute change at a time: the user's and the presenters' must not interleave.
     mute_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -161,6 +163,7 @@ class MeetingCalls:
                     audio.muted and (audio.by_presenter or self._locked(room_id)),
                     not audio.muted and now < audio.loud_until.get(audio.own, 0.0),
                     True,
+                    level=0.0 if audio.muted else audio.levels.get(audio.own, 0.0),
                 )
             )
         for member in self._live_members(room_id):
@@ -177,6 +180,7 @@ class MeetingCalls:
                     link.muted_by_presenter if link else False,
                     audio is not None and now < audio.loud_until.get(member.key, 0.0),
                     link.connected if link else False,
+                    level=audio.levels.get(member.key, 0.0) if audio else 0.0,
                 )
             )
         return result
@@ -363,6 +367,8 @@ class MeetingCalls:
         for key, level in levels.items():
             if level >= SPEAKING_RMS:
                 audio.loud_until[key] = now + SPEAKING_HOLD_S
+        shown = audio.levels
+        audio.levels = {k: shown_level(rms, shown.get(k, 0.0)) for k, rms in levels.items()}
 
     # ------------------------------------------------------------ policy
 

@@ -45,6 +45,20 @@ class CallMedia:
     def new_peer(self) -> AudioPeer:
         return self._ensure_factory().new_peer()
 
+    def check_microphone(self) -> str:
+        """The microphone a call would capture from now; NoMicrophone (a call goes on
+        receive-only) or NoSoundServer if none. Blocks briefly on the sound server: call
+        it off the UI thread. Works before anything started, too."""
+        devices = self.devices
+        if devices is None:
+            devices = AudioDevices(self._input, self._output, server=self._server)
+        return devices.check_microphone()
+
+    def use_sound_server(self, server: str | None) -> None:
+        """Talk to this sound server (None: libpulse's usual lookup) from the next start:
+        media already running keeps its own. Tests give one person a server of their own."""
+        self._server = server
+
     def choose_devices(self, input_device: str | None, output_device: str | None) -> None:
         """Use these from now on; running calls switch over without ending."""
         self._input, self._output = input_device, output_device

@@ -24,6 +24,9 @@ from tests.helpers.sound import listen, until_hears, until_silent
 
 pytestmark = pytest.mark.integration
 
+#: A tone at 0.3 of full scale shows at least this level on the others' rosters.
+LOUD = 0.5
+
 
 def in_call(phone: Phone, room_id: str) -> set[str]:
     """Whom ``phone`` sees in the meeting's audio (user IDs)."""
@@ -71,8 +74,12 @@ async def test_three_people_hear_each_other_and_not_a_muted_one(phones: Phones):
             others = [f for p, f in tones if p is not phone]
             await until_hears(phone, *others)
             assert not heard(await listen(phone), own), f"{phone.devices.name} hears itself"
-        # Someone speaking shows as speaking on the others' rosters.
+        # Someone speaking shows as speaking on the others' rosters, with their level
+        # (tones at 0.3 of full scale: about -13 dBFS, 0.7 on the meter); ours too.
         await eventually(lambda: seen(alice, room_id, bob.user_id).speaking)
+        await eventually(lambda: seen(alice, room_id, bob.user_id).level >= LOUD)
+        await eventually(lambda: seen(carol, room_id, bob.user_id).level >= LOUD)
+        await eventually(lambda: seen(bob, room_id, bob.user_id).level >= LOUD)
 
         await bob.engine.meeting_calls.set_muted(room_id, True)
         await until_silent(alice, 660)
@@ -80,10 +87,17 @@ async def test_three_people_hear_each_other_and_not_a_muted_one(phones: Phones):
         await until_hears(alice, 880)  # carol still heard
         await eventually(lambda: seen(alice, room_id, bob.user_id).muted)
         await eventually(lambda: not seen(carol, room_id, bob.user_id).speaking)
+        await eventually(lambda: seen(carol, room_id, bob.user_id).level == 0.0)
+        assert seen(bob, room_id, bob.user_id).level == 0.0  # muted: nothing goes out
+        assert seen(alice, room_id, carol.user_id).level >= LOUD  # carol still speaks
 
         await bob.engine.meeting_calls.set_muted(room_id, False)
         await until_hears(carol, 660)
         await eventually(lambda: not seen(alice, room_id, bob.user_id).muted)
+    # Silence (the tones stopped, nobody muted) shows as 0.
+    for phone in (alice, bob, carol):
+        for other in (alice, bob, carol):
+            await eventually(lambda p=phone, o=other: seen(p, room_id, o.user_id).level == 0.0)
 
     # Leaving the meeting leaves its audio; the others drop that person.
     await carol.engine.conferences.leave(room_id)

@@ -140,7 +140,29 @@ class PulseServer:
         with self.connect() as pulse:
             pulse.source_default_set(pulse.get_source_by_name(name))
 
+    def set_default_sink(self, name: str) -> None:
+        with self.connect() as pulse:
+            pulse.sink_default_set(pulse.get_sink_by_name(name))
+
     def participant(self, name: str) -> Participant:
         mic_sink = self.add_sink(f"mic_{name}")
         speaker = self.add_sink(f"spk_{name}")
         return Participant(name, mic_sink, f"{mic_sink}.monitor", speaker, f"{speaker}.monitor")
+
+
+@dataclass(frozen=True)
+class OwnServerListener:
+    """Someone on a sound server of their own (a Hearer for tests/helpers/sound.py)."""
+
+    devices: Participant
+    server: str
+
+
+def server_without_microphone(base: Path, name: str) -> tuple[PulseServer, OwnServerListener]:
+    """A started sound server with one speaker and no microphone at all (not even a
+    monitor is picked: Confero never captures from one unless told to)."""
+    pulse = PulseServer(base)
+    pulse.start()
+    speaker = pulse.add_sink(f"spk_{name}")
+    devices = Participant(name, "", "", speaker, f"{speaker}.monitor")
+    return pulse, OwnServerListener(devices, pulse.server)

@@ -1,18 +1,22 @@
 """Devices on the private PulseAudio server: listing, level meter, no microphone,
-and a microphone unplugged mid-call."""
+and a microphone or a speaker unplugged mid-call."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 
 import pytest
 
+from engine.media.audio_peer import AudioPeerFactory
+from engine.media.devices import AudioDevices
 from engine.media.errors import NoMicrophone
-from tests.helpers.audio import TonePlayer
+from engine.media.media_thread import MediaThread
+from tests.helpers.audio import TonePlayer, describe, heard, record
 from tests.helpers.engines import eventually
 from tests.helpers.pulse import PulseServer
-from tests.helpers.sound import connect, until_hears, until_silent
+from tests.helpers.sound import WINDOW_MS, connect, until_hears, until_silent
 from tests.media.conftest import Person
 
 People = Callable[..., Person]
@@ -94,3 +98,56 @@ async def test_an_unplugged_microphone_falls_back_to_the_default_and_back(
     finally:
         pulse_server.remove(usb)
         pulse_server.remove(built_in)
+
+
+async def test_an_unplugged_speaker_falls_back_to_the_default_and_back(
+    pulse_server: PulseServer, make_person: People, media_thread: MediaThread
+) -> None:
+    n = next(_numbers)
+    built_in = pulse_server.add_sink(f"builtinspk{n}")
+    pulse_server.set_default_sink(built_in)
+    headset = pulse_server.add_sink(f"headsetspk{n}")
+    server = pulse_server.server
+    alice = make_person("alice")
+    bob_devices = pulse_server.participant(f"bob{n}")
+    bob_audio = AudioDevices(bob_devices.mic, headset, server=server)
+    try:
+        a = alice.factory.new_peer()
+        b = AudioPeerFactory(media_thread, bob_audio).new_peer()
+        await connect(a, b)
+        with TonePlayer(server, alice.devices.mic_sink, 440):
+            await until_plays(server, headset, 440)
+            await until_plays(server, built_in, 440, silent=True)
+
+            pulse_server.remove(headset)  # unplugged mid-call
+            await until_plays(server, built_in, 440)
+            assert a.state == b.state == "connected"
+
+            pulse_server.add_sink(headset)  # plugged back in
+            await until_plays(server, headset, 440)
+            await until_plays(server, built_in, 440, silent=True)
+            assert a.state == b.state == "connected"
+        await a.close()
+        await b.close()
+    finally:
+        bob_audio.close()
+        pulse_server.remove(headset)
+        pulse_server.remove(built_in)
+
+
+async def until_plays(
+    server: str, sink: str, frequency: float, *, silent: bool = False, timeout: float = 15.0
+) -> None:
+    """Until ``sink`` plays ``frequency`` (or, ``silent``, no longer does)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        samples = await asyncio.to_thread(record, server, f"{sink}.monitor", WINDOW_MS)
+        if heard(samples, frequency) != silent:
+            return
+        if loop.time() > deadline:
+            verb = "stop playing" if silent else "play"
+            raise AssertionError(
+                f"{sink} did not {verb} {frequency:.0f} Hz within {timeout:.0f} s "
+                f"({describe(samples, [frequency])})"
+            )

@@ -30,7 +30,7 @@ from tests.helpers.a11y import do_action, unnamed_controls
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import signed_in_engine
 from tests.helpers.gui_people import close_people
-from tests.helpers.pulse import Participant, PulseServer
+from tests.helpers.pulse import Participant, PulseServer, server_without_microphone
 from tests.helpers.qt_async import wait_until
 from tests.helpers.sound import until_hears, until_silent
 from tests.helpers.users import TestUser
@@ -416,3 +416,32 @@ async def test_preferences_say_when_there_is_no_microphone(
         dialog.deleteLater()
         await wait_for_background_work()  # the meter's stream closes off the UI thread
         empty.stop()
+
+
+async def test_a_call_without_a_microphone_is_receive_only_and_says_so(
+    callers: Callers, tmp_path: Path, qtbot
+) -> None:
+    dora = await callers("Dora", main_window=False)
+    alice = await callers("Alice", main_window=False)
+    # Dora's computer has a speaker and no microphone (a sound server of her own).
+    pulse, doras_ears = server_without_microphone(tmp_path / "dora-pulse", "dora")
+    try:
+        dora.engine.media.use_sound_server(pulse.server)
+        dora.engine.media.choose_devices(None, doras_ears.devices.speaker)
+        room_id, window = await conversation(dora, alice)
+        click(dora.bar(room_id).call_button)
+        await wait_until(lambda: alice.engine.calls.call_in(room_id) is not None, SLOW)
+        call = alice.engine.calls.call_in(room_id)
+        assert call is not None
+        await alice.engine.calls.answer(call.call_id)
+        await wait_until(lambda: dora.bar(room_id).text().startswith("Connected"), SLOW)
+
+        # The call goes on, and Dora is told plainly that Alice can't hear her.
+        await wait_until(lambda: window.error_banner.text() == NO_MICROPHONE_NOTE, SLOW)
+        assert state(dora, room_id) is AvModalityState.CONNECTED
+        with TonePlayer(alice.server, alice.devices.mic_sink, ALICE_HZ):
+            await until_hears(doras_ears, ALICE_HZ, timeout=30)
+        await shoot(window, "call_no_microphone", window.error_banner, dora.bar(room_id))
+        await callers.close()
+    finally:
+        pulse.stop()

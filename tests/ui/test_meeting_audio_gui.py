@@ -11,6 +11,8 @@ mocked.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QContextMenuEvent
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 from engine.conference_models import AccessLevel, PresenterPolicy, Role, SessionState
 from tests.helpers.a11y import do_action, item_named, unnamed_controls
 from tests.helpers.audio import TonePlayer, heard
+from tests.helpers.pulse import server_without_microphone
 from tests.helpers.qt_async import wait_until
 from tests.helpers.sound import listen, until_hears, until_silent
 from tests.ui import test_call_gui
@@ -31,6 +34,7 @@ from ui.meeting_audio_bar import MeetingAudioBar
 from ui.meeting_audio_text import (
     CANNOT_UNMUTE_REASON,
     MUTED_BY_PRESENTER,
+    NO_MICROPHONE_NOTE,
     ONLY_PRESENTERS_REASON,
     mesh_full_text,
 )
@@ -171,6 +175,9 @@ async def test_three_hear_each_other_mute_and_presenters_controls(
         # The one with a tone shows as speaking, in words too.
         await wait_until(lambda: (a := roster(alices).audio(bob.user_id)) and a.speaking, SLOW)
         assert window_item(alices, "Bob").endswith("in the call, speaking")
+        # With their level beside the microphone, on every roster, ours too.
+        for window in (alices, bobs, carols):
+            await wait_until(lambda w=window: roster(w).audio(bob.user_id).level >= 0.5, SLOW)
         await shoot(alices, "meeting_audio_speaking", alice_bar, alices.roster)
 
         # Bob mutes: nobody hears him, everyone's roster shows him muted.
@@ -181,8 +188,9 @@ async def test_three_hear_each_other_mute_and_presenters_controls(
         await until_silent(alice, TONES["Bob"])
         await until_silent(carol, TONES["Bob"])
         await until_hears(alice, TONES["Carol"])  # Carol still heard
-        for window in (alices, carols):
+        for window in (alices, bobs, carols):
             await wait_until(lambda w=window: roster(w).audio(bob.user_id).muted, SLOW)
+            await wait_until(lambda w=window: roster(w).audio(bob.user_id).level == 0.0, SLOW)
         assert window_item(alices, "Bob").endswith("in the call, muted")
         # Ctrl+Shift+M unmutes him again.
         press(bobs, Qt.Key.Key_M)
@@ -323,3 +331,46 @@ async def test_meeting_audio_by_keyboard_and_accessibility_only(
     assert alice.engine.conferences.session(room_id).state is SessionState.CONNECTED
     await wait_until(lambda: not bob.engine.meeting_calls.participants_in_audio(room_id), SLOW)
     await callers.close()
+
+
+async def test_no_microphone_joins_receive_only_and_the_bar_says_so(
+    callers: Callers, tmp_path: Path, qtbot
+) -> None:
+    alice = await callers("Alice", main_window=False)
+    dora = await callers("Dora", main_window=False)
+    # Dora's computer has a speaker and no microphone (a sound server of her own).
+    pulse, doras_ears = server_without_microphone(tmp_path / "dora-pulse", "dora")
+    try:
+        dora.engine.media.use_sound_server(pulse.server)
+        dora.engine.media.choose_devices(None, doras_ears.devices.speaker)
+        room_id = await alice.engine.conferences.meet_now("No mic")
+        await alice.engine.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
+        alices = alice.windows.open(room_id)
+        header = alices.meeting_header
+        assert header is not None
+        await wait_until(lambda: header.link_edit.text() != "", SLOW)
+        doras = await join_by_link(dora, header.link_edit.text())
+        click(bar(alices).join_button)
+        click(bar(doras).join_button)
+
+        # She is in, told plainly that no one hears her; she hears the others.
+        await wait_until(lambda: NO_MICROPHONE_NOTE in bar(doras).text(), SLOW)
+        await wait_until(
+            lambda: bar(doras).text().startswith("In the meeting's audio · 2 people"), SLOW
+        )
+        await wait_until(lambda: in_call(alices, alice, dora) and in_call(doras, alice, dora), SLOW)
+        with TonePlayer(alice.server, alice.devices.mic_sink, TONES["Alice"]):
+            await until_hears(doras_ears, TONES["Alice"], timeout=30)
+        assert roster(alices).audio(dora.user_id).level == 0.0
+        assert NO_MICROPHONE_NOTE not in bar(alices).text()
+        await shoot(doras, "meeting_audio_no_microphone", bar(doras).label, bar(doras).mute_button)
+
+        # She plugs a headset in: the note goes, and she is heard.
+        feed = pulse.add_sink("headsetfeed")
+        pulse.add_microphone("headset", f"{feed}.monitor")
+        await wait_until(lambda: NO_MICROPHONE_NOTE not in bar(doras).text(), SLOW)
+        with TonePlayer(pulse.server, feed, TONES["Bob"]):
+            await until_hears(alice, TONES["Bob"], timeout=30)
+        await callers.close()
+    finally:
+        pulse.stop()

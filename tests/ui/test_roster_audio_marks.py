@@ -13,7 +13,16 @@ from PySide6.QtWidgets import QWidget
 
 from engine.calls.meeting_call_events import AudioParticipant
 from tests.ui.test_roster_model import meeting
-from ui.audio_glyph import paint_mic
+from ui.audio_glyph import (
+    BAR,
+    BAR_GAP,
+    GLYPH,
+    LEVEL_WIDTH,
+    SPEAKING,
+    lit_bars,
+    paint_level,
+    paint_mic,
+)
 from ui.meeting_audio_bar import window_shortcut
 from ui.meeting_audio_text import UserAudio, audio_text, bar_text
 from ui.roster_audio import fold
@@ -53,12 +62,32 @@ def test_set_audio_changes_that_row_only(qtmodeltester) -> None:
     qtmodeltester.check(model)
 
 
+def test_a_level_change_repaints_that_row_and_says_nothing_new(qtmodeltester) -> None:
+    model = RosterModel("!r:hs", None, meeting(), show_lobby=True)
+    changes: list[tuple[QModelIndex, QModelIndex, list[int]]] = []
+    model.dataChanged.connect(lambda first, last, roles: changes.append((first, last, roles)))
+    bob = model.index_of("@bob:hs")
+    model.set_audio("@bob:hs", UserAudio(muted=False, speaking=True, level=0.3))
+    words = bob.data(Qt.ItemDataRole.AccessibleTextRole)
+    model.set_audio("@bob:hs", UserAudio(muted=False, speaking=True, level=0.7))
+    assert changes[-1] == (bob, bob, [RosterRole.AUDIO])  # only the bars repaint
+    assert bob.data(RosterRole.AUDIO).level == 0.7
+    assert bob.data(Qt.ItemDataRole.AccessibleTextRole) == words
+    model.set_audio("@bob:hs", UserAudio(muted=True, speaking=False, level=0.0))
+    first, last, roles = changes[-1]
+    assert (first, last) == (bob, bob) and Qt.ItemDataRole.AccessibleTextRole in roles
+    assert len(changes) == 3
+    qtmodeltester.check(model)
+
+
 def test_devices_fold_into_one_mark() -> None:
     assert fold({}) is None
     both = fold({"A": device("A", muted=True), "B": device("B")})
     assert both == UserAudio(muted=False, speaking=False)  # one device still sends
     assert fold({"A": device("A", muted=True), "B": device("B", muted=True)}).muted
     assert fold({"A": device("A"), "B": device("B", speaking=True)}).speaking
+    loud = AudioParticipant("@bob:hs", "B", False, False, False, True, True, 0.8)
+    assert fold({"A": device("A"), "B": loud}).level == 0.8  # the loudest device
     by_presenter = AudioParticipant("@bob:hs", "A", False, True, True, False, True)
     assert fold({"A": by_presenter}) == UserAudio(muted=True, speaking=False, by_presenter=True)
     assert audio_text(fold({"A": by_presenter})) == "in the call, muted by a presenter"
@@ -88,6 +117,25 @@ def test_the_glyph_draws_something(audio: UserAudio, qapp) -> None:
     assert len(painted) > 3
     red = any(QColor(p).red() > 150 and QColor(p).green() < 100 for p in painted)
     assert red == audio.muted  # the strike-through says muted
+
+
+@pytest.mark.parametrize(
+    ("level", "lit"), [(0.0, 0), (0.1, 1), (0.3, 2), (0.5, 2), (0.7, 3), (1.0, 4)]
+)
+def test_level_bars_light_with_the_level(level: float, lit: int, qapp) -> None:
+    assert lit_bars(level) == lit
+    image = QImage(LEVEL_WIDTH, GLYPH, QImage.Format.Format_ARGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    paint_level(painter, QRect(0, 0, LEVEL_WIDTH, GLYPH), level, QColor("#202020"))
+    painter.end()
+    green = {
+        x // (BAR + BAR_GAP)
+        for x in range(LEVEL_WIDTH)
+        for y in range(GLYPH)
+        if QColor(image.pixel(x, y)) == SPEAKING
+    }
+    assert green == set(range(lit))
 
 
 def test_parts_share_a_window_shortcut(qapp) -> None:
