@@ -182,9 +182,17 @@ class LanBrowser:
     called ``start``, each time it changes.
     """
 
-    def __init__(self, observer: ChangeObserver, *, interfaces: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        observer: ChangeObserver,
+        *,
+        interfaces: list[str] | None = None,
+        zeroconf_factory: Callable[[], Zeroconf] | None = None,
+    ) -> None:
         self._observer = observer
         self._interfaces = interfaces
+        # Makes the Zeroconf (its sockets); tests make it inside a network namespace.
+        self._zeroconf_factory = zeroconf_factory
         self._found: dict[str, DiscoveredServer] = {}
         self._zeroconf: Zeroconf | None = None
         self._browser: ServiceBrowser | None = None
@@ -202,7 +210,7 @@ class LanBrowser:
         if self._browser is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._zeroconf = await asyncio.to_thread(self._new_zeroconf)
+        self._zeroconf = await asyncio.to_thread(self._zeroconf_factory or self._new_zeroconf)
         self._browser = await asyncio.to_thread(
             ServiceBrowser, self._zeroconf, SERVICE_TYPE, listener=_Listener(self)
         )

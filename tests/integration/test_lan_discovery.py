@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.netns import loopback_namespace
 
 pytestmark = pytest.mark.integration
 
@@ -26,26 +26,11 @@ _LOOPBACK = "127.0.0.1"
 _WAIT_S = 30.0
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
-
-
 @pytest.fixture
 def namespace() -> Iterator[str]:
     """A network namespace of the test's own: a loopback with multicast, nothing else."""
-    if shutil.which("ip") is None:
-        pytest.skip("iproute2's `ip` is not installed (scripts/setup --test installs it)")
-    name = f"confero-t-{secrets.token_hex(3)}"
-    made = _ip("netns", "add", name)
-    if made.returncode != 0:
-        pytest.skip(f"cannot make a network namespace here: {made.stderr.strip()}")
-    try:
-        for step in (("link", "set", "lo", "up"), ("link", "set", "lo", "multicast", "on")):
-            done = _ip("netns", "exec", name, "ip", *step)
-            assert done.returncode == 0, done.stderr
+    with loopback_namespace() as name:
         yield name
-    finally:
-        _ip("netns", "del", name)
 
 
 class Peer:

@@ -1,0 +1,220 @@
+"""Joining a meeting hosted on another computer, as its guest (issue 10), in the GUI.
+
+The host is an embedded server of the test's own with network access on, on a
+non-loopback address of this machine; the guest's Confero reaches it only
+there, over TLS pinned by the guest link. The host admits through its engine
+(a second user is a second engine).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from engine.conference_models import Membership
+from engine.credentials import SERVICE
+from engine.errors import InvitationNotValid, WrongServerCertificate
+from engine.meeting_links import parse_guest_link
+from engine.models import ConnectionState
+from engine.network_hosting import guest_slot
+from engine.server_certificate import format_fingerprint
+from engine.settings import Settings
+from tests.helpers.a11y import unnamed_controls
+from tests.helpers.keyrings import MemoryKeyring
+from tests.helpers.meetings import membership
+from tests.helpers.network_hosts import NetworkHost, network_host
+from tests.helpers.qt_async import wait_until
+from tests.ui.conftest import MakeController
+from ui import guest_text
+from ui.controller import AppController
+from ui.conversation_window import ConversationWindow
+from ui.guest_page import GuestJoinForm
+from ui.main_window import MainWindow
+from ui.welcome import WelcomePage
+
+pytestmark = [pytest.mark.integration, pytest.mark.gui]
+
+SLOW = 60.0
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[NetworkHost]:
+    async with network_host(tmp_path / "host-computer") as running:
+        yield running
+
+
+def click(qtbot, widget: QWidget) -> None:
+    assert widget.isEnabled(), f"{widget.accessibleName()} is disabled"
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def type_into(qtbot, edit: QWidget, text: str) -> None:
+    edit.clear()
+    qtbot.keyClicks(edit, text)
+
+
+async def guest_page(controller: AppController, qtbot) -> GuestJoinForm:
+    await controller.start()
+    welcome = controller.welcome
+    assert welcome.current_page() is WelcomePage.CHOICE
+    click(qtbot, welcome.choice_page.guest_button)
+    assert welcome.current_page() is WelcomePage.GUEST
+    return welcome.guest_page.form
+
+
+async def submitted_with_error(qtbot, form: GuestJoinForm, link: str, name: str = "Gustav") -> str:
+    type_into(qtbot, form.link_edit, link)
+    type_into(qtbot, form.name_edit, name)
+    click(qtbot, form.join_button)
+    await wait_until(lambda: not form.is_busy() and form.error_label.isVisible(), SLOW)
+    return form.error_label.text()
+
+
+async def meeting_window(main: MainWindow, room_id: str) -> ConversationWindow:
+    await wait_until(lambda: main.windows.find(room_id) is not None, SLOW, "no meeting window")
+    window = main.windows.find(room_id)
+    assert window is not None
+    return window
+
+
+async def test_a_guest_link_on_the_welcome_screen_asks_a_name_and_lands_in_the_lobby(
+    host: NetworkHost, make_controller: MakeController, qtbot, memory_keyring: MemoryKeyring
+) -> None:
+    room_id, link = await host.meeting_and_link()
+    fingerprint = parse_guest_link(link).fingerprint
+    controller = make_controller()
+    form = await guest_page(controller, qtbot)
+    assert not form.details.isVisible()
+    assert unnamed_controls(controller.welcome) == []
+
+    type_into(qtbot, form.link_edit, link)
+    # What the link says about the host, before anything is sent anywhere.
+    assert form.meeting_label.text().startswith("Meeting ")
+    assert f"{host.address}:{host.server.network_port}" in form.meeting_label.text()
+    assert form.fingerprint_label.text() == format_fingerprint(fingerprint)
+    assert controller.welcome.focusWidget() is form.link_edit
+    type_into(qtbot, form.name_edit, "Gustav")
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
+    assert form.is_busy()
+
+    await wait_until(lambda: controller.main_window is not None, SLOW, "no main window")
+    main = controller.main_window
+    assert main is not None
+    window = await meeting_window(main, room_id)
+    await wait_until(window.showing_lobby, SLOW, "the guest is not in the lobby")
+    assert not controller.welcome.isVisible()
+    assert main.server_label.text().startswith("Guest on the meeting server at")
+
+    guest_id = main.engine.session.user_id
+    await wait_until(
+        lambda: membership(host.engine, room_id, guest_id) is Membership.KNOCKING, SLOW
+    )
+    await host.engine.conferences.admit(room_id, guest_id)
+    await wait_until(lambda: not window.showing_lobby(), SLOW, "still in the lobby")
+    qtbot.keyClicks(window.composer, "hello from the next desk")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    await wait_until(
+        lambda: any(
+            m.body == "hello from the next desk" and m.sender == guest_id
+            for m in host.engine.conversations.messages(room_id)
+        ),
+        SLOW,
+    )
+    await host.engine.conversations.send_text(room_id, "welcome, Gustav")
+    await wait_until(
+        lambda: any(
+            m.body == "welcome, Gustav" for m in main.engine.conversations.messages(room_id)
+        ),
+        SLOW,
+    )
+
+    # Kept like any sign-in: in the keyring, under this host's slot, with the pin.
+    slot = guest_slot(fingerprint)
+    stored = json.loads(memory_keyring.get_password(SERVICE, slot) or "{}")
+    assert stored["user_id"] == guest_id and stored["pinned_fingerprint"] == fingerprint.hex()
+    settings = Settings.load(controller.data_dir)
+    assert (settings.last_mode, settings.last_guest_slot) == ("guest", slot)
+    assert settings.guest_name == "Gustav"
+
+    # The host stops letting people in from the network: the guest is told so, in words
+    # of its own, and is back by itself when the host turns it on again.
+    await host.server.set_network_access(False)
+    await wait_until(main.connection_banner.isVisible, SLOW, "no connection banner")
+    assert (
+        main.connection_banner.text()
+        == guest_text.CONNECTION_LOST[main.engine.session.connection_loss]
+    )
+    assert main.connection_banner.text() == (
+        "The meeting server is no longer reachable. Reconnecting…"
+    )
+    await host.server.set_network_access(True, address=host.address)
+    await wait_until(lambda: main.engine.session.connection is ConnectionState.CONNECTED, SLOW)
+    await wait_until(lambda: not main.connection_banner.isVisible(), SLOW)
+
+    # Next start: signed in again from the keyring, with the pinned certificate.
+    data_dir = controller.data_dir
+    await controller.shutdown()
+    again = make_controller(data_dir)
+    await again.start()
+    await wait_until(lambda: again.main_window is not None, SLOW, "not signed in again")
+    assert again.main_window is not None
+    assert again.main_window.engine.session.user_id == guest_id
+    assert again.main_window.engine.session.pinned_fingerprint == fingerprint
+    session = again.main_window.engine.session
+    await wait_until(lambda: session.connection is ConnectionState.CONNECTED, SLOW)
+
+
+async def test_a_bad_guest_link_a_wrong_certificate_and_a_used_invitation_say_so(
+    host: NetworkHost, make_controller: MakeController, qtbot
+) -> None:
+    room_id, link = await host.meeting_and_link()
+    controller = make_controller()
+    form = await guest_page(controller, qtbot)
+
+    # Nothing typed; half a link; no name.
+    click(qtbot, form.join_button)
+    assert form.error_label.text() == guest_text.LINK_MISSING
+    cut = link.split("&org.confero.token=")[0]
+    assert await submitted_with_error(qtbot, form, cut) == "The guest link has no invitation."
+    type_into(qtbot, form.link_edit, link)
+    form.name_edit.clear()
+    click(qtbot, form.join_button)
+    assert form.error_label.text() == "Enter your name."
+    assert controller.welcome.focusWidget() is form.name_edit
+
+    # Someone else's certificate at the host's address: refused before anything is sent.
+    good = parse_guest_link(link).fingerprint.hex()
+    bad = link.replace(good, f"{(int(good[0], 16) ^ 1):x}{good[1:]}")
+    assert await submitted_with_error(qtbot, form, bad) == WrongServerCertificate.default_message
+
+    # Nobody listening at that address any more (the host left the network).
+    moved = parse_guest_link(link)
+    gone = link.replace(f"{moved.host}:{moved.port}", f"{moved.host}:1")
+    error = await submitted_with_error(qtbot, form, gone)
+    assert error.startswith("The meeting server cannot be reached.")
+
+    # The invitation works once (the wrong certificate above did not use it up).
+    type_into(qtbot, form.link_edit, link)
+    click(qtbot, form.join_button)
+    await wait_until(lambda: controller.main_window is not None, SLOW, "no main window")
+    assert controller.main_window is not None
+    await meeting_window(controller.main_window, room_id)
+    await controller.sign_out()
+    await wait_until(lambda: controller.welcome.isVisible(), SLOW)
+    form = await guest_page_again(controller, qtbot)
+    assert await submitted_with_error(qtbot, form, link, "Second") == (
+        InvitationNotValid.default_message
+    )
+    assert controller.main_window is None
+
+
+async def guest_page_again(controller: AppController, qtbot) -> GuestJoinForm:
+    welcome = controller.welcome
+    assert welcome.current_page() is WelcomePage.CHOICE
+    click(qtbot, welcome.choice_page.guest_button)
+    return welcome.guest_page.form
