@@ -201,7 +201,7 @@ class AppController(QObject):
         if link and self._is_guest_link(link):
             self.pending_meeting = None
             self.welcome.show_guest(link, self._settings.guest_name)
-        else:
+        elif self.welcome.current_page() is not WelcomePage.GUEST:
             self.welcome.show_choice()
 
     @staticmethod

@@ -166,7 +166,6 @@ class GuestSessions(QObject):
         self._settings.guest_name = name
         bridge = EngineBridge(engine.session.bus, self)
         window = MainWindow(engine, bridge, settings=self._settings)
-        window.setWindowTitle(text.GUEST_WINDOW_TITLE.format(host=link.host))
         # Ctrl+Q stays your own window's (two application shortcuts would cancel
         # out); the guest window's Quit still quits, closing it ends the session.
         window.quit_action.setShortcuts([])
@@ -178,6 +177,7 @@ class GuestSessions(QObject):
         window.sign_out_requested.connect(lambda: self._tasks.spawn(self._sign_out(session)))
         bridge.signed_out.connect(lambda _reason: self._tasks.spawn(self._close(session)))
         window.show_session(info)
+        window.setWindowTitle(text.GUEST_WINDOW_TITLE.format(host=link.host))
         window.show()
         dialog.form.set_busy(False)
         dialog.accept()

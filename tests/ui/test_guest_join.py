@@ -218,3 +218,82 @@ async def guest_page_again(controller: AppController, qtbot) -> GuestJoinForm:
     assert welcome.current_page() is WelcomePage.CHOICE
     click(qtbot, welcome.choice_page.guest_button)
     return welcome.guest_page.form
+
+
+async def signed_in(controller: AppController, user, qtbot) -> MainWindow:
+    await controller.start()
+    welcome = controller.welcome
+    click(qtbot, welcome.choice_page.remote_button)
+    page = welcome.sign_in_page
+    type_into(qtbot, page.address_edit, user.homeserver_url)
+    type_into(qtbot, page.user_edit, user.localpart)
+    type_into(qtbot, page.password_edit, user.password)
+    click(qtbot, page.submit_button)
+    await wait_until(lambda: controller.main_window is not None, SLOW, "not signed in")
+    assert controller.main_window is not None
+    return controller.main_window
+
+
+async def test_a_guest_link_in_join_a_meeting_opens_a_guest_session_beside_your_account(
+    host: NetworkHost, make_controller: MakeController, make_user, qtbot
+) -> None:
+    room_id, link = await host.meeting_and_link()
+    user = make_user("own", displayname="Olga")
+    controller = make_controller()
+    own = await signed_in(controller, user, qtbot)
+
+    dialog = own.join_meeting()
+    qtbot.keyClicks(dialog.reference_edit, link)
+    click(qtbot, dialog.join_button)
+    await wait_until(lambda: controller.guest_sessions().dialog is not None, SLOW)
+    guest_dialog = controller.guest_sessions().dialog
+    assert guest_dialog is not None and guest_dialog.isVisible()
+    assert not dialog.isVisible()
+    form = guest_dialog.form
+    assert form.link_edit.text() == link
+    assert guest_dialog.focusWidget() is form.name_edit
+    assert unnamed_controls(guest_dialog) == []
+    qtbot.keyClicks(form.name_edit, "Olga")
+    click(qtbot, form.join_button)
+
+    sessions = controller.guest_sessions()
+    await wait_until(lambda: len(sessions.windows) == 1, SLOW, "no guest window")
+    guest = sessions.windows[0]
+    assert guest.windowTitle() == f"Confero — guest at {host.address}"
+    window = await meeting_window(guest, room_id)
+    await wait_until(window.showing_lobby, SLOW, "the guest is not in the lobby")
+    # Your own account carries on, in its own window.
+    assert controller.main_window is own and own.isVisible()
+    assert own.engine.session.user_id == user.user_id
+    assert guest.engine.session.user_id != user.user_id
+
+    # The command line / a second launch hands over another guest link: the same dialog.
+    _, second = await host.meeting_and_link("Second workshop")
+    controller.open_link(second)
+    await wait_until(lambda: sessions.dialog is not None, SLOW)
+    assert sessions.dialog is not None and sessions.dialog.form.link_edit.text() == second
+    sessions.dialog.reject()
+
+    # Closing the guest window ends that session only.
+    guest.close()
+    await wait_until(lambda: not sessions.windows, SLOW)
+    assert controller.main_window is own and own.engine.session.user_id == user.user_id
+
+
+async def test_a_guest_link_handed_over_before_sign_in_opens_the_guest_page(
+    host: NetworkHost, make_controller: MakeController, qtbot
+) -> None:
+    _, link = await host.meeting_and_link()
+    # `confero <link>` on a computer that never signed in anywhere.
+    controller = make_controller(meeting=link)
+    await controller.start()
+    assert controller.welcome.current_page() is WelcomePage.GUEST
+    form = controller.welcome.guest_page.form
+    assert form.link_edit.text() == link
+    assert controller.welcome.focusWidget() is form.name_edit
+    # And one handed over by a second launch while the welcome window is open.
+    controller.welcome.show_choice()
+    _, other = await host.meeting_and_link("Other")
+    controller.open_link(other)
+    assert controller.welcome.current_page() is WelcomePage.GUEST
+    assert form.link_edit.text() == other
