@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from engine.errors import ConferoError, GuestNameMissing, InvalidGuestLink
 from engine.meeting_links import GuestLink, parse_guest_link
-from engine.server_certificate import format_fingerprint
 from ui import guest_text as text
 from ui import theme
 from ui.form_widgets import BusyIndicator, ErrorLabel, make_line_edit
@@ -44,7 +43,7 @@ def _label(parent: QWidget, *, selectable: bool = False) -> QLabel:
 
 
 def meeting_number(alias: str) -> str:
-    """"#1234567:host" as people read it out: "123 4567" (other aliases as they are)."""
+    """ "#1234567:host" as people read it out: "123 4567" (other aliases as they are)."""
     local = alias.lstrip("#").split(":", 1)[0]
     return f"{local[:3]} {local[3:]}" if local.isdigit() and len(local) == 7 else local
 
@@ -153,7 +152,7 @@ class GuestJoinForm(QWidget):
         self.back_button.clicked.connect(self.back_requested)
         self.server_list.picked.connect(self._on_server_picked)
         if servers is not None:
-            servers.changed.connect(lambda _s: self._update_details())
+            servers.changed.connect(self._on_servers_changed)
         self._update_details()
 
     # -- public API -----------------------------------------------------------
@@ -227,7 +226,7 @@ class GuestJoinForm(QWidget):
             self.meeting_label.setText(
                 text.FOUND_PICKED.format(name=server.instance, address=server.address)
             )
-            self.fingerprint_label.setText(server.fingerprint_text)
+            self.fingerprint_label.setText(text.fingerprint_lines(server.fingerprint))
             self.found_label.setText("")
             return
         try:
@@ -245,7 +244,7 @@ class GuestJoinForm(QWidget):
                 meeting=meeting_number(link.alias), address=f"{raw.host}:{raw.port}"
             )
         )
-        self.fingerprint_label.setText(format_fingerprint(link.fingerprint))
+        self.fingerprint_label.setText(text.fingerprint_lines(link.fingerprint))
         found = self._servers.find(link.fingerprint) if self._servers else None
         if found is None:
             self.found_label.setText("")
@@ -255,6 +254,9 @@ class GuestJoinForm(QWidget):
             )
         else:
             self.found_label.setText(text.MATCHES_FOUND.format(name=found.instance))
+
+    def _on_servers_changed(self, _servers: list[DiscoveredServer]) -> None:
+        self._update_details()
 
     def _on_server_picked(self, server: DiscoveredServer) -> None:
         self._picked = server

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLayout, QVBoxLayout, QWidget
 
 from engine.errors import ConferoError
 from ui import guest_text as text
@@ -50,9 +50,11 @@ class GuestJoinDialog(QDialog):
     def __init__(self, servers: LanServers | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(text.GUEST_HEADING)
-        self.setMinimumWidth(520)
         self.form = GuestJoinForm(servers, self, heading=False, back_text="Cancel")
+        self.form.setMinimumWidth(500)
         layout = QVBoxLayout(self)
+        # Grows with the wrapped lines of what the link says (no clipped text).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(self.form)
         self.form.back_requested.connect(self.reject)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.models import ConnectionLoss
+from engine.server_certificate import format_fingerprint
 
 CONNECTION_LOST = {
     ConnectionLoss.NETWORK: "Connection lost: reconnecting…",
@@ -39,10 +40,18 @@ OTHER_SERVER_PICKED = (
 GUEST_WINDOW_TITLE = "Confero — guest at {host}"
 GUEST_SERVER_LABEL = "Guest on the meeting server at {address}"
 
+
+def fingerprint_lines(digest: bytes) -> str:
+    """The fingerprint on two lines of 16 pairs, narrow enough to read without scrolling."""
+    pairs = format_fingerprint(digest).split(":")
+    half = len(pairs) // 2
+    return ":".join(pairs[:half]) + ":\n" + ":".join(pairs[half:])
+
+
 FOUND_HEADING = "Meeting servers on your network"
 FOUND_NONE = "None found yet. Servers appear here when someone lets people on the network join."
 FOUND_OFF = "Looking for meeting servers on your network is turned off."
-FOUND_ITEM = "{name} — {address}\nFingerprint {fingerprint}"
+FOUND_ITEM = "{name} — {address}\n{fingerprint}"
 FOUND_PICKED = (
     "You picked “{name}” at {address}. Paste the guest link its host sent you: "
     "it carries your invitation."

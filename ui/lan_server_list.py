@@ -35,9 +35,8 @@ class LanServerList(QWidget):
         self.list = QListWidget(self)
         self.list.setAccessibleName(text.FOUND_HEADING)
         self.list.setToolTip(text.FOUND_TOOLTIP)
-        self.list.setWordWrap(True)
-        self.list.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
-        self.list.setMaximumHeight(120)
+        self.list.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         heading.setBuddy(self.list)
         self.empty_label = QLabel(self)
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -67,7 +66,7 @@ class LanServerList(QWidget):
                 text.FOUND_ITEM.format(
                     name=server.instance,
                     address=server.address,
-                    fingerprint=server.fingerprint_text,
+                    fingerprint=text.fingerprint_lines(server.fingerprint),
                 )
             )
             item.setData(_SERVER_ROLE, server)
@@ -76,6 +75,10 @@ class LanServerList(QWidget):
             if server.fingerprint == chosen_fp:
                 self.list.setCurrentItem(item)
         self.list.setVisible(bool(servers))
+        if servers:  # as tall as two servers at most, then it scrolls
+            rows = min(len(servers), 2)
+            frame = 2 * self.list.frameWidth()
+            self.list.setFixedHeight(rows * self.list.sizeHintForRow(0) + frame + 2)
         enabled = self._source is not None and self._source.enabled
         self.empty_label.setText(text.FOUND_NONE if enabled else text.FOUND_OFF)
         self.empty_label.setVisible(not servers)

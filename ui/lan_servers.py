@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ui.tasks import TaskGroup
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 DISCOVERY_ENV = "CONFERO_DISCOVERY"
 #: Makes the browser (tests give one whose sockets live in a network namespace).
 BrowserFactory = Callable[["ChangeObserver"], "LanBrowser"]
+#: Going from one window with the list to another keeps looking (and what was found).
+LINGER_MS = 10_000
 
 
 def discovery_enabled() -> bool:
@@ -45,6 +47,10 @@ class LanServers(QObject):
         self._servers: list[DiscoveredServer] = []
         self._users = 0
         self._tasks = TaskGroup()
+        self._linger = QTimer(self)
+        self._linger.setSingleShot(True)
+        self._linger.setInterval(LINGER_MS)
+        self._linger.timeout.connect(self._on_linger_over)
 
     @property
     def enabled(self) -> bool:
@@ -61,6 +67,7 @@ class LanServers(QObject):
     def acquire(self) -> None:
         """A window shows the list: look (if nobody was looking yet)."""
         self._users += 1
+        self._linger.stop()
         if self._users == 1 and self.enabled:
             self._tasks.spawn(self._start())
 
@@ -68,10 +75,15 @@ class LanServers(QObject):
         """A window no longer shows it: stop looking when nobody else does."""
         self._users = max(0, self._users - 1)
         if self._users == 0:
+            self._linger.start()
+
+    def _on_linger_over(self) -> None:
+        if self._users == 0:
             self._tasks.spawn(self._stop())
 
     async def close(self) -> None:
         self._users = 0
+        self._linger.stop()
         self._tasks.cancel_all()
         await self._stop()
 

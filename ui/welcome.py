@@ -578,9 +578,7 @@ class WelcomeWindow(QWidget):
     #: Ctrl+Q, or the window was closed.
     quit_requested = Signal()
 
-    def __init__(
-        self, parent: QWidget | None = None, *, servers: LanServers | None = None
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None, *, servers: LanServers | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Confero")
         self.setWindowIcon(theme.app_icon())

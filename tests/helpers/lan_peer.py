@@ -1,7 +1,8 @@
 """A discovery peer for tests, run with ``ip netns exec NS python -m tests.helpers.lan_peer``.
 
 Run inside a network namespace the test made, so its multicast never leaves it.
-``announce NAME SERVER PORT FP_HEX ADDRESS`` announces until a line "withdraw"
+``announce NAME SERVER PORT FP_HEX ADDRESS`` announces (on the namespace's
+loopback) that server at ADDRESS:PORT until a line "withdraw"
 on stdin, prints "withdrawn", and exits at end of input. ``browse`` prints one
 JSON line with the list of servers found each time it changes.
 """
@@ -30,7 +31,7 @@ def _say(text: str) -> None:
 
 
 async def announce(name: str, server: str, port: str, fingerprint: str, address: str) -> None:
-    announcer = LanAnnouncer(interfaces=[address])
+    announcer = LanAnnouncer(interfaces=_LOOPBACK)
     await announcer.announce(
         name,
         server_name=server,
@@ -47,11 +48,11 @@ async def announce(name: str, server: str, port: str, fingerprint: str, address:
     await announcer.withdraw()
 
 
-async def browse(address: str) -> None:
+async def browse() -> None:
     def changed(servers: list[DiscoveredServer]) -> None:
         _say(json.dumps([asdict(s) | {"fingerprint": s.fingerprint.hex()} for s in servers]))
 
-    browser = LanBrowser(changed, interfaces=[address])
+    browser = LanBrowser(changed, interfaces=_LOOPBACK)
     await browser.start()
     _say("browsing")
     stdin = await _lines()

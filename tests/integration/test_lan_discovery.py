@@ -8,22 +8,17 @@ the namespace is deleted afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import secrets
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.lan_peers import StartPeer, peers_in
 from tests.helpers.netns import loopback_namespace
 
 pytestmark = pytest.mark.integration
 
-_ROOT = Path(__file__).resolve().parents[2]
 _LOOPBACK = "127.0.0.1"
-_WAIT_S = 30.0
 
 
 @pytest.fixture
@@ -33,62 +28,14 @@ def namespace() -> Iterator[str]:
         yield name
 
 
-class Peer:
-    """A tests.helpers.lan_peer process in the namespace; reads its lines as they come."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    async def line(self) -> str:
-        assert self.process.stdout is not None
-        raw = await asyncio.wait_for(self.process.stdout.readline(), _WAIT_S)
-        assert raw, "the peer ended early"
-        return raw.decode().strip()
-
-    async def until(self, wanted: str) -> None:
-        while await self.line() != wanted:
-            pass
-
-    async def servers_until(self, condition) -> list[dict]:
-        """Read the browser's lists until one satisfies ``condition``."""
-        while True:
-            line = await self.line()
-            if line.startswith("["):
-                servers = json.loads(line)
-                if condition(servers):
-                    return servers
-
-    async def send(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(text.encode() + b"\n")
-        await self.process.stdin.drain()
-
-
 @pytest.fixture
-async def peers(namespace: str) -> AsyncIterator:
-    started: list[Peer] = []
-
-    async def peer(*args: str) -> Peer:
-        process = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", namespace, sys.executable, "-m", "tests.helpers.lan_peer",
-            *args, cwd=_ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        started.append(Peer(process))
-        return started[-1]
-
-    yield peer
-    for running in started:
-        if running.process.stdin is not None:
-            running.process.stdin.close()
-        try:
-            await asyncio.wait_for(running.process.wait(), 10)
-        except TimeoutError:
-            running.process.kill()
-            await running.process.wait()
+async def peers(namespace: str) -> AsyncIterator[StartPeer]:
+    async with peers_in(namespace) as peer:
+        yield peer
 
 
 async def test_a_server_is_announced_with_its_fingerprint_and_withdrawn(peers):
-    browser = await peers("browse", _LOOPBACK)
+    browser = await peers("browse")
     await browser.until("browsing")
     first, second = secrets.token_bytes(32).hex(), secrets.token_bytes(32).hex()
 

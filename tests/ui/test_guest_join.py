@@ -8,17 +8,20 @@ there, over TLS pinned by the guest link. The host admits through its engine
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
+from zeroconf import IPVersion, Zeroconf
 
 from engine.conference_models import Membership
 from engine.credentials import SERVICE
 from engine.errors import InvitationNotValid, WrongServerCertificate
+from engine.lan_discovery import LanBrowser
 from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionState
 from engine.network_hosting import guest_slot
@@ -26,20 +29,25 @@ from engine.server_certificate import format_fingerprint
 from engine.settings import Settings
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.keyrings import MemoryKeyring
+from tests.helpers.lan_peers import peers_in
 from tests.helpers.meetings import membership
+from tests.helpers.netns import loopback_namespace, made_in_namespace
 from tests.helpers.network_hosts import NetworkHost, network_host
 from tests.helpers.qt_async import wait_until
+from tests.helpers.screenshots import check_screenshot
 from tests.ui.conftest import MakeController
-from ui import guest_text
+from ui import guest_text, theme
 from ui.controller import AppController
 from ui.conversation_window import ConversationWindow
 from ui.guest_page import GuestJoinForm
+from ui.lan_servers import BrowserFactory
 from ui.main_window import MainWindow
 from ui.welcome import WelcomePage
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 SLOW = 60.0
+SHOTS = Path("/tmp/shots")
 
 
 @pytest.fixture
@@ -96,7 +104,8 @@ async def test_a_guest_link_on_the_welcome_screen_asks_a_name_and_lands_in_the_l
     # What the link says about the host, before anything is sent anywhere.
     assert form.meeting_label.text().startswith("Meeting ")
     assert f"{host.address}:{host.server.network_port}" in form.meeting_label.text()
-    assert form.fingerprint_label.text() == format_fingerprint(fingerprint)
+    assert form.fingerprint_label.text() == guest_text.fingerprint_lines(fingerprint)
+    assert form.fingerprint_label.text().replace("\n", "") == format_fingerprint(fingerprint)
     assert controller.welcome.focusWidget() is form.link_edit
     type_into(qtbot, form.name_edit, "Gustav")
     qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
@@ -297,3 +306,107 @@ async def test_a_guest_link_handed_over_before_sign_in_opens_the_guest_page(
     controller.open_link(other)
     assert controller.welcome.current_page() is WelcomePage.GUEST
     assert form.link_edit.text() == other
+
+
+# -- meeting servers on the network ---------------------------------------------------
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    with loopback_namespace() as name:
+        yield name
+
+
+def browser_in(namespace: str) -> BrowserFactory:
+    """The app's discovery browser, its sockets inside the test's namespace."""
+
+    def zeroconf() -> Zeroconf:
+        return made_in_namespace(
+            namespace, lambda: Zeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+        )
+
+    return lambda observer: LanBrowser(observer, zeroconf_factory=zeroconf)
+
+
+async def shots(widget: QWidget, name: str) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    light = app.palette()
+    try:
+        for shade, colours in (("light", light), ("dark", theme.dark_palette())):
+            app.setPalette(colours)
+            await asyncio.sleep(0.05)  # let the palette change reach every child
+            check_screenshot(widget, SHOTS / f"{name}_{shade}.png", dark=shade == "dark")
+    finally:
+        app.setPalette(light)
+
+
+async def test_servers_found_on_the_network_are_offered_with_their_fingerprint(
+    host: NetworkHost, make_controller: MakeController, namespace: str, qtbot
+) -> None:
+    room_id, link = await host.meeting_and_link()
+    fingerprint = host.server.network_fingerprint()
+    assert fingerprint is not None
+    port = str(host.server.network_port)
+    async with peers_in(namespace) as peer:
+        announcer = await peer(
+            "announce", "Hannah's laptop", host.server.server_name, port, fingerprint.hex(),
+            host.address,
+        )  # fmt: skip
+        await announcer.until("announced")
+        controller = make_controller(lan_browser=browser_in(namespace))
+        form = await guest_page(controller, qtbot)
+        servers = form.server_list
+        await wait_until(lambda: len(servers.servers()) == 1, SLOW, "nothing found")
+        found = servers.servers()[0]
+        assert (found.instance, found.host, found.port) == (
+            "Hannah's laptop",
+            host.address,
+            host.server.network_port,
+        )
+        assert servers.list.item(0).text() == (
+            f"Hannah's laptop — {host.address}:{port}\n{guest_text.fingerprint_lines(fingerprint)}"
+        )
+        # The link is for that server: said so, for the person to compare.
+        # Its address is stale (the host's computer got a new one): the server
+        # found with the same certificate is where Confero goes.
+        parsed = parse_guest_link(link)
+        stale = link.replace(f"{parsed.host}:{parsed.port}", f"{parsed.host}:1")
+        type_into(qtbot, form.link_edit, stale)
+        assert form.found_label.text() == (
+            f"“Hannah's laptop” is now at {host.address}:{port}: Confero uses that address."
+        )
+        type_into(qtbot, form.link_edit, link)
+        assert form.found_label.text() == "✓ This is “Hannah's laptop”, found on your network."
+        type_into(qtbot, form.name_edit, "Gustav")
+        controller.welcome.resize(640, 760)
+        await shots(controller.welcome, "i10guest-guest-page")
+        type_into(qtbot, form.link_edit, stale)
+        click(qtbot, form.join_button)
+        await wait_until(lambda: controller.main_window is not None, SLOW, "no main window")
+        assert controller.main_window is not None
+        window = await meeting_window(controller.main_window, room_id)
+        await wait_until(window.showing_lobby, SLOW, "the guest is not in the lobby")
+
+        # Join a meeting offers them too; picking one opens the guest form for it.
+        dialog = controller.main_window.join_meeting()
+        await wait_until(lambda: len(dialog.server_list.servers()) == 1, SLOW)
+        await shots(dialog, "i10guest-join-dialog")
+        dialog.server_list.list.setCurrentRow(0)
+        qtbot.keyClick(dialog.server_list.list, Qt.Key.Key_Return)
+        sessions = controller.guest_sessions()
+        await wait_until(lambda: sessions.dialog is not None, SLOW)
+        assert sessions.dialog is not None
+        shown = sessions.dialog.form.fingerprint_label.text()
+        assert shown == guest_text.fingerprint_lines(fingerprint)
+        assert "Hannah's laptop" in sessions.dialog.form.meeting_label.text()
+        await shots(sessions.dialog, "i10guest-guest-dialog")
+        sessions.dialog.reject()
+
+        # The host turns network access off: the server leaves the list.
+        await announcer.send("withdraw")
+        await announcer.until("withdrawn")
+        dialog = controller.main_window.join_meeting()
+        await wait_until(lambda: not dialog.server_list.servers(), SLOW, "still listed")
+        assert dialog.server_list.empty_label.text() == guest_text.FOUND_NONE
+        dialog.reject()
