@@ -99,8 +99,15 @@ def _instance_label(name: str, *, suffix: str = "") -> str:
 class LanAnnouncer:
     """Announces one meeting server while network access is on; ``withdraw`` says goodbye."""
 
-    def __init__(self, *, interfaces: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        interfaces: list[str] | None = None,
+        zeroconf_factory: Callable[[], Zeroconf] | None = None,
+    ) -> None:
         self._interfaces = interfaces  # None: every interface (tests pass the namespace's)
+        # Makes the Zeroconf (its sockets); tests make it inside a network namespace.
+        self._zeroconf_factory = zeroconf_factory
         self._zeroconf: Zeroconf | None = None
         self._info: ServiceInfo | None = None
         self._lock = asyncio.Lock()
@@ -139,7 +146,8 @@ class LanAnnouncer:
         async with self._lock:
             await self._withdraw_locked()
             if self._zeroconf is None:
-                self._zeroconf = await asyncio.to_thread(self._new_zeroconf)
+                make = self._zeroconf_factory or self._new_zeroconf
+                self._zeroconf = await asyncio.to_thread(make)
             zc = self._zeroconf
             # allow_name_change: a second Confero with the same name gets "… (2)".
             await asyncio.to_thread(zc.register_service, info, allow_name_change=True)

@@ -28,7 +28,7 @@ from ui import guest_text
 from ui.banner import BannerKind
 from ui.error_text import GENERIC_ERROR
 from ui.guest_sessions import GuestSessions, guest_data_dir
-from ui.lan_servers import BrowserFactory, LanServers
+from ui.lan_servers import BrowserFactory, LanServers, discovery_enabled
 from ui.startup_timing import StartupTimer
 from ui.tasks import TaskGroup
 from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from engine.events import EngineEvent
     from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
     from engine.homeserver_supervisor import HomeserverSupervisor, SupervisorTiming
+    from engine.lan_discovery import LanAnnouncer
     from engine.meeting_links import GuestLink
     from ui.bridge import EngineBridge
     from ui.main_window import MainWindow
@@ -84,6 +85,7 @@ class AppController(QObject):
         meeting: str | None = None,
         supervisor_timing: SupervisorTiming | None = None,
         lan_browser: BrowserFactory | None = None,
+        lan_announcer: Callable[[], LanAnnouncer] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -112,6 +114,9 @@ class AppController(QObject):
         self.main_window: MainWindow | None = None
         #: Meeting servers found on the network (the welcome window and Join a meeting).
         self.lan_servers = LanServers(lan_browser, self)
+        #: Announces the embedded server on the network while its network access is on.
+        self._announcer: LanAnnouncer | None = None
+        self._announcer_factory = lan_announcer  # tests: one inside a network namespace
         #: Guest sessions opened beside your own account (created when first needed).
         self._guest_sessions: GuestSessions | None = None
         self.welcome = WelcomeWindow(servers=self.lan_servers)
@@ -359,7 +364,36 @@ class AppController(QObject):
             await self.homeserver.start()
             if not self._shutting_down:
                 self._start_supervisor(self.homeserver)
+                self.update_announcement()
         return self.homeserver
+
+    def update_announcement(self) -> None:
+        """Announce this computer's meeting server on the network while its network
+        access is on, and withdraw it when it is off: call after turning it on or off."""
+        looking = discovery_enabled() or self._announcer_factory is not None
+        if self.homeserver is not None and looking and not self._shutting_down:
+            self._tasks.spawn(self._follow_network_access(self.homeserver))
+
+    async def _follow_network_access(self, homeserver: EmbeddedHomeserver) -> None:
+        import asyncio
+        import importlib
+
+        try:
+            module = await asyncio.to_thread(importlib.import_module, "engine.lan_discovery")
+            if self._announcer is None:
+                make = self._announcer_factory or module.LanAnnouncer
+                self._announcer = make()
+            await module.announce_homeserver(self._announcer, homeserver)
+        except Exception as exc:  # no network or no multicast: nobody finds it, that is all
+            log.info("the meeting server could not be announced on the network: %r", exc)
+
+    async def _withdraw_announcement(self) -> None:
+        announcer, self._announcer = self._announcer, None
+        if announcer is not None:
+            try:
+                await announcer.withdraw()
+            except Exception as exc:
+                log.info("withdrawing the announcement failed: %r", exc)
 
     def _start_supervisor(self, homeserver: EmbeddedHomeserver) -> None:
         from engine.homeserver_supervisor import HomeserverSupervisor
@@ -379,6 +413,8 @@ class AppController(QObject):
         # The server is back: sync and send now rather than after the backoff.
         if isinstance(event, HomeserverRecovered) and self.engine is not None:
             self.engine.session.reconnect_now()
+        if isinstance(event, HomeserverRecovered):
+            self.update_announcement()  # its port may be new after a restart
 
     # -- welcome window slots ----------------------------------------------------
 
@@ -746,6 +782,8 @@ class AppController(QObject):
         self.welcome.hide()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.lan_servers.close(), _TASKS_STOP_S)
+        with contextlib.suppress(Exception):  # goodbye packets: browsers drop it at once
+            await asyncio.wait_for(self._withdraw_announcement(), _TASKS_STOP_S)
         if self._guest_sessions is not None:
             try:
                 await asyncio.wait_for(self._guest_sessions.close_all(), _SESSION_CLOSE_S)

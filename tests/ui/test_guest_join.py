@@ -21,7 +21,8 @@ from zeroconf import IPVersion, Zeroconf
 from engine.conference_models import Membership
 from engine.credentials import SERVICE
 from engine.errors import InvitationNotValid, WrongServerCertificate
-from engine.lan_discovery import LanBrowser
+from engine.homeserver import EmbeddedHomeserver
+from engine.lan_discovery import LanAnnouncer, LanBrowser
 from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionState
 from engine.network_hosting import guest_slot
@@ -32,7 +33,7 @@ from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.lan_peers import peers_in
 from tests.helpers.meetings import membership
 from tests.helpers.netns import loopback_namespace, made_in_namespace
-from tests.helpers.network_hosts import NetworkHost, network_host
+from tests.helpers.network_hosts import NetworkHost, lan_address, network_host
 from tests.helpers.qt_async import wait_until
 from tests.helpers.screenshots import check_screenshot
 from tests.ui.conftest import MakeController
@@ -410,3 +411,39 @@ async def test_servers_found_on_the_network_are_offered_with_their_fingerprint(
         await wait_until(lambda: not dialog.server_list.servers(), SLOW, "still listed")
         assert dialog.server_list.empty_label.text() == guest_text.FOUND_NONE
         dialog.reject()
+
+
+async def test_this_computers_server_is_announced_while_network_access_is_on(
+    make_controller: MakeController, namespace: str, tmp_path: Path, qtbot
+) -> None:
+    data_dir = tmp_path / "hosting"
+    address = lan_address()
+    # Network access was turned on in an earlier run (Preferences, i10host's side).
+    EmbeddedHomeserver(data_dir / "homeserver").set_network_access_blocking(True, address=address)
+
+    def announcer() -> LanAnnouncer:
+        return LanAnnouncer(
+            zeroconf_factory=lambda: made_in_namespace(
+                namespace,
+                lambda: Zeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only),
+            )
+        )
+
+    async with peers_in(namespace) as peer:
+        browser = await peer("browse")
+        await browser.until("browsing")
+        controller = make_controller(data_dir, local=True, lan_announcer=announcer)
+        await controller.start()
+        assert controller.homeserver is not None and controller.homeserver.network_enabled
+        fingerprint = controller.homeserver.network_fingerprint()
+        assert fingerprint is not None
+        found = await browser.servers_until(lambda s: len(s) == 1)
+        assert found[0]["fingerprint"] == fingerprint.hex()
+        assert (found[0]["host"], found[0]["port"]) == (
+            address,
+            controller.homeserver.network_port,
+        )
+        assert found[0]["server_name"] == controller.homeserver.server_name
+        # Quitting withdraws it: other computers' lists drop it at once.
+        await controller.shutdown()
+        assert await browser.servers_until(lambda s: not s) == []
