@@ -26,7 +26,6 @@ __all__ = [
     "INVITATION_VALID_S",
     "create_guest_link",
     "guest_slot",
-    "is_guest_slot",
     "join_as_guest",
     "local_network_addresses",
 ]
@@ -46,10 +45,6 @@ def guest_slot(fingerprint: bytes) -> str:
     the first host's sign-in.
     """
     return GUEST_SLOT_PREFIX + fingerprint.hex()[:32]
-
-
-def is_guest_slot(slot: str) -> bool:
-    return slot.startswith(GUEST_SLOT_PREFIX) and len(slot) == len(GUEST_SLOT_PREFIX) + 32
 
 
 def local_network_addresses() -> list[str]:

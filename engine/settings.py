@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 class Settings:
     last_mode: str = ""  # "local", "remote" or "guest": which sign-in to restore at start
     last_guest_slot: str = ""  # the keyring slot of that guest sign-in (one per host)
+    last_guest_address: str = ""  # its host computer's address, to name it in messages
     guest_name: str = ""  # the name last given when joining as a guest
     last_address: str = ""
     last_user: str = ""

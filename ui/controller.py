@@ -231,7 +231,7 @@ class AppController(QObject):
             self._show_choice_or_guest()
             message = exc.user_message
             if isinstance(exc, HomeserverUnreachable):
-                address = self._settings.last_address or "the host's computer"
+                address = self._settings.last_guest_address or "the host's computer"
                 message = guest_text.RESTORE_UNREACHABLE.format(address=address)
             if isinstance(exc, SessionExpired):
                 self.welcome.show_notice(message, BannerKind.WARNING)
@@ -251,7 +251,7 @@ class AppController(QObject):
         if not await self._enter_session(info, slot):
             self._show_choice_or_guest()
             self._offer_retry(
-                guest_text.RESTORE_UNREACHABLE.format(address=self._settings.last_address),
+                guest_text.RESTORE_UNREACHABLE.format(address=self._settings.last_guest_address),
                 self._restore_guest,
             )
 
@@ -277,7 +277,8 @@ class AppController(QObject):
             return
         self._settings.guest_name = name
         self._settings.last_guest_slot = slot
-        self._remember_choice(GUEST, f"{link.host}:{link.port}", None)
+        self._settings.last_guest_address = f"{link.host}:{link.port}"
+        self._remember_choice(GUEST, None, None)
         form.set_busy(True, guest_text.JOINING)
         self.pending_meeting = link.alias  # the main window joins it: into the lobby
         entered = await self._enter_session(info, slot)

@@ -166,6 +166,10 @@ class GuestSessions(QObject):
             dialog.form.show_error(GENERIC_ERROR)
             return
         self._settings.guest_name = name
+        try:
+            self._settings.save(self._data_dir)  # the name is offered next time
+        except OSError as exc:
+            log.warning("settings could not be saved: %s", exc)
         bridge = EngineBridge(engine.session.bus, self)
         window = MainWindow(engine, bridge, settings=self._settings)
         # Ctrl+Q stays your own window's (two application shortcuts would cancel

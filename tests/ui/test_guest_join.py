@@ -150,6 +150,8 @@ async def test_a_guest_link_on_the_welcome_screen_asks_a_name_and_lands_in_the_l
     settings = Settings.load(controller.data_dir)
     assert (settings.last_mode, settings.last_guest_slot) == ("guest", slot)
     assert settings.guest_name == "Gustav"
+    assert settings.last_guest_address == f"{host.address}:{host.server.network_port}"
+    assert settings.last_address == "", "a remote server's address is kept for its own form"
 
     # The host stops letting people in from the network: the guest is told so, in words
     # of its own, and is back by itself when the host turns it on again.
@@ -177,6 +179,22 @@ async def test_a_guest_link_on_the_welcome_screen_asks_a_name_and_lands_in_the_l
     assert again.main_window.engine.session.pinned_fingerprint == fingerprint
     session = again.main_window.engine.session
     await wait_until(lambda: session.connection is ConnectionState.CONNECTED, SLOW)
+
+    # The host's computer is not letting people in when Confero starts: say so, and
+    # Try again signs in once it is back.
+    await again.shutdown()
+    await host.server.set_network_access(False)
+    third = make_controller(data_dir)
+    await third.start()
+    banner = third.welcome.banner
+    await wait_until(banner.isVisible, SLOW, "no notice")
+    assert banner.text() == guest_text.RESTORE_UNREACHABLE.format(
+        address=f"{host.address}:{host.server.network_port}"
+    )
+    assert third.main_window is None
+    await host.server.set_network_access(True, address=host.address)
+    click(qtbot, banner.action_button)
+    await wait_until(lambda: third.main_window is not None, SLOW, "not signed in again")
 
 
 async def test_a_bad_guest_link_a_wrong_certificate_and_a_used_invitation_say_so(
