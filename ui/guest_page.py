@@ -159,6 +159,7 @@ class GuestJoinForm(QWidget):
 
     def set_link(self, link: str) -> None:
         self.link_edit.setText(link.strip())
+        self.link_edit.setCursorPosition(0)  # "matrix:r/…": the start says what it is
         self._picked = None
         self.error_label.clear_error()
 

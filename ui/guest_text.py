@@ -13,9 +13,7 @@ CONNECTION_LOST = {
 }
 
 GUEST_CHOICE_TITLE = "Join a meeting as a guest"
-GUEST_CHOICE_TEXT = (
-    "Someone on your network hosts a meeting on their computer and sent you a guest link."
-)
+GUEST_CHOICE_TEXT = "Someone on your network sent you a link to a meeting on their computer."
 GUEST_HEADING = "Join a meeting as a guest"
 GUEST_INTRO = (
     "Paste the guest link the host sent you, then enter your name as the others in "
