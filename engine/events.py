@@ -26,7 +26,7 @@ from engine.escalation_models import (
 )
 from engine.invitation_models import ConferenceInvitation, IncomingInvitation
 from engine.meeting_summary_models import ConferenceSummary
-from engine.models import ConnectionState, ConversationInfo, Message, Presence
+from engine.models import ConnectionLoss, ConnectionState, ConversationInfo, Message, Presence
 from engine.outbox import OutboxProblemKind
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ class TypingChanged:
 class ConnectionStateChanged:
     state: ConnectionState
     detail: str = ""
+    #: Why, when the connection is lost (None otherwise).
+    loss: ConnectionLoss | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,13 @@ class ConnectionState(enum.Enum):
     RECONNECTING = "Reconnecting"
 
 
+class ConnectionLoss(enum.Enum):
+    """Why the connection is lost, for the UI to put into words."""
+
+    NETWORK = "network"  # our own network, or a server somewhere else
+    HOST_GONE = "host-gone"  # a guest's host computer stopped hosting, slept or left
+
+
 class MessageState(enum.Enum):
     SENDING = "Sending"
     SENT = "Sent"

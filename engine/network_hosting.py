@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from engine.homeserver import EmbeddedHomeserver
 
 __all__ = [
+    "GUEST_SLOT_PREFIX",
     "INVITATION_VALID_S",
     "create_guest_link",
+    "guest_slot",
     "join_as_guest",
     "local_network_addresses",
 ]
@@ -31,6 +33,18 @@ __all__ = [
 #: How long a guest link's invitation can be used: a day covers "send it the
 #: evening before the workshop"; each link still lets in one person only.
 INVITATION_VALID_S: Final = 24 * 3600.0
+#: Keyring slots of guest sign-ins start with this; the rest names the host.
+GUEST_SLOT_PREFIX: Final = "guest-"
+
+
+def guest_slot(fingerprint: bytes) -> str:
+    """The keyring slot of the guest sign-in on the host whose certificate is ``fingerprint``.
+
+    One per host: the certificate is what identifies a host (its address can
+    change from one day to the next), so joining a second host's meeting keeps
+    the first host's sign-in.
+    """
+    return GUEST_SLOT_PREFIX + fingerprint.hex()[:32]
 
 
 def local_network_addresses() -> list[str]:
@@ -92,11 +106,14 @@ async def join_as_guest(
     """Sign up on the host's server with the link's invitation, then ask to join its
     meeting (the lobby, unless the meeting lets everyone in); returns the room ID.
 
-    ``engine`` must not be signed in yet. Raises InvalidGuestLink,
+    ``engine`` must not be signed in yet. The sign-in is kept in the keyring
+    under guest_slot(the host's certificate), with the pin. Raises InvalidGuestLink,
     WrongServerCertificate, InvitationNotValid, GuestNameMissing or
     HomeserverUnreachable, each with a message for the person.
     """
     guest = parse_guest_link(link) if isinstance(link, str) else link
-    await engine.session.register_with_token(guest.base_url, guest.fingerprint, name, guest.token)
+    await engine.session.register_with_token(
+        guest.base_url, guest.fingerprint, name, guest.token, slot=guest_slot(guest.fingerprint)
+    )
     await engine.session.start()
     return await engine.conferences.join(guest.alias, lobby_timeout_s=lobby_timeout_s)

@@ -49,7 +49,7 @@ from engine.errors import (
 )
 from engine.ids import parse_user_id, validate_localpart
 from engine.matrix_client import MatrixClient
-from engine.models import ConnectionState, SessionInfo
+from engine.models import ConnectionLoss, ConnectionState, SessionInfo
 from engine.sanitize import clean_name
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,17 @@ class Session:
     @property
     def connection(self) -> ConnectionState:
         return self._connection
+
+    @property
+    def connection_loss(self) -> ConnectionLoss:
+        """Why a lost connection is lost: a guest's server is someone's computer,
+        which can stop hosting, sleep or leave the network at any time."""
+        return ConnectionLoss.HOST_GONE if self._pin is not None else ConnectionLoss.NETWORK
+
+    @property
+    def pinned_fingerprint(self) -> bytes | None:
+        """The certificate a guest's session pins (None: a CA-checked or local server)."""
+        return self._pin
 
     @property
     def own_display_name(self) -> str:
@@ -438,7 +449,7 @@ class Session:
         token: str,
         *,
         remember: bool = True,
-        slot: str = "guest",
+        slot: str,
     ) -> SessionInfo:
         """Create an account on a host's server with its invitation token, and sign in.
 
@@ -612,7 +623,8 @@ class Session:
     def set_connection(self, state: ConnectionState, detail: str = "") -> None:
         if state != self._connection:
             self._connection = state
-            self.bus.publish(ev.ConnectionStateChanged(state, detail))
+            loss = self.connection_loss if state is ConnectionState.RECONNECTING else None
+            self.bus.publish(ev.ConnectionStateChanged(state, detail, loss))
 
     async def _apply_sync(self, client: AsyncClient, response: SyncResponse) -> None:
         """Hand each piece of the sync to the services that registered for it."""

@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Settings:
-    last_mode: str = ""  # "local" or "remote": which sign-in to restore at start
+    last_mode: str = ""  # "local", "remote" or "guest": which sign-in to restore at start
+    last_guest_slot: str = ""  # the keyring slot of that guest sign-in (one per host)
+    last_guest_address: str = ""  # its host computer's address, to name it in messages
+    guest_name: str = ""  # the name last given when joining as a guest
     last_address: str = ""
     last_user: str = ""
     lobby_timeout_s: int = 15 * 60

@@ -42,6 +42,9 @@ os.environ.pop("CONFERO_DATA_DIR", None)
 os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
 # Processes started by tests (the app itself) get an in-memory keyring too.
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.helpers.keyrings.MemoryKeyring"
+# No test looks for meeting servers with multicast on this machine's real interfaces:
+# the discovery tests run theirs inside network namespaces of their own.
+os.environ["CONFERO_DISCOVERY"] = "off"
 
 MakeUser = Callable[..., TestUser]
 

@@ -24,8 +24,11 @@ from engine.errors import ConferoError, InvalidUserId, SessionExpired
 from engine.ids import validate_localpart
 from engine.models import ConnectionState, SessionInfo
 from engine.settings import Settings
+from ui import guest_text
 from ui.banner import BannerKind
 from ui.error_text import GENERIC_ERROR
+from ui.guest_sessions import GuestSessions, guest_data_dir
+from ui.lan_servers import BrowserFactory, LanServers, discovery_enabled
 from ui.startup_timing import StartupTimer
 from ui.tasks import TaskGroup
 from ui.welcome import LocalAccountMode, WelcomePage, WelcomeWindow
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from engine.events import EngineEvent
     from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
     from engine.homeserver_supervisor import HomeserverSupervisor, SupervisorTiming
+    from engine.lan_discovery import LanAnnouncer
+    from engine.meeting_links import GuestLink
     from ui.bridge import EngineBridge
     from ui.main_window import MainWindow
     from ui.welcome import LocalAccountPage, SignInPage
@@ -44,6 +49,8 @@ log = logging.getLogger(__name__)
 
 LOCAL = "local"
 REMOTE = "remote"
+#: A guest of a meeting hosted on another computer (signed up there with a guest link).
+GUEST = "guest"
 UNEXPECTED_ERROR = GENERIC_ERROR
 KEYRING_WAITING = "Waiting for the system password store…"
 CONTINUE_WITHOUT_KEYRING = "Continue without remembering"
@@ -77,6 +84,8 @@ class AppController(QObject):
         timer: StartupTimer | None = None,
         meeting: str | None = None,
         supervisor_timing: SupervisorTiming | None = None,
+        lan_browser: BrowserFactory | None = None,
+        lan_announcer: Callable[[], LanAnnouncer] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -103,7 +112,14 @@ class AppController(QObject):
         #: Restarts the embedded server when it dies or hangs (local mode only).
         self.supervisor: HomeserverSupervisor | None = None
         self.main_window: MainWindow | None = None
-        self.welcome = WelcomeWindow()
+        #: Meeting servers found on the network (the welcome window and Join a meeting).
+        self.lan_servers = LanServers(lan_browser, self)
+        #: Announces the embedded server on the network while its network access is on.
+        self._announcer: LanAnnouncer | None = None
+        self._announcer_factory = lan_announcer  # tests: one inside a network namespace
+        #: Guest sessions opened beside your own account (created when first needed).
+        self._guest_sessions: GuestSessions | None = None
+        self.welcome = WelcomeWindow(servers=self.lan_servers)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -113,6 +129,7 @@ class AppController(QObject):
         w.local_account_requested.connect(self._on_local_account_requested)
         w.local_sign_in_requested.connect(self._on_local_sign_in_requested)
         w.local_back_requested.connect(self._on_local_back_requested)
+        w.guest_join_requested.connect(self._on_guest_join_requested)
         w.banner_action_triggered.connect(self._on_banner_action_triggered)
         w.quit_requested.connect(self.quit_requested)
 
@@ -142,6 +159,13 @@ class AppController(QObject):
             return
         if main is not None:
             main.join_meeting_reference(link)
+        elif self._is_guest_link(link) and self.welcome.current_page() in (
+            WelcomePage.CHOICE,
+            WelcomePage.GUEST,
+            WelcomePage.SIGN_IN,
+            WelcomePage.LOCAL_ACCOUNT,
+        ):
+            self.welcome.show_guest(link, self._settings.guest_name)
         else:
             self.pending_meeting = link
 
@@ -149,10 +173,10 @@ class AppController(QObject):
         """Show the welcome window at once, on the page start-up will most likely need."""
         if self._local_requested or self._settings.last_mode == LOCAL:
             self.welcome.show_busy("Starting the meeting server on this computer…")
-        elif self._settings.last_mode == REMOTE:
+        elif self._settings.last_mode in (REMOTE, GUEST):
             self.welcome.show_busy("Signing in…")
         else:
-            self.welcome.show_choice()
+            self._show_choice_or_guest()
         self.welcome.show()
         return self.welcome
 
@@ -171,8 +195,97 @@ class AppController(QObject):
             await self._enter_local_mode(restore=True)
         elif self._settings.last_mode == REMOTE:
             await self._restore_remote()
+        elif self._settings.last_mode == GUEST and self._settings.last_guest_slot:
+            await self._restore_guest()
         else:
+            self._show_choice_or_guest()
+
+    def _show_choice_or_guest(self) -> None:
+        """Nobody to sign in again: a guest link given at start asks for a name."""
+        link = self.pending_meeting
+        if link and self._is_guest_link(link):
+            self.pending_meeting = None
+            self.welcome.show_guest(link, self._settings.guest_name)
+        elif self.welcome.current_page() is not WelcomePage.GUEST:
             self.welcome.show_choice()
+
+    @staticmethod
+    def _is_guest_link(text: str) -> bool:
+        from engine.meeting_links import is_guest_link
+
+        return is_guest_link(text)
+
+    async def _restore_guest(self) -> None:
+        """Sign in again as the guest of the host last joined, with its pinned certificate."""
+        self.welcome.clear_notice()
+        self.welcome.show_busy("Signing in…")
+        slot = self._settings.last_guest_slot
+        await self._engine_ready()
+        engine = self._new_engine(guest_data_dir(self._data_dir, slot))
+        try:
+            info = await engine.session.restore(slot)
+        except ConferoError as exc:
+            from engine.errors import HomeserverUnreachable
+
+            await self._discard_engine()
+            self._show_choice_or_guest()
+            message = exc.user_message
+            if isinstance(exc, HomeserverUnreachable):
+                address = self._settings.last_guest_address or "the host's computer"
+                message = guest_text.RESTORE_UNREACHABLE.format(address=address)
+            if isinstance(exc, SessionExpired):
+                self.welcome.show_notice(message, BannerKind.WARNING)
+            else:
+                self._offer_retry(message, self._restore_guest)
+            return
+        except Exception:
+            log.exception("restoring the guest session failed")
+            await self._discard_engine()
+            self._show_choice_or_guest()
+            self.welcome.show_notice(UNEXPECTED_ERROR, BannerKind.ERROR)
+            return
+        if info is None:
+            await self._discard_engine()
+            self._show_choice_or_guest()
+            return
+        if not await self._enter_session(info, slot):
+            self._show_choice_or_guest()
+            self._offer_retry(
+                guest_text.RESTORE_UNREACHABLE.format(address=self._settings.last_guest_address),
+                self._restore_guest,
+            )
+
+    def _on_guest_join_requested(self, link: GuestLink, name: str) -> None:
+        self.welcome.guest_page.form.set_busy(True, guest_text.SIGNING_UP)
+        self._spawn(self._join_as_guest(link, name))
+
+    async def _join_as_guest(self, link: GuestLink, name: str) -> None:
+        """Sign up on the host's server with the link's invitation; into its lobby."""
+        from engine.network_hosting import guest_slot
+
+        form = self.welcome.guest_page.form
+        await self._engine_ready()
+        slot = guest_slot(link.fingerprint)
+        engine = self._new_engine(guest_data_dir(self._data_dir, slot))
+        try:
+            info = await engine.session.register_with_token(
+                link.base_url, link.fingerprint, name, link.token, slot=slot
+            )
+        except ConferoError as exc:
+            await self._discard_engine()
+            form.show_error(exc)
+            return
+        self._settings.guest_name = name
+        self._settings.last_guest_slot = slot
+        self._settings.last_guest_address = f"{link.host}:{link.port}"
+        self._remember_choice(GUEST, None, None)
+        form.set_busy(True, guest_text.JOINING)
+        self.pending_meeting = link.alias  # the main window joins it: into the lobby
+        entered = await self._enter_session(info, slot)
+        form.set_busy(False)
+        if not entered and not self._shutting_down:
+            self.pending_meeting = None
+            form.show_error(guest_text.RESTORE_UNREACHABLE.format(address=link.host))
 
     async def _restore_remote(self) -> None:
         self.welcome.clear_notice()
@@ -252,7 +365,36 @@ class AppController(QObject):
             await self.homeserver.start()
             if not self._shutting_down:
                 self._start_supervisor(self.homeserver)
+                self.update_announcement()
         return self.homeserver
+
+    def update_announcement(self) -> None:
+        """Announce this computer's meeting server on the network while its network
+        access is on, and withdraw it when it is off: call after turning it on or off."""
+        looking = discovery_enabled() or self._announcer_factory is not None
+        if self.homeserver is not None and looking and not self._shutting_down:
+            self._tasks.spawn(self._follow_network_access(self.homeserver))
+
+    async def _follow_network_access(self, homeserver: EmbeddedHomeserver) -> None:
+        import asyncio
+        import importlib
+
+        try:
+            module = await asyncio.to_thread(importlib.import_module, "engine.lan_discovery")
+            if self._announcer is None:
+                make = self._announcer_factory or module.LanAnnouncer
+                self._announcer = make()
+            await module.announce_homeserver(self._announcer, homeserver)
+        except Exception as exc:  # no network or no multicast: nobody finds it, that is all
+            log.info("the meeting server could not be announced on the network: %r", exc)
+
+    async def _withdraw_announcement(self) -> None:
+        announcer, self._announcer = self._announcer, None
+        if announcer is not None:
+            try:
+                await announcer.withdraw()
+            except Exception as exc:
+                log.info("withdrawing the announcement failed: %r", exc)
 
     def _start_supervisor(self, homeserver: EmbeddedHomeserver) -> None:
         from engine.homeserver_supervisor import HomeserverSupervisor
@@ -272,6 +414,8 @@ class AppController(QObject):
         # The server is back: sync and send now rather than after the backoff.
         if isinstance(event, HomeserverRecovered) and self.engine is not None:
             self.engine.session.reconnect_now()
+        if isinstance(event, HomeserverRecovered):
+            self.update_announcement()  # its port may be new after a restart
 
     # -- welcome window slots ----------------------------------------------------
 
@@ -368,6 +512,8 @@ class AppController(QObject):
     async def wait_idle(self) -> None:
         """Wait until the work started by the windows' signals has finished."""
         await self._tasks.wait_idle()
+        if self._guest_sessions is not None:
+            await self._guest_sessions.wait_idle()
 
     async def _guarded(self, work: Awaitable[None]) -> None:
         """Run a slot's work; an unexpected error becomes a message, never a crash."""
@@ -408,12 +554,27 @@ class AppController(QObject):
 
             GuiThreadGarbageCollector.freeze_long_lived()
 
-    def _new_engine(self) -> Engine:
+    def _new_engine(self, data_dir: Path | None = None) -> Engine:
         from engine.engine import Engine
 
         if self.engine is None:
-            self.engine = Engine(self._data_dir, self._credential_store())
+            self.engine = Engine(data_dir or self._data_dir, self._credential_store())
         return self.engine
+
+    def guest_sessions(self) -> GuestSessions:
+        """The guest sessions beside your own account (ui/guest_sessions.py)."""
+        if self._guest_sessions is None:
+            self._guest_sessions = GuestSessions(
+                self._data_dir, self._credential_store(), self._settings, self.lan_servers, self
+            )
+            self._guest_sessions.quit_requested.connect(self.quit_requested)
+        return self._guest_sessions
+
+    def _on_guest_join_asked(self, link: str, picked: object) -> None:
+        if self._shutting_down:
+            return
+        # Beside the session you are in (your account, or a guest's of another host).
+        self.guest_sessions().ask(link, self.main_window, picked)  # type: ignore[arg-type]
 
     # -- the system password store -------------------------------------------------
 
@@ -479,6 +640,7 @@ class AppController(QObject):
             bridge,
             homeserver=self.homeserver if slot == LOCAL else None,
             settings=self._settings,
+            lan_servers=self.lan_servers,
         )
         try:
             await engine.session.start()
@@ -499,6 +661,7 @@ class AppController(QObject):
         main.sign_out_requested.connect(self._on_sign_out_requested)
         main.quit_requested.connect(self.quit_requested)
         main.settings_changed.connect(self._on_settings_changed)
+        main.guest_join_asked.connect(self._on_guest_join_asked)
         bridge.signed_out.connect(self._on_signed_out)
         if slot == LOCAL and self.supervisor is not None:
             bridge.watch(self.supervisor.bus)
@@ -621,6 +784,15 @@ class AppController(QObject):
         if pending:
             await asyncio.wait(pending, timeout=_TASKS_STOP_S)
         self.welcome.hide()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.lan_servers.close(), _TASKS_STOP_S)
+        with contextlib.suppress(Exception):  # goodbye packets: browsers drop it at once
+            await asyncio.wait_for(self._withdraw_announcement(), _TASKS_STOP_S)
+        if self._guest_sessions is not None:
+            try:
+                await asyncio.wait_for(self._guest_sessions.close_all(), _SESSION_CLOSE_S)
+            except TimeoutError:
+                log.warning("closing the guest sessions took too long; quitting anyway")
         try:
             await asyncio.wait_for(self._end_session(), _SESSION_CLOSE_S)
         except TimeoutError:

@@ -17,11 +17,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import ConferoError
+from engine.meeting_links import is_guest_link
 from ui.form_widgets import BusyIndicator, ErrorLabel, make_line_edit
+from ui.lan_server_list import LanServerList
 from ui.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from engine.lan_discovery import DiscoveredServer
+    from ui.lan_servers import LanServers
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,9 @@ class JoinMeetingDialog(QDialog):
 
     #: The meeting was joined, or its lobby entered (room ID); the dialog has closed.
     joined = Signal(str)
+    #: A guest link was pasted, or a server found nearby picked: (link or "",
+    #: DiscoveredServer or None); the dialog has closed.
+    guest_join_asked = Signal(str, object)
 
     def __init__(
         self,
@@ -49,6 +56,7 @@ class JoinMeetingDialog(QDialog):
         parent: QWidget | None = None,
         *,
         lobby_timeout_s: float | None = None,
+        servers: LanServers | None = None,
     ) -> None:
         super().__init__(parent)
         self._engine = engine
@@ -73,6 +81,8 @@ class JoinMeetingDialog(QDialog):
         intro.setBuddy(self.reference_edit)
         self.error_label = ErrorLabel(self)
         self.busy = BusyIndicator(self)
+        # Guests of a meeting hosted on a computer nearby start from one of these.
+        self.server_list = LanServerList(servers, self)
 
         self.buttons = QDialogButtonBox(self)
         self.join_button = QPushButton("Join", self)
@@ -88,6 +98,7 @@ class JoinMeetingDialog(QDialog):
         layout.addWidget(self.reference_edit)
         layout.addWidget(self.error_label)
         layout.addWidget(self.busy)
+        layout.addWidget(self.server_list)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.reference_edit.setFocus()
@@ -97,6 +108,7 @@ class JoinMeetingDialog(QDialog):
         self.buttons.accepted.connect(self._on_join_requested)
         self.buttons.rejected.connect(self.reject)
         self.reference_edit.textEdited.connect(self._on_reference_edited)
+        self.server_list.picked.connect(self._on_server_picked)
 
     # -- public API ---------------------------------------------------------
 
@@ -105,6 +117,7 @@ class JoinMeetingDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._tasks.cancel_all()
+        self.server_list.stop_looking()
         super().done(result)
 
     # -- slots --------------------------------------------------------------
@@ -118,6 +131,12 @@ class JoinMeetingDialog(QDialog):
         reference = normalise_reference(self.reference_edit.text())
         if not reference:
             self._show_error(EMPTY_ERROR)
+            return
+        if is_guest_link(reference):
+            # A meeting on another computer's server: joining it is a guest
+            # session of its own, which asks for a name first.
+            self.accept()
+            self.guest_join_asked.emit(reference, None)
             return
         self._set_busy(True)
         self._tasks.spawn(self._join(reference))
@@ -137,6 +156,13 @@ class JoinMeetingDialog(QDialog):
         self._set_busy(False)
         self.joined.emit(room_id)
         self.accept()
+
+    def _on_server_picked(self, server: DiscoveredServer) -> None:
+        if self.is_busy():
+            return
+        reference = normalise_reference(self.reference_edit.text())
+        self.accept()
+        self.guest_join_asked.emit(reference if is_guest_link(reference) else "", server)
 
     def _set_busy(self, busy: bool) -> None:
         self.reference_edit.setEnabled(not busy)

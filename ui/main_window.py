@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import ConferoError
+from engine.meeting_links import is_guest_link
 from engine.models import ConnectionState, Presence, SessionInfo
 from engine.settings import Settings
 from ui import theme
@@ -32,6 +33,7 @@ from ui.conversation_delegate import ConversationDelegate
 from ui.conversation_list_model import ConversationListModel, ConversationRole
 from ui.conversation_list_view import ConversationListView
 from ui.dialogs import AddColleagueDialog, NewConversationDialog
+from ui.guest_text import CONNECTION_LOST, GUEST_SERVER_LABEL
 from ui.ics_export import export_ics
 from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
@@ -47,6 +49,7 @@ from ui.window_registry import ConversationWindows
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.homeserver import EmbeddedHomeserver
+    from ui.lan_servers import LanServers
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,6 @@ PRESENCE_CHOICES: tuple[Presence, ...] = (
     Presence.OFFLINE,
 )
 
-_RECONNECTING_TEXT = "Connection lost: reconnecting…"
 CONNECTION_GRACE_MS = 1500
 SERVER_RESTARTING_TEXT = "The meeting server on this computer stopped. Restarting it…"
 SERVER_FAILED_TEXT = "The meeting server on this computer stopped and could not be restarted."
@@ -77,6 +79,10 @@ class MainWindow(QMainWindow):
     conversation_opened = Signal(str)
     #: "Try again" was clicked on the banner of a meeting server that could not restart.
     server_retry_requested = Signal()
+    #: A guest link was given (Join a meeting…, the command line), or a server found on
+    #: the network picked: (link or "", DiscoveredServer or None). Joining is a guest
+    #: session of its own (ui/guest_sessions.py).
+    guest_join_asked = Signal(str, object)
 
     def __init__(
         self,
@@ -86,10 +92,12 @@ class MainWindow(QMainWindow):
         homeserver: EmbeddedHomeserver | None = None,
         settings: Settings | None = None,
         windows: ConversationWindows | None = None,
+        lan_servers: LanServers | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings = settings or Settings()
+        self._lan_servers = lan_servers
         self._engine = engine
         self._bridge = bridge
         #: The open conversation windows of this session (one per conversation).
@@ -506,14 +514,22 @@ class MainWindow(QMainWindow):
 
     def join_meeting(self) -> JoinMeetingDialog:
         """Ask for a meeting link or ID, then join and open the meeting's window."""
-        dialog = JoinMeetingDialog(self._engine, self, lobby_timeout_s=self.lobby_timeout_s)
+        dialog = JoinMeetingDialog(
+            self._engine, self, lobby_timeout_s=self.lobby_timeout_s, servers=self._lan_servers
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.joined.connect(self.open_conversation)
+        dialog.guest_join_asked.connect(self.guest_join_asked)
         dialog.open()
         return dialog
 
     def join_meeting_reference(self, reference: str) -> None:
-        """Join ``reference`` (from the command line) without asking, then open it."""
+        """Join ``reference`` (from the command line) without asking, then open it.
+
+        A guest link asks for a name first (guest_join_asked)."""
+        if is_guest_link(reference):
+            self.guest_join_asked.emit(reference.strip(), None)
+            return
         self.statusBar().showMessage("Joining the meeting…")
         self._tasks.spawn(self._join_reference(normalise_reference(reference)))
 
@@ -689,9 +705,8 @@ class MainWindow(QMainWindow):
 
     def _show_connection_lost(self) -> None:
         if self._server_status == "running" and not self._quiet_close:
-            self.connection_banner.show_message(
-                _RECONNECTING_TEXT, BannerKind.ERROR, dismissable=False
-            )
+            text = CONNECTION_LOST[self._engine.session.connection_loss]
+            self.connection_banner.show_message(text, BannerKind.ERROR, dismissable=False)
 
     # -- the meeting server on this computer -------------------------------------
 
@@ -764,6 +779,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Confero")
         if self._homeserver is not None:
             self.server_label.setText("Meeting server on this computer")
+        elif self._engine.session.pinned_fingerprint is not None:
+            address = (self._engine.session.homeserver_url or "").removeprefix("https://")
+            self.server_label.setText(GUEST_SERVER_LABEL.format(address=address))
         else:
             self.server_label.setText(f"Server: {self._engine.session.homeserver_url or ''}")
         self.server_label.setToolTip(self._engine.session.homeserver_url or "")

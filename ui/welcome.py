@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import getpass
 import itertools
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -33,7 +34,7 @@ from engine.errors import (
     LoginFailed,
 )
 from engine.ids import validate_localpart
-from ui import theme
+from ui import guest_text, theme
 from ui.banner import Banner, BannerKind
 from ui.form_widgets import (
     BusyIndicator,
@@ -42,6 +43,10 @@ from ui.form_widgets import (
     make_line_edit,
     make_remember_check,
 )
+from ui.guest_page import GuestJoinForm
+
+if TYPE_CHECKING:
+    from ui.lan_servers import LanServers
 
 _PAGE_WIDTH = 440
 
@@ -130,6 +135,8 @@ class ChoicePage(QWidget):
     local_chosen = Signal()
     #: "Sign in to a server" was chosen.
     remote_chosen = Signal()
+    #: "Join a meeting as a guest" was chosen.
+    guest_chosen = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +162,10 @@ class ChoicePage(QWidget):
             self,
         )
         self.remote_button.setToolTip("Sign in with an existing Matrix account")
+        self.guest_button = ChoiceButton(
+            "conference", guest_text.GUEST_CHOICE_TITLE, guest_text.GUEST_CHOICE_TEXT, self
+        )
+        self.guest_button.setToolTip("Join with the guest link a host on your network sent you")
 
         column.addWidget(logo)
         column.addWidget(title)
@@ -162,12 +173,15 @@ class ChoicePage(QWidget):
         column.addSpacing(12)
         column.addWidget(self.local_button)
         column.addWidget(self.remote_button)
+        column.addWidget(self.guest_button)
         self.setTabOrder(self.local_button, self.remote_button)
+        self.setTabOrder(self.remote_button, self.guest_button)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.local_button.clicked.connect(self.local_chosen)
         self.remote_button.clicked.connect(self.remote_chosen)
+        self.guest_button.clicked.connect(self.guest_chosen)
 
 
 class BusyPage(QWidget):
@@ -527,11 +541,21 @@ class LocalAccountPage(_FormPage):
         field.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
+class GuestPage(QWidget):
+    """Join a meeting on another computer with its guest link (the form, centred)."""
+
+    def __init__(self, servers: LanServers | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = GuestJoinForm(servers, self)
+        _centred(self).addWidget(self.form)
+
+
 class WelcomePage(enum.Enum):
     CHOICE = 0
     BUSY = 1
     SIGN_IN = 2
     LOCAL_ACCOUNT = 3
+    GUEST = 4
 
 
 class WelcomeWindow(QWidget):
@@ -547,12 +571,14 @@ class WelcomeWindow(QWidget):
     local_sign_in_requested = Signal(str, str, bool)
     #: The local account form was left with Back.
     local_back_requested = Signal()
+    #: Join as a guest asked for: (GuestLink, name).
+    guest_join_requested = Signal(object, str)
     #: The banner's action button (e.g. "Try again") was clicked.
     banner_action_triggered = Signal()
     #: Ctrl+Q, or the window was closed.
     quit_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, servers: LanServers | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Confero")
         self.setWindowIcon(theme.app_icon())
@@ -565,8 +591,15 @@ class WelcomeWindow(QWidget):
         self.busy_page = BusyPage(self)
         self.sign_in_page = SignInPage(self)
         self.local_page = LocalAccountPage(self)
+        self.guest_page = GuestPage(servers, self)
         self._stack = QStackedWidget(self)
-        for page in (self.choice_page, self.busy_page, self.sign_in_page, self.local_page):
+        for page in (
+            self.choice_page,
+            self.busy_page,
+            self.sign_in_page,
+            self.local_page,
+            self.guest_page,
+        ):
             self._stack.addWidget(page)
 
         layout = QVBoxLayout(self)
@@ -588,6 +621,9 @@ class WelcomeWindow(QWidget):
         self.local_page.create_requested.connect(self.local_account_requested)
         self.local_page.sign_in_requested.connect(self.local_sign_in_requested)
         self.local_page.back_requested.connect(self.local_back_requested)
+        self.choice_page.guest_chosen.connect(lambda: self.show_guest())
+        self.guest_page.form.join_requested.connect(self.guest_join_requested)
+        self.guest_page.form.back_requested.connect(self._on_guest_back)
         self.banner.action_triggered.connect(self.banner_action_triggered)
         self.quit_action.triggered.connect(self.quit_requested)
 
@@ -626,6 +662,19 @@ class WelcomeWindow(QWidget):
         self._stack.setCurrentWidget(page)
         page.focus_first_empty()
 
+    def show_guest(self, link: str = "", name: str = "", error: str = "") -> None:
+        """Join a meeting as a guest: the link (if given) filled in, the name asked for."""
+        form = self.guest_page.form
+        form.set_busy(False)
+        if link:
+            form.set_link(link)
+        form.set_name(name)
+        self.clear_notice()
+        self._stack.setCurrentWidget(self.guest_page)
+        form.focus_first_empty()
+        if error:
+            form.show_error(error)
+
     def show_notice(
         self, text: str, kind: BannerKind = BannerKind.INFO, action_text: str | None = None
     ) -> None:
@@ -654,6 +703,10 @@ class WelcomeWindow(QWidget):
     def _on_remote_chosen(self) -> None:
         self.clear_notice()
         self.show_sign_in()
+
+    def _on_guest_back(self) -> None:
+        self.guest_page.form.error_label.clear_error()
+        self.show_choice()
 
     def _on_sign_in_back(self) -> None:
         self.sign_in_page.clear_error()

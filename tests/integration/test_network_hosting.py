@@ -27,8 +27,13 @@ from engine.errors import InvitationNotValid, WrongServerCertificate
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.meeting_links import parse_guest_link
-from engine.models import ConnectionState, MessageState
-from engine.network_hosting import create_guest_link, join_as_guest, local_network_addresses
+from engine.models import ConnectionLoss, ConnectionState, MessageState
+from engine.network_hosting import (
+    create_guest_link,
+    guest_slot,
+    join_as_guest,
+    local_network_addresses,
+)
 from engine.server_certificate import format_fingerprint
 from engine.session import SERVER_GONE
 from engine.user_directory import search_users
@@ -189,7 +194,7 @@ async def test_guest_joins_by_link_knocks_is_admitted_and_chats(
     )
 
     # The guest's sign-in is kept like any other: in the keyring, with the pin.
-    stored = json.loads(memory_keyring.get_password(SERVICE, "guest") or "{}")
+    stored = json.loads(memory_keyring.get_password(SERVICE, guest_slot(parsed.fingerprint)))
     assert stored["user_id"] == guest_id
     assert stored["pinned_fingerprint"] == parsed.fingerprint.hex()
     # The server's own admin account is nobody people can find.
@@ -233,7 +238,8 @@ async def test_turning_network_access_off_mid_meeting_cuts_guests_off_only(host,
     loopback_port = host.server.port
     await host.server.set_network_access(False)
     assert not host.server.network_enabled and host.server.port == loopback_port
-    assert (await lost).detail == SERVER_GONE
+    went = await lost
+    assert went.detail == SERVER_GONE and went.loss is ConnectionLoss.HOST_GONE
     # Nothing listens on the network port any more.
     assert host.server.network_port is not None
     with pytest.raises(OSError):
@@ -249,6 +255,49 @@ async def test_turning_network_access_off_mid_meeting_cuts_guests_off_only(host,
         60,
     )
     assert guest.session.connection == ConnectionState.RECONNECTING
+
+
+async def test_guests_reconnect_by_themselves_when_the_host_is_back(host, guests, tmp_path):
+    """Network access off and on again (or the host asleep and awake): the guest's
+    session comes back without their doing anything, and what they wrote
+    meanwhile arrives once."""
+    guest, room_id = await admitted_guest(host, guests, tmp_path)
+    lost = expect_event(
+        guest,
+        lambda e: (
+            isinstance(e, ev.ConnectionStateChanged) and e.state == ConnectionState.RECONNECTING
+        ),
+        timeout=60,
+    )
+    await host.server.set_network_access(False)
+    assert (await lost).loss is ConnectionLoss.HOST_GONE
+    await guest.conversations.send_text(room_id, "written while cut off")
+    assert guest.session.connection == ConnectionState.RECONNECTING
+
+    back = expect_event(
+        guest,
+        lambda e: isinstance(e, ev.ConnectionStateChanged) and e.state == ConnectionState.CONNECTED,
+        timeout=60,
+    )
+    await host.server.set_network_access(True, address=LAN_ADDRESS)
+    assert (await back).loss is None
+    await eventually(
+        lambda: any(
+            m.body == "written while cut off" for m in host.engine.conversations.messages(room_id)
+        ),
+        60,
+    )
+    # Once: the outbox sent it when the host was back, and not again.
+    await host.engine.conversations.send_text(room_id, "good to have you back")
+    await eventually(
+        lambda: any(
+            m.body == "good to have you back" for m in guest.conversations.messages(room_id)
+        ),
+        60,
+    )
+    bodies = [m.body for m in host.engine.conversations.messages(room_id)]
+    assert bodies.count("written while cut off") == 1
+    assert session_state(guest, room_id) == SessionState.CONNECTED
 
 
 async def test_turning_network_access_on_and_off_is_no_crash_to_the_supervisor(
@@ -282,15 +331,16 @@ async def test_a_guest_signs_in_again_from_the_keyring_with_the_pin(
     await guest.session.close()  # quitting Confero on the guest's computer
 
     again = new_guest(guests, tmp_path)
-    info = await again.session.restore("guest")
+    slot = guest_slot(host.server.network_fingerprint() or b"")
+    info = await again.session.restore(slot)
     assert info is not None and info.user_id == user_id
     await again.session.start()
     await eventually(lambda: again.session.connection == ConnectionState.CONNECTED)
     await eventually(lambda: room_id in {c.room_id for c in again.conversations.all()})
 
     # A different certificate at the same address is refused, never trusted.
-    stored = json.loads(memory_keyring.get_password(SERVICE, "guest") or "{}")
+    stored = json.loads(memory_keyring.get_password(SERVICE, slot) or "{}")
     stored["pinned_fingerprint"] = "00" * 32
-    memory_keyring.set_password(SERVICE, "guest", json.dumps(stored))
+    memory_keyring.set_password(SERVICE, slot, json.dumps(stored))
     with pytest.raises(WrongServerCertificate):
-        await new_guest(guests, tmp_path).session.restore("guest")
+        await new_guest(guests, tmp_path).session.restore(slot)
