@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import ssl
 import stat
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -122,6 +123,10 @@ async def test_network_access_is_off_by_default_and_configured_only_when_on(tmp_
         assert [listener["bind_addresses"] for listener in config["listeners"]] == [["127.0.0.1"]]
         assert config["enable_registration"] is False
         assert "registration_requires_token" not in config
+        # The data folder remembers its server name from the first start on.
+        assert (
+            json.loads((server.data_dir / "state.json").read_text())["server_name"] == "localhost"
+        )
     finally:
         server.stop_blocking()
 
@@ -294,3 +299,42 @@ async def test_a_guest_signs_in_again_from_the_keyring_with_the_pin(
     memory_keyring.set_password(SERVICE, "guest", json.dumps(stored))
     with pytest.raises(WrongServerCertificate):
         await new_guest(guests, tmp_path).session.restore("guest")
+
+
+async def test_the_desktop_profile_rate_limits_people_on_other_computers(tmp_path):
+    """The app's own profile (not TEST's lifted limits): a password guesser over the
+    network listener is turned away with 429 after a few tries."""
+    server = EmbeddedHomeserver(tmp_path / "hs", profile=HomeserverProfile.DESKTOP)
+    await server.set_network_access(True, address=LAN_ADDRESS)
+    await server.start()
+    try:
+        config = json.loads((server.data_dir / "homeserver.yaml").read_text().split("\n", 1)[1])
+        strict = {"per_second": 0.17, "burst_count": 3}
+        assert config["rc_login"] == {
+            "address": strict,
+            "account": strict,
+            "failed_attempts": strict,
+        }
+        assert config["rc_registration"] == strict
+        assert config["rc_message"]["burst_count"] < 100
+        assert "bcrypt_rounds" not in config  # the real password hashing cost
+        cert = server.data_dir / "secrets" / "network_tls.crt"
+        pinned = ssl.create_default_context(cafile=str(cert))
+        pinned.check_hostname = False  # the certificate is what guests pin, not a name
+        url = f"{server.network_url(LAN_ADDRESS)}/_matrix/client/v3/login"
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as http:
+            for attempt in range(6):
+                login = {
+                    "type": "m.login.password",
+                    "identifier": {"type": "m.id.user", "user": "host"},
+                    "password": f"guess {attempt}",
+                }
+                async with http.post(url, json=login, ssl=pinned) as response:
+                    statuses.append(response.status)
+                if response.status == 429:
+                    break
+        assert statuses[0] == 403 and statuses[-1] == 429, statuses
+        assert len(statuses) <= 4  # the burst of three, then no more
+    finally:
+        await server.stop()
