@@ -42,6 +42,7 @@ from ui.network_access_text import (
     ON_STATUS,
     ON_STATUS_NO_ADDRESS,
     ON_STATUS_TIP,
+    ON_STATUS_UNKNOWN,
     TURN_OFF,
     TURN_OFF_TIP,
     TURNING_OFF,
@@ -769,7 +770,10 @@ class MainWindow(QMainWindow):
             text = TURNING_ON if access.state is HostingState.TURNING_ON else TURNING_OFF
             self.network_banner.show_message(text, BannerKind.INFO, dismissable=False)
             return
-        text = ON_STATUS.format(address=access.address) if access.address else ON_STATUS_NO_ADDRESS
+        if access.address:
+            text = ON_STATUS.format(address=access.address)
+        else:
+            text = ON_STATUS_NO_ADDRESS if access.looked_up else ON_STATUS_UNKNOWN
         self.network_banner.show_message(
             text,
             BannerKind.INFO,

@@ -86,6 +86,7 @@ class NetworkAccess(QObject):
         self._state = HostingState.ON if homeserver.network_enabled else HostingState.OFF
         self._host = ""  # the address other computers use, once looked up
         self._fingerprint = ""
+        self._looked_up = False
         if self._state is HostingState.ON:
             self._tasks.spawn(self._look_up())
 
@@ -111,6 +112,11 @@ class NetworkAccess(QObject):
             return ""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{host}:{port}"
+
+    @property
+    def looked_up(self) -> bool:
+        """Whether ``address`` has been looked up (else "" only means "not yet")."""
+        return self._looked_up
 
     @property
     def fingerprint(self) -> str:
@@ -198,6 +204,7 @@ class NetworkAccess(QObject):
             self._host = bound
         digest = await asyncio.to_thread(self._homeserver.network_fingerprint)
         self._fingerprint = format_fingerprint(digest) if digest else ""
+        self._looked_up = True
         if announce:
             self.changed.emit()
 

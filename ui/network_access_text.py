@@ -19,6 +19,7 @@ EXPLANATION: Final = (
 TURNING_ON: Final = "Letting people on your network join… (the meeting server restarts)"
 TURNING_OFF: Final = "Turning off network access… (the meeting server restarts)"
 ON_STATUS: Final = "People on your network can join: {address}"
+ON_STATUS_UNKNOWN: Final = "People on your network can join meetings on this computer"
 ON_STATUS_NO_ADDRESS: Final = (
     "People on your network can join, but this computer is not on a network right now"
 )

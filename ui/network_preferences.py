@@ -87,9 +87,10 @@ class NetworkPreferences(QGroupBox):
         else:
             self.busy.stop()
         on = state is HostingState.ON
-        self.address_label.setText(
-            ADDRESS.format(address=access.address) if access.address else NO_ADDRESS
-        )
+        if access.address:
+            self.address_label.setText(ADDRESS.format(address=access.address))
+        else:
+            self.address_label.setText(NO_ADDRESS if access.looked_up else "")
         self.fingerprint_label.setText(fingerprint_lines(access.fingerprint))
         self.address_label.setVisible(on)
         self.fingerprint_title.setVisible(on and bool(access.fingerprint))

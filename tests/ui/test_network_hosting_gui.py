@@ -22,6 +22,7 @@ from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionState
 from engine.network_hosting import join_as_guest, local_network_addresses
 from engine.server_certificate import format_fingerprint
+from engine.settings import Settings
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import expect_event
 from tests.helpers.qt_async import wait_for_signal, wait_until
@@ -30,7 +31,7 @@ from tests.ui.test_meetings import SLOW, click, click_radio, shoot
 from ui.conversation_window import ConversationWindow
 from ui.guest_link_dialog import GuestLinkDialog
 from ui.main_window import MainWindow
-from ui.network_access import HostingState
+from ui.network_access import HostingState, NetworkAccess
 from ui.network_access_text import LINK_ONCE, OFFER, ON_STATUS
 from ui.welcome import WelcomePage
 
@@ -135,6 +136,12 @@ async def test_turn_on_in_preferences_invite_a_guest_and_turn_off_from_the_banne
         lambda: main.engine.session.connection is ConnectionState.CONNECTED, RESTART, "no sync"
     )
     await shoot(main, "network_main_banner", banner)
+    # The next start finds it on (the server remembers), and says so again.
+    restored = NetworkAccess(server, Settings(), lambda: None)
+    assert restored.is_on
+    await wait_until(lambda: restored.looked_up, 10, "no address")
+    assert restored.address == address and restored.fingerprint == format_fingerprint(fingerprint)
+    restored.deleteLater()
 
     # Invite from another computer… makes a single-use link to this meeting.
     window = await meeting_window(main)
@@ -195,6 +202,7 @@ async def test_a_meeting_offers_network_access_once_and_invite_turns_it_on(
     offer = window.meeting.guest_invite.offer_bar
     await wait_until(lambda: offer.isVisible(), SLOW, "no offer")
     assert offer.text() == OFFER and offer.action_button.text() == "Let people on my network join"
+    assert unnamed_controls(window) == []
     await shoot(window, "network_meeting_offer", offer, window.meeting.guest_invite.button)
     click(offer._close)
     assert offer.isHidden()
