@@ -401,7 +401,9 @@ class EmbeddedHomeserver:
         A running server is restarted on the same data folder and loopback
         port, so local clients reconnect where they were; when turned off, the
         network listener is gone once the old process has exited, which closes
-        every connection of the people on other computers.
+        every connection of the people on other computers. When the restart
+        fails (an address this computer does not have, say), the server is put
+        back as it was and the HomeserverError is raised.
         """
         with self._mutex:
             before = self._network_state()
@@ -418,7 +420,15 @@ class EmbeddedHomeserver:
             logger.info("Turning network access %s", "on" if enabled else "off")
             self._reconfiguring = True
             try:
-                self.restart_blocking()
+                try:
+                    self.restart_blocking()
+                except HomeserverError:
+                    self._save_state({"network": before})
+                    try:
+                        self.restart_blocking()
+                    except HomeserverError as again:  # the supervisor takes it from here
+                        logger.warning("restarting as before failed too: %s", again)
+                    raise
             finally:
                 self._reconfiguring = False
 
@@ -441,7 +451,17 @@ class EmbeddedHomeserver:
             if not keep_port or self.port is None:
                 self._choose_port()
             if self.network_enabled:
-                self._choose_network_port()
+                try:
+                    self._choose_network_port()
+                except OSError as exc:
+                    address = self.network_address
+                    raise HomeserverError(
+                        f"network address {address} is not usable: {exc!r}",
+                        user_message=(
+                            f"this computer cannot listen on the address {address} "
+                            f"({exc.strerror or exc})."
+                        ),
+                    ) from exc
                 ensure_certificate(self._data_dir / _SECRETS_DIR, self.server_name)
             config_path = self._write_config()
             self._spawn(config_path)

@@ -177,12 +177,8 @@ class NetworkAccess(QObject):
         except Exception as exc:
             reason = _reason(exc)
             log.warning("turning network access %s failed: %r", "on" if enabled else "off", exc)
-            if enabled:  # whatever got half-way (a port, a listener) must not stay open
-                try:
-                    await self._homeserver.set_network_access(False)
-                    reason += ROLLED_BACK
-                except Exception as again:
-                    log.warning("turning network access off again failed: %r", again)
+            if enabled and not self._homeserver.network_enabled:
+                reason += ROLLED_BACK  # the server put itself back as it was
             self._set_state(
                 HostingState.ON if self._homeserver.network_enabled else HostingState.OFF
             )

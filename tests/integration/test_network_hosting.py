@@ -25,7 +25,7 @@ from engine.conference_models import Membership, SessionState
 from engine.credentials import SERVICE
 from engine.engine import Engine
 from engine.errors import InvitationNotValid, WrongServerCertificate
-from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.homeserver import EmbeddedHomeserver, HomeserverError, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionState, MessageState
@@ -254,6 +254,23 @@ async def test_turning_network_access_off_mid_meeting_cuts_guests_off_only(host,
         60,
     )
     assert guest.session.connection == ConnectionState.RECONNECTING
+
+
+async def test_a_listener_that_cannot_start_leaves_the_server_as_it_was(
+    network_server: EmbeddedHomeserver,
+):
+    loopback_port, network_port = network_server.port, network_server.network_port
+    with pytest.raises(HomeserverError) as raised:
+        # TEST-NET-1: an address no machine of ours has.
+        await network_server.set_network_access(True, address="192.0.2.123")
+    assert raised.value.user_message.startswith(
+        "this computer cannot listen on the address 192.0.2.123"
+    )
+    assert network_server.is_running and not network_server.reconfiguring
+    assert network_server.network_enabled and network_server.network_address == LAN_ADDRESS
+    assert (network_server.port, network_server.network_port) == (loopback_port, network_port)
+    _, writer = await asyncio.open_connection(LAN_ADDRESS, network_port)
+    writer.close()
 
 
 async def test_turning_network_access_on_and_off_is_no_crash_to_the_supervisor(

@@ -45,15 +45,15 @@ RESTART = 60.0  # seconds a restart of the embedded server may take on a busy ma
 
 
 async def hosting(
-    make_controller: MakeController, tmp_path: Path, qtbot
+    make_controller: MakeController, tmp_path: Path, qtbot, address: str = LAN_ADDRESS
 ) -> tuple[MainWindow, EmbeddedHomeserver]:
-    """Signed in on this computer's server, whose network listener (when on) uses the
-    LAN address rather than every interface."""
+    """Signed in on this computer's server, whose network listener (when on) uses
+    ``address`` (the LAN address) rather than every interface."""
     data_dir = tmp_path / "local"
     (data_dir / "homeserver").mkdir(parents=True)
     EmbeddedHomeserver(
         data_dir / "homeserver", profile=HomeserverProfile.TEST
-    ).set_network_access_blocking(False, address=LAN_ADDRESS)
+    ).set_network_access_blocking(False, address=address)
     controller = make_controller(data_dir=data_dir, local=True)
     await controller.start()
     page = controller.welcome.local_page
@@ -236,3 +236,29 @@ async def test_a_meeting_offers_network_access_once_and_invite_turns_it_on(
     link_dialog.close()
     main.network_banner.action_button.click()
     await wait_until(lambda: access.state is HostingState.OFF, RESTART, "still on")
+
+
+async def test_when_turning_on_fails_it_says_why_and_the_server_is_back_as_before(
+    make_controller: MakeController, tmp_path: Path, qtbot
+) -> None:
+    # An address this machine does not have (TEST-NET-1): the listener cannot bind.
+    main, server = await hosting(make_controller, tmp_path, qtbot, address="192.0.2.123")
+    access = main.network_access
+    assert access is not None
+    main.preferences_action.trigger()
+    section = main.preferences_dialog.network
+    assert section is not None
+    click_radio(section.check)
+    await wait_until(lambda: access.state is HostingState.OFF, 2 * RESTART, "still turning on")
+    await wait_until(lambda: section.error.isVisible(), 5, "no error shown")
+    text = section.error.text()
+    assert text.startswith("People on your network could not be let in: ")
+    assert text.endswith("Network access is off again."), text
+    assert not section.check.isChecked() and section.check.isEnabled()
+    assert main.notice_banner.text() == text  # the main window says it too
+    assert main.network_banner.isHidden()
+    assert not server.network_enabled and server.is_running
+    await wait_until(
+        lambda: main.engine.session.connection is ConnectionState.CONNECTED, RESTART, "no sync"
+    )
+    await shoot(main.preferences_dialog, "network_preferences_failed", section.error)
