@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import shiboken6
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from engine.conference_models import ConferenceDetails, ConferenceSession, SessionState
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ui.window_parts import PartContext
 
 NO_REMOTE_INVITE_REASON = "Only presenters can invite people to this meeting"
+SHORTCUT = "Ctrl+Shift+I"
 
 
 class GuestInvite:
@@ -57,6 +59,8 @@ class GuestInvite:
         self.button.setObjectName("inviteRemoteButton")
         self.button.setAccessibleName(INVITE_REMOTE_NAME)
         self.button.setAutoDefault(False)
+        self.button.setShortcut(QKeySequence(SHORTCUT))
+        self._key = QKeySequence(SHORTCUT).toString(QKeySequence.SequenceFormat.NativeText)
         header.add_invite_action(self.button)
 
         self.offer_bar = context.banners.add_bar(Banner(context.banners))
@@ -142,9 +146,9 @@ class GuestInvite:
         if not can_invite:
             self.button.setToolTip(NO_REMOTE_INVITE_REASON)
         elif network.is_on:
-            self.button.setToolTip(INVITE_REMOTE_TIP)
+            self.button.setToolTip(f"{INVITE_REMOTE_TIP} ({self._key})")
         else:
-            self.button.setToolTip(INVITE_REMOTE_OFF_TIP)
+            self.button.setToolTip(f"{INVITE_REMOTE_OFF_TIP} ({self._key})")
         self._follow_offer(can_invite)
         if network.state is HostingState.ON:
             self._asked = False

@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from engine import events as ev
@@ -221,7 +223,10 @@ async def test_a_meeting_offers_network_access_once_and_invite_turns_it_on(
     window = await meeting_window(main)
     guest_invite = window.meeting.guest_invite
     await wait_until(lambda: guest_invite.offer_bar.isVisible(), SLOW, "no offer")
-    click(guest_invite.button)
+    assert "(Ctrl+Shift+I)" in guest_invite.button.toolTip()
+    assert guest_invite.button.shortcut().toString() == "Ctrl+Shift+I"
+    guest_invite.button.setFocus()  # from the keyboard
+    QTest.keyClick(guest_invite.button, Qt.Key.Key_Space)
     box = guest_invite.dialog
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert unnamed_controls(box) == []
