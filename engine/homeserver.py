@@ -19,6 +19,8 @@ Design notes:
   kept private to this object and never logged.
 * The listening port is chosen once and remembered in ``state.json`` so the
   same data folder keeps the same URL (and stored client sessions stay valid).
+  So is the server name: a Matrix server name is part of every account and
+  room ID on the server, so a data folder keeps the name it was created with.
 * A lock file makes sure only one process runs a Synapse on a data folder at a
   time, which also lets us safely clean up a Synapse orphaned by a crash.
 * No Qt imports here: the engine layer must stay usable headless.
@@ -74,6 +76,8 @@ _HTTP_TIMEOUT_S: Final = 10.0
 _POLL_INTERVAL_S: Final = 0.1
 _DIRECTORY_BUILD_TIMEOUT_S: Final = 30.0
 _DATABASE_FILE: Final = "homeserver.db"
+# What every data folder was named before state.json remembered the name.
+_LEGACY_SERVER_NAME: Final = "localhost"
 
 # Names of the files Confero keeps in the data folder.
 _CONFIG_FILE: Final = "homeserver.yaml"
@@ -128,6 +132,25 @@ _RATELIMIT_KEYS: Final = (
     "rc_profile",
 )
 _UNLIMITED: Final = {"per_second": 10000, "burst_count": 10000}
+# The desktop profile's limits, written out rather than left to Synapse's
+# defaults, so that an upgrade cannot quietly loosen them for people on other
+# computers. Signing in and up keep Synapse's own strict defaults (per address
+# and per account: a guesser gets 429 after three tries); the rest are set for
+# a meeting, where a classroom of people arrives and is let in at once.
+_SIGN_IN_UP: Final = {"per_second": 0.17, "burst_count": 3}
+_DESKTOP_RATE_LIMITS: Final[dict[str, dict[str, float]]] = {
+    "rc_login.address": _SIGN_IN_UP,
+    "rc_login.account": _SIGN_IN_UP,
+    "rc_login.failed_attempts": _SIGN_IN_UP,
+    "rc_registration": _SIGN_IN_UP,
+    "rc_registration_token_validity": {"per_second": 0.1, "burst_count": 5},
+    # Synapse's default (0.2/s, burst 10) throttles a lively chat.
+    "rc_message": {"per_second": 5, "burst_count": 30},
+    # Admitting from the lobby is an invitation; Synapse's 10 per room would
+    # stall a host letting in a class.
+    "rc_invites.per_room": {"per_second": 1, "burst_count": 50},
+    "rc_joins_per_room": {"per_second": 1, "burst_count": 50},
+}
 
 # Requests to our own loopback server must never go through an HTTP proxy from
 # the environment (http_proxy without a matching no_proxy would break them).
@@ -166,7 +189,8 @@ class EmbeddedHomeserver:
     ) -> None:
         self._data_dir = Path(data_dir).absolute()
         self._profile = profile
-        self._server_name = server_name
+        self._requested_server_name = server_name
+        self._server_name: str | None = None  # the data folder's own, once known
         self._bind_host = bind_host
         self._port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -199,6 +223,17 @@ class EmbeddedHomeserver:
 
     @property
     def server_name(self) -> str:
+        """The data folder's server name: remembered in ``state.json`` at its first
+        start; ``server_name`` from the constructor names new folders only."""
+        if self._server_name is None:
+            stored = self._load_state().get("server_name")
+            if isinstance(stored, str) and stored:
+                self._server_name = stored
+            elif (self._data_dir / _DATABASE_FILE).exists():
+                # A folder from before the name was remembered: they were all "localhost".
+                self._server_name = _LEGACY_SERVER_NAME
+            else:
+                return self._requested_server_name
         return self._server_name
 
     @property
@@ -366,7 +401,9 @@ class EmbeddedHomeserver:
         A running server is restarted on the same data folder and loopback
         port, so local clients reconnect where they were; when turned off, the
         network listener is gone once the old process has exited, which closes
-        every connection of the people on other computers.
+        every connection of the people on other computers. When the restart
+        fails (an address this computer does not have, say), the server is put
+        back as it was and the HomeserverError is raised.
         """
         with self._mutex:
             before = self._network_state()
@@ -376,14 +413,22 @@ class EmbeddedHomeserver:
             if enabled:
                 with contextlib.suppress(OSError):
                     self._prepare_data_dir()
-                ensure_certificate(self._data_dir / _SECRETS_DIR, self._server_name)
+                ensure_certificate(self._data_dir / _SECRETS_DIR, self.server_name)
             self._save_state({"network": after})
             if after == before or not self.is_running:
                 return
             logger.info("Turning network access %s", "on" if enabled else "off")
             self._reconfiguring = True
             try:
-                self.restart_blocking()
+                try:
+                    self.restart_blocking()
+                except HomeserverError:
+                    self._save_state({"network": before})
+                    try:
+                        self.restart_blocking()
+                    except HomeserverError as again:  # the supervisor takes it from here
+                        logger.warning("restarting as before failed too: %s", again)
+                    raise
             finally:
                 self._reconfiguring = False
 
@@ -401,11 +446,23 @@ class EmbeddedHomeserver:
             ) from exc
         try:
             self._kill_orphan()
+            if "server_name" not in self._load_state():
+                self._save_state({"server_name": self.server_name})
             if not keep_port or self.port is None:
                 self._choose_port()
             if self.network_enabled:
-                self._choose_network_port()
-                ensure_certificate(self._data_dir / _SECRETS_DIR, self._server_name)
+                try:
+                    self._choose_network_port()
+                except OSError as exc:
+                    address = self.network_address
+                    raise HomeserverError(
+                        f"network address {address} is not usable: {exc!r}",
+                        user_message=(
+                            f"this computer cannot listen on the address {address} "
+                            f"({exc.strerror or exc})."
+                        ),
+                    ) from exc
+                ensure_certificate(self._data_dir / _SECRETS_DIR, self.server_name)
             config_path = self._write_config()
             self._spawn(config_path)
             self._wait_until_ready()
@@ -424,7 +481,7 @@ class EmbeddedHomeserver:
             # Never leave a Synapse behind when the Python process exits normally.
             atexit.register(self._stop_at_exit)
             self._atexit_registered = True
-        logger.info("Local homeserver %s is up at %s", self._server_name, self.base_url)
+        logger.info("Local homeserver %s is up at %s", self.server_name, self.base_url)
 
     def _prepare_data_dir(self) -> None:
         self._data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -835,7 +892,7 @@ class EmbeddedHomeserver:
         _write_yaml(log_config_path, _log_config(d / _LOG_FILE))
         assert self._port is not None
         config: dict[str, Any] = {
-            "server_name": self._server_name,
+            "server_name": self.server_name,
             "pid_file": str(d / _PID_FILE),
             "report_stats": False,
             "signing_key_path": str(d / _SIGNING_KEY_FILE),
@@ -881,8 +938,8 @@ class EmbeddedHomeserver:
                 _set_dotted(config, key, dict(_UNLIMITED))
             config["bcrypt_rounds"] = 4  # hashing at the default cost dominates test time
         else:
-            # Synapse's default (0.2/s, burst 10) throttles a lively chat.
-            config["rc_message"] = {"per_second": 5, "burst_count": 30}
+            for key, limit in _DESKTOP_RATE_LIMITS.items():
+                _set_dotted(config, key, dict(limit))
         config_path = d / _CONFIG_FILE
         _write_yaml(config_path, config)
         return config_path

@@ -315,12 +315,18 @@ async def announce_homeserver(
 ) -> bool:
     """Follow the embedded server's network access: announce it while it is on and
     running, withdraw it otherwise. Returns whether it is announced now."""
-    port, fingerprint = homeserver.network_port, homeserver.network_fingerprint()
+    # A file read and a host-name look-up: not on the event loop.
+    port, fingerprint = (
+        homeserver.network_port,
+        await asyncio.to_thread(homeserver.network_fingerprint),
+    )
     if not (homeserver.network_enabled and homeserver.is_running) or not port or not fingerprint:
         await announcer.withdraw()
         return False
     bound = homeserver.network_address
-    addresses = local_network_addresses() if bound in ("0.0.0.0", "") else [bound]
+    addresses = (
+        await asyncio.to_thread(local_network_addresses) if bound in ("0.0.0.0", "") else [bound]
+    )
     if not addresses:
         await announcer.withdraw()
         return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ class Settings:
     # The sound server's device names; "" for the system default.
     microphone: str = ""
     speaker: str = ""
+    # Meetings whose "People on other computers can't join yet" offer was shown
+    # (room IDs, newest last): it is never shown twice for one meeting.
+    network_offers_shown: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

@@ -662,6 +662,9 @@ class AppController(QObject):
         main.quit_requested.connect(self.quit_requested)
         main.settings_changed.connect(self._on_settings_changed)
         main.guest_join_asked.connect(self._on_guest_join_asked)
+        if main.network_access is not None:
+            # Turned on or off in Preferences or the banner: other computers' lists follow.
+            main.network_access.restarted.connect(self.update_announcement)
         bridge.signed_out.connect(self._on_signed_out)
         if slot == LOCAL and self.supervisor is not None:
             bridge.watch(self.supervisor.bus)

@@ -61,6 +61,7 @@ from ui.window_parts import PartContext
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from ui.network_access import NetworkAccess
 
 ENCRYPTED_NOTE = (
     "This conversation is end-to-end encrypted. Confero cannot read encrypted messages yet."
@@ -102,8 +103,11 @@ class ConversationWindow(QWidget):
         bridge: EngineBridge,
         room_id: str,
         parent: QWidget | None = None,
+        *,
+        network: NetworkAccess | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
+        self._network = network
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("conversationWindow")
         self._engine = engine
@@ -167,7 +171,9 @@ class ConversationWindow(QWidget):
         self.transcript.composer.setFocus()
 
     def _part_context(self, room_id: str) -> PartContext:
-        return PartContext(self._engine, self._bridge, room_id, self.banners, self._tasks)
+        return PartContext(
+            self._engine, self._bridge, room_id, self.banners, self._tasks, self._network
+        )
 
     def _build_layout(self) -> None:
         self._header = QWidget(self)

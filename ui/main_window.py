@@ -39,6 +39,17 @@ from ui.invitation_toasts import InvitationToasts
 from ui.join_meeting_dialog import JoinMeetingDialog, normalise_reference
 from ui.lobby_notifier import LobbyNotifier
 from ui.my_meetings_view import MyMeetingsView
+from ui.network_access import HostingState, NetworkAccess
+from ui.network_access_text import (
+    ON_STATUS,
+    ON_STATUS_NO_ADDRESS,
+    ON_STATUS_TIP,
+    ON_STATUS_UNKNOWN,
+    TURN_OFF,
+    TURN_OFF_TIP,
+    TURNING_OFF,
+    TURNING_ON,
+)
 from ui.preferences_dialog import PreferencesDialog
 from ui.reminder_toasts import ReminderToasts
 from ui.schedule_dialog import ScheduleDialog, open_schedule
@@ -100,8 +111,16 @@ class MainWindow(QMainWindow):
         self._lan_servers = lan_servers
         self._engine = engine
         self._bridge = bridge
+        #: “Let people on my network join” (with this computer's server only).
+        self.network_access: NetworkAccess | None = None
+        if homeserver is not None:
+            self.network_access = NetworkAccess(
+                homeserver, self._settings, lambda: self.settings_changed.emit(self._settings), self
+            )
         #: The open conversation windows of this session (one per conversation).
-        self.windows = windows or ConversationWindows(engine, bridge, self)
+        self.windows = windows or ConversationWindows(
+            engine, bridge, self, network=self.network_access
+        )
         self._homeserver = homeserver
         self._quiet_close = False
         # The meeting server on this computer: "running", "restarting" or "failed";
@@ -131,6 +150,10 @@ class MainWindow(QMainWindow):
         layout.setSpacing(8)
         self.server_banner = Banner(central)
         self.server_banner.setAccessibleName("Meeting server")
+        #: While people on other computers can join: the address, with Turn off.
+        self.network_banner = Banner(central)
+        self.network_banner.setAccessibleName("Network access")
+        self.network_banner.setToolTip(ON_STATUS_TIP)
         self.connection_banner = Banner(central)
         self.notice_banner = Banner(central)
         self.sending_banner = Banner(central)  # messages can't be saved or sent, with Retry
@@ -138,6 +161,7 @@ class MainWindow(QMainWindow):
         self.call_toasts = CallToasts(engine, bridge, central)
         self.reminder_toasts = ReminderToasts(engine, bridge, central)
         layout.addWidget(self.server_banner)
+        layout.addWidget(self.network_banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.notice_banner)
         layout.addWidget(self.sending_banner)
@@ -190,6 +214,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._update_identity()
         self._update_empty_state()
+        self._on_network_access_changed()
         if engine.session.connection is ConnectionState.RECONNECTING:
             self._on_connection_state_changed(engine.session.connection, "")
 
@@ -199,7 +224,7 @@ class MainWindow(QMainWindow):
         return float(self._settings.lobby_timeout_s)
 
     def _on_preferences_triggered(self) -> None:
-        dialog = PreferencesDialog(self._settings, self)
+        dialog = PreferencesDialog(self._settings, self, network=self.network_access)
         dialog.audio.start()  # devices are listed and the meter runs while it is open
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._on_preferences_accepted(dialog))
@@ -416,6 +441,13 @@ class MainWindow(QMainWindow):
         self._bridge.homeserver_failed.connect(self._on_homeserver_failed)
         self.server_banner.action_triggered.connect(self._on_server_retry_clicked)
         self.server_banner.secondary_action_triggered.connect(self.show_server_log)
+        if self.network_access is not None:
+            self.network_access.changed.connect(self._on_network_access_changed)
+            self.network_access.problem.connect(
+                lambda text: self.show_notice(text, BannerKind.ERROR)
+            )
+            self.network_access.restarted.connect(self._on_network_restarted)
+            self.network_banner.action_triggered.connect(self.network_access.turn_off)
         self._bridge.own_presence_changed.connect(self._on_own_presence_changed)
         self._bridge.conversation_added.connect(self._on_conversation_added)
         self.conversations_tab_action.triggered.connect(lambda: self.show_tab(0))
@@ -583,6 +615,8 @@ class MainWindow(QMainWindow):
         """Close without asking the app to quit (used when signing out)."""
         self._quiet_close = True
         self._tasks.cancel_all()
+        if self.network_access is not None:
+            self.network_access.detach()
         self.lobby_notifier.detach()
         self.invitation_toasts.detach()
         self.call_toasts.detach()
@@ -688,7 +722,9 @@ class MainWindow(QMainWindow):
         if self._server_status == "returning" and state is ConnectionState.CONNECTED:
             self._server_status = "running"
             self.server_banner.clear()
-        if self._server_status != "running":
+        if self._server_status != "running" or (
+            self.network_access is not None and self.network_access.busy
+        ):
             # The server's own banner says more than "connection lost": it wins.
             self.connection_banner.clear()
             return
@@ -738,6 +774,34 @@ class MainWindow(QMainWindow):
     def _on_server_retry_clicked(self) -> None:
         self._on_homeserver_restarting("", 0)
         self.server_retry_requested.emit()
+
+    def _on_network_access_changed(self) -> None:
+        access = self.network_access
+        if access is None or access.state is HostingState.OFF:
+            self.network_banner.clear()
+            return
+        if access.busy:
+            self.connection_banner.clear()  # the restart is on purpose: no "connection lost"
+            text = TURNING_ON if access.state is HostingState.TURNING_ON else TURNING_OFF
+            self.network_banner.show_message(text, BannerKind.INFO, dismissable=False)
+            return
+        if access.address:
+            text = ON_STATUS.format(address=access.address)
+        else:
+            text = ON_STATUS_NO_ADDRESS if access.looked_up else ON_STATUS_UNKNOWN
+        self.network_banner.show_message(
+            text,
+            BannerKind.INFO,
+            action_text=TURN_OFF,
+            action_tooltip=TURN_OFF_TIP,
+            dismissable=False,
+        )
+        self.network_banner.action_button.setAccessibleName("Turn off network access")
+
+    def _on_network_restarted(self) -> None:
+        # Back on the same loopback port: sync now, not after the backoff.
+        self._engine.session.reconnect_now()
+        self._on_connection_state_changed(self._engine.session.connection, "")
 
     def show_server_log(self) -> ServerLogDialog | None:
         """Open the dialog with the last lines of the meeting server's log."""

@@ -122,6 +122,7 @@ class MeetingHeader(QWidget):
             self.options_button,
         ):
             buttons.addWidget(button)
+        self._buttons = buttons
         buttons.addWidget(self.copied_label)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -170,6 +171,10 @@ class MeetingHeader(QWidget):
     def add_action(self, widget: QWidget) -> None:
         """Another part's button on the top row, before Leave (the audio's Join audio)."""
         self._top.insertWidget(self._top.indexOf(self.leave_button), widget)
+
+    def add_invite_action(self, widget: QWidget) -> None:
+        """Another part's button right after Invite… (Invite from another computer…)."""
+        self._buttons.insertWidget(self._buttons.indexOf(self.invite_button) + 1, widget)
 
     def apply_details(self, details: ConferenceDetails | None) -> None:
         self._details = details

@@ -20,6 +20,7 @@ from engine.errors import ConferoError
 from ui.banner import BannerKind
 from ui.engine_calls import finish
 from ui.error_text import GENERIC_ERROR
+from ui.guest_invite import GuestInvite
 from ui.meeting_audio_bar import MeetingAudioBar
 from ui.meeting_header import MeetingHeader
 from ui.meeting_text import LEAVE_FAILED, PARTICIPANTS_FAILED
@@ -63,6 +64,11 @@ class MeetingPane(QObject):
         self.header.add_action(self.audio.join_button)
         context.banners.add_bar(self.audio, 0)
         self.roster_audio = RosterAudio(context, self.roster)
+        #: With this computer's server: the offer to let people on the network join,
+        #: and Invite from another computer… in the header.
+        self.guest_invite: GuestInvite | None = None
+        if context.network is not None:
+            self.guest_invite = GuestInvite(context, context.network, self.header)
 
         self.header.leave_requested.connect(self._on_leave_requested)
         self.roster.model.lobby_count_changed.connect(self._on_lobby_count_changed)
@@ -72,6 +78,8 @@ class MeetingPane(QObject):
         self.header.apply_details(details)
         self.roster.apply_details(details)
         self.audio.apply_details(details)
+        if self.guest_invite is not None:
+            self.guest_invite.apply_details(details)
 
     def apply_session(self, session: ConferenceSession | None) -> None:
         """Follow your session: the header's buttons, a live or inert roster."""
@@ -79,6 +87,8 @@ class MeetingPane(QObject):
         state = session.state if session else None
         self.header.apply_session(session)
         self.audio.apply_session(session)
+        if self.guest_invite is not None:
+            self.guest_invite.apply_session(session)
         self.roster.setEnabled(state in _IN_MEETING)
         if state in _IN_MEETING:
             if not self._loaded_roster:
@@ -100,6 +110,8 @@ class MeetingPane(QObject):
     def detach(self) -> None:
         """The window is closing: stop following the engine."""
         self._detached = True
+        if self.guest_invite is not None:
+            self.guest_invite.detach()
         self.audio.detach()
         self.roster_audio.detach()
         self.roster.detach()

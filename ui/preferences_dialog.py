@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from engine.settings import Settings
 from ui.audio_preferences import AudioPreferences
+from ui.network_preferences import NetworkPreferences
+
+if TYPE_CHECKING:
+    from ui.network_access import NetworkAccess
 
 MIN_LOBBY_MINUTES, MAX_LOBBY_MINUTES = 1, 120
 MIN_INVITATION_MINUTES, MAX_INVITATION_MINUTES = 1, 60
@@ -13,7 +19,13 @@ MIN_ESCALATION_SECONDS, MAX_ESCALATION_SECONDS = 15, 600
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        network: NetworkAccess | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         #: Microphone, speaker, level meter, Test sound (``start()`` when showing it).
@@ -64,6 +76,8 @@ class PreferencesDialog(QDialog):
             "When you add people to a two-party conversation and the other person's app does "
             "not follow into the meeting within this time, the conversation stays two-party"
         )
+        #: “Let people on my network join” (with this computer's server only).
+        self.network = NetworkPreferences(network, self) if network is not None else None
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -77,6 +91,8 @@ class PreferencesDialog(QDialog):
         form.addRow(hint)
         form.addRow("Withdraw an unanswered &invitation after:", self.invitation_minutes)
         form.addRow("When adding &people, wait for the other person:", self.escalation_seconds)
+        if self.network is not None:
+            form.addRow(self.network)
         form.addRow(buttons)
 
     def apply_to(self, settings: Settings) -> None:

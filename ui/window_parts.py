@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from engine.engine import Engine
     from ui.banner_area import BannerArea
     from ui.bridge import EngineBridge
+    from ui.network_access import NetworkAccess
     from ui.tasks import TaskGroup
 
 
@@ -21,3 +22,5 @@ class PartContext:
     room_id: str
     banners: BannerArea
     tasks: TaskGroup  # the window's: cancelled when it closes
+    #: “Let people on my network join”, with this computer's server (else None).
+    network: NetworkAccess | None = None

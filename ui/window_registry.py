@@ -18,6 +18,7 @@ from ui.conversation_window import ConversationWindow
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from ui.network_access import NetworkAccess
 
 
 class ConversationWindows(QObject):
@@ -28,10 +29,13 @@ class ConversationWindows(QObject):
         engine: Engine,
         bridge: EngineBridge,
         parent: QObject | None = None,
+        *,
+        network: NetworkAccess | None = None,
     ) -> None:
         super().__init__(parent)
         self._engine = engine
         self._bridge = bridge
+        self._network = network
         self._windows: dict[str, ConversationWindow] = {}
 
     @property
@@ -42,7 +46,9 @@ class ConversationWindows(QObject):
         """Show the window of ``room_id``, reusing and raising it if it is already open."""
         window = self.find(room_id)
         if window is None:
-            window = ConversationWindow(self._engine, self._bridge, room_id, parent)
+            window = ConversationWindow(
+                self._engine, self._bridge, room_id, parent, network=self._network
+            )
             window.closed.connect(self._on_window_closed)
             window.room_changed.connect(self._on_room_changed)
             self._windows[room_id] = window

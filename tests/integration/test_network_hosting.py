@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import ssl
 import stat
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,7 @@ from engine.conference_models import Membership, SessionState
 from engine.credentials import SERVICE
 from engine.engine import Engine
 from engine.errors import InvitationNotValid, WrongServerCertificate
-from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
+from engine.homeserver import EmbeddedHomeserver, HomeserverError, HomeserverProfile
 from engine.homeserver_supervisor import HomeserverSupervisor, ServerState, SupervisorTiming
 from engine.meeting_links import parse_guest_link
 from engine.models import ConnectionLoss, ConnectionState, MessageState
@@ -127,6 +128,10 @@ async def test_network_access_is_off_by_default_and_configured_only_when_on(tmp_
         assert [listener["bind_addresses"] for listener in config["listeners"]] == [["127.0.0.1"]]
         assert config["enable_registration"] is False
         assert "registration_requires_token" not in config
+        # The data folder remembers its server name from the first start on.
+        assert (
+            json.loads((server.data_dir / "state.json").read_text())["server_name"] == "localhost"
+        )
     finally:
         server.stop_blocking()
 
@@ -300,6 +305,23 @@ async def test_guests_reconnect_by_themselves_when_the_host_is_back(host, guests
     assert session_state(guest, room_id) == SessionState.CONNECTED
 
 
+async def test_a_listener_that_cannot_start_leaves_the_server_as_it_was(
+    network_server: EmbeddedHomeserver,
+):
+    loopback_port, network_port = network_server.port, network_server.network_port
+    with pytest.raises(HomeserverError) as raised:
+        # TEST-NET-1: an address no machine of ours has.
+        await network_server.set_network_access(True, address="192.0.2.123")
+    assert raised.value.user_message.startswith(
+        "this computer cannot listen on the address 192.0.2.123"
+    )
+    assert network_server.is_running and not network_server.reconfiguring
+    assert network_server.network_enabled and network_server.network_address == LAN_ADDRESS
+    assert (network_server.port, network_server.network_port) == (loopback_port, network_port)
+    _, writer = await asyncio.open_connection(LAN_ADDRESS, network_port)
+    writer.close()
+
+
 async def test_turning_network_access_on_and_off_is_no_crash_to_the_supervisor(
     network_server: EmbeddedHomeserver,
 ):
@@ -344,3 +366,44 @@ async def test_a_guest_signs_in_again_from_the_keyring_with_the_pin(
     memory_keyring.set_password(SERVICE, slot, json.dumps(stored))
     with pytest.raises(WrongServerCertificate):
         await new_guest(guests, tmp_path).session.restore(slot)
+
+        await new_guest(guests, tmp_path).session.restore("guest")
+
+
+async def test_the_desktop_profile_rate_limits_people_on_other_computers(tmp_path):
+    """The app's own profile (not TEST's lifted limits): a password guesser over the
+    network listener is turned away with 429 after a few tries."""
+    server = EmbeddedHomeserver(tmp_path / "hs", profile=HomeserverProfile.DESKTOP)
+    await server.set_network_access(True, address=LAN_ADDRESS)
+    await server.start()
+    try:
+        config = json.loads((server.data_dir / "homeserver.yaml").read_text().split("\n", 1)[1])
+        strict = {"per_second": 0.17, "burst_count": 3}
+        assert config["rc_login"] == {
+            "address": strict,
+            "account": strict,
+            "failed_attempts": strict,
+        }
+        assert config["rc_registration"] == strict
+        assert config["rc_message"]["burst_count"] < 100
+        assert "bcrypt_rounds" not in config  # the real password hashing cost
+        cert = server.data_dir / "secrets" / "network_tls.crt"
+        pinned = ssl.create_default_context(cafile=str(cert))
+        pinned.check_hostname = False  # the certificate is what guests pin, not a name
+        url = f"{server.network_url(LAN_ADDRESS)}/_matrix/client/v3/login"
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as http:
+            for attempt in range(6):
+                login = {
+                    "type": "m.login.password",
+                    "identifier": {"type": "m.id.user", "user": "host"},
+                    "password": f"guess {attempt}",
+                }
+                async with http.post(url, json=login, ssl=pinned) as response:
+                    statuses.append(response.status)
+                if response.status == 429:
+                    break
+        assert statuses[0] == 403 and statuses[-1] == 429, statuses
+        assert len(statuses) <= 4  # the burst of three, then no more
+    finally:
+        await server.stop()

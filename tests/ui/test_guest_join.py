@@ -462,6 +462,24 @@ async def test_this_computers_server_is_announced_while_network_access_is_on(
             controller.homeserver.network_port,
         )
         assert found[0]["server_name"] == controller.homeserver.server_name
+        # Turned off and on again from the main window: withdrawn, then announced again.
+        page = controller.welcome.local_page
+        for edit, text in (
+            (page.user_edit, "hannah"),
+            (page.password_edit, "correct horse"),
+            (page.confirm_edit, "correct horse"),
+        ):
+            edit.clear()
+            qtbot.keyClicks(edit, text)
+        qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: controller.main_window is not None, 60, "no main window")
+        access = controller.main_window.network_access
+        assert access is not None and access.is_on
+        access.turn_off()
+        assert await browser.servers_until(lambda s: not s) == []
+        access.turn_on()
+        again = await browser.servers_until(lambda s: len(s) == 1)
+        assert again[0]["fingerprint"] == fingerprint.hex()
         # Quitting withdraws it: other computers' lists drop it at once.
         await controller.shutdown()
         assert await browser.servers_until(lambda s: not s) == []
