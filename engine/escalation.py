@@ -236,8 +236,9 @@ class Escalation:
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[conf] = (direct, peer, waiter)
         try:
+            # The peer is in the two-party room: no need to ask whether they exist.
             invitation = await self._invitations.deliver(
-                conf, peer, "", extra_content={ESCALATED_FROM: direct}
+                conf, peer, "", extra_content={ESCALATED_FROM: direct}, known_user=True
             )
             if invitation.state == InvitationState.FAILED:
                 await self._abandon(conf, peer)
@@ -311,14 +312,22 @@ class Escalation:
         conf = escalation.conference_room_id
         self._conference_of[direct] = conf
         self._direct_of[conf] = direct
-        done = self._set(replace(escalation, progress=Progress.COMPLETED, result=Result.SUCCESS))
+        self._set(replace(escalation, progress=Progress.COMPLETED, result=Result.SUCCESS))
         added, message = self._pending_invitees.pop(direct, ((), ""))
         await self._invite_added(conf, added, message)
-        return done
+        return self.escalation(direct)
 
     async def _invite_added(self, conf: str, added: Sequence[str], message: str) -> None:
+        """Invite the added people; the ones that failed become part of the escalation
+        (``not_invited``), so its window says who is missing and why."""
         for user_id in added:
-            await self._invitations.deliver(conf, user_id, message)
+            invitation = await self._invitations.deliver(conf, user_id, message)
+            direct = self._direct_of.get(conf)
+            if invitation.state is InvitationState.FAILED and direct is not None:
+                current = self.escalation(direct)
+                if current.conference_room_id == conf:
+                    failed = (*current.not_invited, invitation)
+                    self._set(replace(current, not_invited=failed))
 
     def _fail(
         self, direct: str, result: ConferenceEscalationResult, detail: str = ""

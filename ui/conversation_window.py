@@ -496,7 +496,7 @@ class ConversationWindow(QWidget):
         if not self.add_people_button.isEnabled():
             return None  # an escalation is under way
         peer_name = self._engine.session.display_name(info.peer_user_id or "")
-        dialog = AddPeopleDialog(self._engine, peer_name, self)
+        dialog = AddPeopleDialog(self._engine, peer_name, self, peer_id=info.peer_user_id or "")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._escalate(dialog.people, dialog.message))
         dialog.open()
