@@ -131,9 +131,8 @@ class ConversationWindow(QWidget):
 
         self.banners = BannerArea(self)
         # A meeting escalated from a two-party conversation shows its lines above.
-        direct = engine.escalation.direct_room_of(room_id)
-        earlier = engine.conversations.messages(direct) if direct else ()
-        self.transcript = TranscriptPane(self._part_context(room_id), self, earlier=earlier)
+        direct = engine.escalation.direct_room_of(room_id) or ""
+        self.transcript = TranscriptPane(self._part_context(room_id), self, earlier_room_id=direct)
         #: Every part, detached in this order when the window closes.
         self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)
@@ -530,7 +529,7 @@ class ConversationWindow(QWidget):
         self.transcript = TranscriptPane(
             self._part_context(conference_room_id),
             self,
-            earlier=self._engine.conversations.messages(previous),
+            earlier_room_id=previous,
         )
         self._parts.insert(0, self.transcript)
         layout = self.layout()
