@@ -389,7 +389,8 @@ class Escalation:
         self._set(base)
         self._direct_of[conf] = direct
         try:
-            await self._conferences.join(conf)
+            # The peer invited us to it and said so in our conversation: a meeting.
+            await self._conferences.join_invited(conf, until_synced=request.audio)
             self._set(replace(base, progress=Progress.JOINING_LOCAL_MEDIA))
             await self._join_media(direct, conf, request.audio)
         except HomeserverUnreachable as exc:
