@@ -59,12 +59,14 @@ class AddPeopleDialog(PersonPickerDialog):
         self.setTabOrder(self.results, self.message_edit)
         self.people: list[str] = []
         self.message = ""
+        self._wrong = ""  # the entry an error is about, selected when it shows
 
     async def _act(self, text: str) -> None:
         people = [token for token in _SEPARATORS.split(text) if token]
         own = self._engine.session.user_id
         chosen: list[str] = []
         for token in people:
+            self._wrong = token
             if not token.startswith("@"):
                 raise InvalidUserId(f"Choose {token!r} from the list, or type a full Matrix ID.")
             user_id = parse_user_id(token)
@@ -74,8 +76,22 @@ class AddPeopleDialog(PersonPickerDialog):
                 raise InvalidUserId(PEER_FOLLOWS.format(peer=self._peer_name))
             chosen.append(user_id)
         chosen = list(dict.fromkeys(chosen))
-        await asyncio.gather(*(require_user(self._engine.session, user) for user in chosen))
+        checks = [require_user(self._engine.session, user) for user in chosen]
+        for user, outcome in zip(
+            chosen, await asyncio.gather(*checks, return_exceptions=True), strict=True
+        ):
+            if isinstance(outcome, BaseException):
+                self._wrong = user
+                raise outcome
+        self._wrong = ""
         self.people = chosen
         self.message = self.message_edit.text().strip()
         self._set_busy(False)
         self.accept()
+
+    def _show_error(self, text: str) -> None:
+        """As the base, but only the wrong entry is selected, to type over it."""
+        super()._show_error(text)
+        at = self.query_edit.text().find(self._wrong) if self._wrong else -1
+        if at >= 0:
+            self.query_edit.setSelection(at, len(self._wrong))

@@ -239,6 +239,7 @@ async def test_add_people_refuses_an_unknown_id_and_the_peer(people: People, qtb
     click(dialog.start_button)
     await wait_until(lambda: bool(dialog.error_label.text()), SLOW)
     assert dialog.error_label.text() == f"There is no user {nobody} on the server."
+    assert dialog.query_edit.selectedText() == nobody  # ready to be typed over
     assert dialog.isVisible() and not window.is_meeting
     assert bob.engine.escalation.progress(room_id) == P.NONE  # nothing started
     await shoot(dialog, "add_people_unknown_user")
