@@ -171,6 +171,8 @@ class Conferences:
         self._admitting: set[str] = set()  # admission joins on their way
         self._leaving: set[str] = set()  # declines and leave-agains on their way
         self._details_waiters: dict[str, asyncio.Event] = {}
+        # Rooms join_invited(until_synced=True) waits for sync to bring.
+        self._sync_waiters: dict[str, asyncio.Event] = {}
         self._session_listeners: list[SessionListener] = []
         # Registered before Conversations: a lobby's admission is ours to answer.
         session.on_invite(self._apply_invite)
@@ -290,6 +292,8 @@ class Conferences:
         self, room: MatrixRoom, source: dict[str, Any], in_timeline: bool
     ) -> None:
         self._apply_state_event(room.room_id, source)
+        if waiter := self._sync_waiters.get(room.room_id):
+            waiter.set()
 
     def _apply_invite(self, room_id: str, invite_state: list[Any]) -> bool:
         """An invite arrived; True if it admits us from a lobby (and we join or decline)."""
@@ -479,6 +483,52 @@ class Conferences:
             self._set_session(room_id, SessionState.FAILED, error=exc)
             raise
         return room_id
+
+    async def join_invited(self, room_id: str, *, until_synced: bool = False) -> None:
+        """Join a meeting you were invited to by someone you trust to have made one
+        (the peer of an escalation): no preview, no lobby, and no wait for sync.
+
+        After the join, the room's state comes in one request and is applied as
+        sync would apply it, so the meeting is complete the moment this returns;
+        when sync then brings the same state, nothing changes. ``until_synced``:
+        wait for sync all the same (the meeting's audio needs the client's room).
+        """
+        client = self._session.require_client()
+        if self.is_member(room_id):
+            self._set_session(room_id, SessionState.CONNECTED)
+            return
+        self._set_session(room_id, SessionState.CONNECTING)
+        try:
+            response = await self._session.call(client.join(room_id))
+            if not isinstance(response, JoinResponse):
+                if response.status_code == "M_NOT_FOUND":
+                    raise UnknownConference()
+                raise ServerRefused(refusal_text(response))
+            state = await self._session.api(
+                "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state"
+            )
+            events = [e for e in state if isinstance(e, dict)] if isinstance(state, list) else []
+            # The meeting's own state first: the rest is published as a meeting's.
+            events.sort(key=lambda source: source.get("type") != CONFERENCE_STATE)
+            for source in events:
+                self._apply_state_event(room_id, source)
+            if not self.is_conference(room_id):
+                await self._wait_for_details(room_id)  # an odd answer: sync brings it
+            if not self.is_conference(room_id):
+                await self._leave_quietly(room_id)
+                raise NotAMeeting()
+            if until_synced and room_id not in client.rooms:
+                waiter = self._sync_waiters.setdefault(room_id, asyncio.Event())
+                try:
+                    await asyncio.wait_for(waiter.wait(), 15.0)
+                except TimeoutError:
+                    log.info("meeting %s not seen in sync yet", room_id)
+                finally:
+                    self._sync_waiters.pop(room_id, None)
+        except ConferoError as exc:
+            self._set_session(room_id, SessionState.FAILED, error=exc)
+            raise
+        self._set_session(room_id, SessionState.CONNECTED)
 
     async def rejoin(self, room_id: str) -> None:
         session = self._sessions.get(room_id)

@@ -112,7 +112,15 @@ class Escalation:
         self._own_request: dict[str, _Request] = {}
         self._peer_request: dict[str, _Request] = {}
         self._seen: set[str] = set()  # escalation message event IDs already handled
+        # The peer's newest request per two-party room: an older one is not followed.
+        self._latest_peer_request: dict[str, _Request] = {}
+        # Meetings given up (declined, no answer, network): they claim no conversation.
+        self._abandoned: set[str] = set()
+        # Given-up meetings whose withdrawal did not reach the server: meeting -> peer.
+        self._unfinished: dict[str, str] = {}
+        self._cleaning = False
         session.on_room_event(self._apply_room_event)
+        session.on_synced(self._on_synced)
 
     # -------------------------------------------------------------- reading
 
@@ -148,7 +156,7 @@ class Escalation:
     def _trusted_claim(self, conference_room_id: str) -> bool:
         """A meeting you are in, escalated by you or by that conversation's peer
         (no one else's meeting can claim one of your two-party conversations)."""
-        if conference_room_id not in self._claimed:
+        if conference_room_id not in self._claimed or conference_room_id in self._abandoned:
             return False
         direct, claimant = self._claimed[conference_room_id]
         info = self._conversations.conversation(direct)
@@ -236,8 +244,9 @@ class Escalation:
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[conf] = (direct, peer, waiter)
         try:
+            # The peer is in the two-party room: no need to ask whether they exist.
             invitation = await self._invitations.deliver(
-                conf, peer, "", extra_content={ESCALATED_FROM: direct}
+                conf, peer, "", extra_content={ESCALATED_FROM: direct}, known_user=True
             )
             if invitation.state == InvitationState.FAILED:
                 await self._abandon(conf, peer)
@@ -296,29 +305,62 @@ class Escalation:
         return Result.NO_ANSWER
 
     async def _abandon(self, conf: str, peer: str) -> None:
-        """The meeting is not needed: withdraw the peer's invite and leave it."""
+        """The meeting is not needed: withdraw the peer's invite and leave it.
+
+        Without a network that waits for the connection to come back (the next
+        sync): the peer must not follow into it later, nor we stay in it.
+        """
         self._direct_of.pop(conf, None)
+        self._abandoned.add(conf)
         client = self._session.require_client()
-        with contextlib.suppress(ConferoError):
-            await self._session.call(
-                client.room_kick(conf, peer, "The conversation stayed two-party")
-            )
-        with contextlib.suppress(ConferoError):
-            await self._conferences.leave(conf)
+        try:
+            with contextlib.suppress(ServerRefused):
+                await self._session.call(
+                    client.room_kick(conf, peer, "The conversation stayed two-party")
+                )
+            with contextlib.suppress(ServerRefused):
+                await self._conferences.leave(conf)
+        except ConferoError as exc:  # unreachable: try again once the connection is back
+            log.info("could not give up meeting %s yet: %s", conf, exc.user_message)
+            self._unfinished[conf] = peer
+        else:
+            self._unfinished.pop(conf, None)
+
+    def _on_synced(self) -> None:
+        if self._unfinished and not self._cleaning:
+            self._cleaning = True
+            self._session.spawn(self._finish_abandoning())
+
+    async def _finish_abandoning(self) -> None:
+        try:
+            for conf, peer in list(self._unfinished.items()):
+                await self._abandon(conf, peer)
+                if conf in self._unfinished:
+                    return  # still unreachable; the next sync tries again
+        finally:
+            self._cleaning = False
 
     async def _complete(self, direct: str) -> ConferenceEscalation:
         escalation = self.escalation(direct)
         conf = escalation.conference_room_id
         self._conference_of[direct] = conf
         self._direct_of[conf] = direct
-        done = self._set(replace(escalation, progress=Progress.COMPLETED, result=Result.SUCCESS))
+        self._set(replace(escalation, progress=Progress.COMPLETED, result=Result.SUCCESS))
         added, message = self._pending_invitees.pop(direct, ((), ""))
         await self._invite_added(conf, added, message)
-        return done
+        return self.escalation(direct)
 
     async def _invite_added(self, conf: str, added: Sequence[str], message: str) -> None:
+        """Invite the added people; the ones that failed become part of the escalation
+        (``not_invited``), so its window says who is missing and why."""
         for user_id in added:
-            await self._invitations.deliver(conf, user_id, message)
+            invitation = await self._invitations.deliver(conf, user_id, message)
+            direct = self._direct_of.get(conf)
+            if invitation.state is InvitationState.FAILED and direct is not None:
+                current = self.escalation(direct)
+                if current.conference_room_id == conf:
+                    failed = (*current.not_invited, invitation)
+                    self._set(replace(current, not_invited=failed))
 
     def _fail(
         self, direct: str, result: ConferenceEscalationResult, detail: str = ""
@@ -331,6 +373,8 @@ class Escalation:
     async def _follow(self, direct: str, request: _Request) -> ConferenceEscalation:
         """Join the meeting the peer moved our conversation to, without a prompt."""
         conf = request.conference_room_id
+        if self._superseded(direct, request):
+            return self.escalation(direct)  # a newer request came in the same sync
         self._session.bus.publish(
             ev.EscalateToConferenceRequested(direct, conf, request.uri, request.sender)
         )
@@ -345,7 +389,8 @@ class Escalation:
         self._set(base)
         self._direct_of[conf] = direct
         try:
-            await self._conferences.join(conf)
+            # The peer invited us to it and said so in our conversation: a meeting.
+            await self._conferences.join_invited(conf, until_synced=request.audio)
             self._set(replace(base, progress=Progress.JOINING_LOCAL_MEDIA))
             await self._join_media(direct, conf, request.audio)
         except HomeserverUnreachable as exc:
@@ -353,9 +398,16 @@ class Escalation:
         except ConferoError as exc:
             # The initiator gave up meanwhile (its invite was withdrawn): nothing to follow.
             log.info("could not follow the escalation of %s: %s", direct, exc.user_message)
-            self._direct_of.pop(conf, None)
+            if self._direct_of.get(conf) == direct:
+                self._direct_of.pop(conf, None)
+            if self.escalation(direct).conference_room_id != conf:
+                return self.escalation(direct)  # a newer request is being followed
             return self._set(ConferenceEscalation(direct))
         return await self._complete(direct)
+
+    def _superseded(self, direct: str, request: _Request) -> bool:
+        latest = self._latest_peer_request.get(direct)
+        return latest is not None and latest.order > request.order
 
     # ------------------------------------------------------------- sync
 
@@ -403,6 +455,10 @@ class Escalation:
             return
         if time.time() * 1000 - ts > self.timeout_s * 1000:
             return  # an old request (history at start): the initiator gave up long ago
+        latest = self._latest_peer_request.get(direct)
+        if latest is not None and latest.order > request.order:
+            return  # the initiator has asked again since: this one was given up
+        self._latest_peer_request[direct] = request
         current = self.escalation(direct)
         if current.running and not current.incoming:
             self._peer_request[direct] = request

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from engine.invitation_models import ConferenceInvitation
+
 #: Marks the message in the two-party room that asks the peer to follow into the meeting.
 ESCALATE_KEY = "org.confero.escalate"
 #: Marks the peer's invite to the meeting (and the meeting's state) with the two-party room.
@@ -54,6 +56,9 @@ class ConferenceEscalation:
     #: Why it could not (user words, e.g. the mesh limit): the meeting still went
     #: ahead and the two-party call was kept. Empty when it moved or there was no call.
     media_failed: str = ""
+    #: The added people whose invitation failed once Completed (each with why),
+    #: in the order they were given; the meeting went ahead without them.
+    not_invited: tuple[ConferenceInvitation, ...] = ()
 
     @property
     def failed(self) -> bool:

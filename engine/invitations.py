@@ -29,7 +29,13 @@ from nio import ErrorResponse
 from engine import events as ev
 from engine.conference_models import Membership, SessionState
 from engine.conferences import Conferences
-from engine.errors import ConferoError, HomeserverUnreachable, InvalidUserId, ServerRefused
+from engine.errors import (
+    ConferoError,
+    HomeserverUnreachable,
+    InvalidUserId,
+    ServerRefused,
+    UnknownUser,
+)
 from engine.ids import parse_user_id
 from engine.invitation_models import (
     DEFAULT_INVITATION_TIMEOUT_S,
@@ -45,6 +51,7 @@ from engine.invitation_models import (
 from engine.matrix_events import refusal_text
 from engine.sanitize import clean_name
 from engine.session import Session
+from engine.user_directory import require_user
 
 __all__ = [
     "DEFAULT_INVITATION_TIMEOUT_S",
@@ -111,8 +118,13 @@ class Invitations:
         *,
         timeout_s: float | None = None,
         extra_content: dict[str, Any] | None = None,
+        known_user: bool = False,
     ) -> ConferenceInvitation:
-        """Invite ``user_id``; returns once Delivered or Failed (never raises for the invitee)."""
+        """Invite ``user_id``; returns once Delivered or Failed (never raises for the invitee).
+
+        ``known_user``: the invitee surely exists (the peer of a two-party
+        conversation), so the profile check that finds unknown IDs is skipped.
+        """
         own = self._session.require_client().user_id
         toast = toast_message.strip()[:MAX_TOAST_LENGTH]
         try:
@@ -130,7 +142,9 @@ class Invitations:
             return self._set(key, InvitationState.FAILED, failure=problem)
         self._set(key, InvitationState.DELIVERING)
         try:
-            failure, detail = await self._send_invite(room_id, invitee, toast, self._extra[key])
+            failure, detail = await self._send_invite(
+                room_id, invitee, toast, self._extra[key], check_profile=not known_user
+            )
         except HomeserverUnreachable as exc:
             failure, detail = InvitationFailure.UNREACHABLE, exc.user_message
         if failure is not None:
@@ -180,16 +194,20 @@ class Invitations:
         return None
 
     async def _send_invite(
-        self, room_id: str, invitee: str, toast: str, extra: dict[str, Any]
+        self,
+        room_id: str,
+        invitee: str,
+        toast: str,
+        extra: dict[str, Any],
+        *,
+        check_profile: bool = True,
     ) -> tuple[InvitationFailure | None, str]:
         """The profile check and the invite itself; (failure, server's words) or (None, "")."""
-        profile = await self._session.api(
-            "GET", f"/_matrix/client/v3/profile/{quote(invitee, safe='')}"
-        )
-        # Synapse answers an unknown user's profile with M_NOT_FOUND or M_UNKNOWN
-        # ("No row found"), yet would accept an invite for them.
-        if isinstance(profile, dict) and profile.get("errcode") in ("M_NOT_FOUND", "M_UNKNOWN"):
-            return InvitationFailure.UNKNOWN_USER, str(profile.get("error") or "")
+        if check_profile:
+            try:
+                await require_user(self._session, invitee)
+            except UnknownUser as exc:
+                return InvitationFailure.UNKNOWN_USER, exc.user_message
         room = quote(room_id, safe="")
         if extra:
             # Extra keys on the invite need the member event itself (the

@@ -135,9 +135,8 @@ class ConversationWindow(QWidget):
 
         self.banners = BannerArea(self)
         # A meeting escalated from a two-party conversation shows its lines above.
-        direct = engine.escalation.direct_room_of(room_id)
-        earlier = engine.conversations.messages(direct) if direct else ()
-        self.transcript = TranscriptPane(self._part_context(room_id), self, earlier=earlier)
+        direct = engine.escalation.direct_room_of(room_id) or ""
+        self.transcript = TranscriptPane(self._part_context(room_id), self, earlier_room_id=direct)
         #: Every part, detached in this order when the window closes.
         self._parts: list[WindowPart] = [self.transcript]
         self._close_shortcut = QShortcut(QKeySequence("Ctrl+W"), self)
@@ -502,7 +501,7 @@ class ConversationWindow(QWidget):
         if not self.add_people_button.isEnabled():
             return None  # an escalation is under way
         peer_name = self._engine.session.display_name(info.peer_user_id or "")
-        dialog = AddPeopleDialog(self._engine, peer_name, self)
+        dialog = AddPeopleDialog(self._engine, peer_name, self, peer_id=info.peer_user_id or "")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._escalate(dialog.people, dialog.message))
         dialog.open()
@@ -536,7 +535,7 @@ class ConversationWindow(QWidget):
         self.transcript = TranscriptPane(
             self._part_context(conference_room_id),
             self,
-            earlier=self._engine.conversations.messages(previous),
+            earlier_room_id=previous,
         )
         self._parts.insert(0, self.transcript)
         layout = self.layout()

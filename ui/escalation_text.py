@@ -12,6 +12,7 @@ from engine.escalation_models import (
     ConferenceEscalationResult,
 )
 from ui.banner import BannerKind
+from ui.invitation_text import failure_text
 
 P = ConferenceEscalationProgress
 R = ConferenceEscalationResult
@@ -20,6 +21,9 @@ ADD_PEOPLE = "Add people…"
 ADD_PEOPLE_NAME = "Add people"
 ADD_PEOPLE_TIP = "Add people to this conversation: it becomes a meeting (Ctrl+I)"
 ADD_PEOPLE_SHORTCUT = "Ctrl+I"
+#: The Add people… dialog refuses these (the meeting has them anyway).
+YOURSELF = "That is you: you are in the meeting anyway."
+PEER_FOLLOWS = "{peer} is in this conversation already and follows into the meeting anyway."
 TRY_AGAIN = "Try again"
 TRY_AGAIN_TIP = "Try again to make this conversation a meeting"
 
@@ -43,10 +47,20 @@ _FAILURE = {
     R.REFUSED: "The meeting could not start: {detail}" + _STAYS,
 }
 _FINAL_FAILURES = (R.ENCRYPTED, R.NOT_TWO_PARTY)
+#: After Completed, one of the added people whose invitation failed (the meeting went on).
+NOT_INVITED = "Couldn't invite {who}: {why}"
 
 
 def escalation_text(escalation: ConferenceEscalation, peer_name: str) -> str:
     """What the banner says about ``escalation`` ("" when there is nothing to say)."""
+    text = _progress_text(escalation, peer_name)
+    for invitation in escalation.not_invited:
+        why = failure_text(invitation.failure, invitation.detail)
+        text += f" {NOT_INVITED.format(who=invitation.invitee, why=why)}"
+    return text
+
+
+def _progress_text(escalation: ConferenceEscalation, peer_name: str) -> str:
     if escalation.failed:
         detail = escalation.detail or "the server said no."
         return _FAILURE[escalation.result].format(peer=peer_name, detail=detail)
@@ -67,7 +81,8 @@ def escalation_text(escalation: ConferenceEscalation, peer_name: str) -> str:
 def escalation_kind(escalation: ConferenceEscalation) -> BannerKind:
     if escalation.failed:
         return BannerKind.ERROR
-    return BannerKind.WARNING if escalation.media_failed else BannerKind.INFO
+    partly = escalation.media_failed or escalation.not_invited
+    return BannerKind.WARNING if partly else BannerKind.INFO
 
 
 def can_try_again(escalation: ConferenceEscalation) -> bool:

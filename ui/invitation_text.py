@@ -10,6 +10,7 @@ import time
 
 from PySide6.QtCore import QDateTime
 
+from engine.errors import InvalidUserId, UnknownUser
 from engine.invitation_models import IncomingInvitation, InvitationFailure, InvitationState
 
 #: The mark after an invitee's name in the roster, by state (none once they are there).
@@ -32,8 +33,9 @@ ROSTER_STATUS: dict[InvitationState, str] = {
 }
 
 _FAILURES: dict[InvitationFailure, str] = {
-    InvitationFailure.INVALID_ID: "That is not a valid user ID. It looks like @name:example.org.",
-    InvitationFailure.UNKNOWN_USER: "There is no such user on the server.",
+    # The same sentences as the engine's errors for these (one wording, kept there).
+    InvitationFailure.INVALID_ID: InvalidUserId.default_message,
+    InvitationFailure.UNKNOWN_USER: UnknownUser.default_message,
     InvitationFailure.YOURSELF: "That is you: you are already in this meeting.",
     InvitationFailure.ALREADY_IN_MEETING: "Already in the meeting.",
     InvitationFailure.NOT_ALLOWED: "You are not allowed to invite people to this meeting.",

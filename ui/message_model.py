@@ -265,16 +265,22 @@ class MessageModel(QAbstractListModel):
         bridge: EngineBridge,
         initial: Iterable[Message] = (),
         parent: QObject | None = None,
+        *,
+        earlier_room_id: str = "",
     ) -> None:
+        """``earlier_room_id``: a second room whose lines this model shows too and
+        keeps following (the two-party conversation a meeting came from: a line
+        still sending turns Sent here, and a late one is appended)."""
         super().__init__(parent)
         self._room_id = room_id
+        self._rooms = frozenset(r for r in (room_id, earlier_room_id) if r)
         self._bridge = bridge
         self._keys: set[str] = set()
         # Message key → row; rebuilt on demand after rows moved (None), kept up
         # to date by appends, which are the common case.
         self._row_cache: dict[str, int] | None = None
         self._start_reached = False
-        fresh = self._fresh(m for m in initial if m.room_id == room_id)
+        fresh = self._fresh(m for m in initial if m.room_id in self._rooms)
         self._rows: list[RowInfo] = rows_for(fresh)
         for row in range(len(self._rows)):
             self._rows[row] = self._placed(row, self._rows[row])
@@ -470,7 +476,7 @@ class MessageModel(QAbstractListModel):
     # -- bridge slots ------------------------------------------------------
 
     def _on_message_added(self, message: Message) -> None:
-        if message.room_id != self._room_id:
+        if message.room_id not in self._rooms:
             return
         if message.key in self._keys:  # already here (e.g. echo seen twice)
             self._replace(message)
@@ -577,7 +583,7 @@ class MessageModel(QAbstractListModel):
         self.start_reached_changed.emit(reached)
 
     def _on_message_changed(self, message: Message) -> None:
-        if message.room_id != self._room_id:
+        if message.room_id not in self._rooms:
             return
         self._replace(message)
 

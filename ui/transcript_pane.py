@@ -9,8 +9,6 @@ banner area. The window decides whether you may write (``set_writable``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -45,10 +43,12 @@ class TranscriptPane(QWidget):
         context: PartContext,
         parent: QWidget | None = None,
         *,
-        earlier: Sequence[Message] = (),
+        earlier_room_id: str = "",
     ) -> None:
-        """``earlier``: lines shown above this room's own (a two-party conversation's,
-        when its window follows it into a meeting)."""
+        """``earlier_room_id``: the room whose lines show above this room's own (a
+        two-party conversation's, when its window follows it into a meeting); they
+        keep their own room, so they go on changing (Sending → Sent) and a late
+        one still shows."""
         super().__init__(parent)
         self.setObjectName("transcriptPane")
         engine, bridge, room_id = context.engine, context.bridge, context.room_id
@@ -60,10 +60,11 @@ class TranscriptPane(QWidget):
         self._read_pending = True
         self._typing_names: tuple[str, ...] = ()
 
-        lines = [replace(m, room_id=room_id) for m in earlier] + engine.conversations.messages(
-            room_id
-        )
-        self.model = MessageModel(room_id, bridge, lines, self)
+        earlier = engine.conversations.messages(earlier_room_id) if earlier_room_id else []
+        lines = earlier + engine.conversations.messages(room_id)
+        self.model = MessageModel(room_id, bridge, lines, self, earlier_room_id=earlier_room_id)
+        #: Rooms with lines that arrived since they were last marked read.
+        self._unread_rooms: set[str] = {room_id}
         self.view = MessageView(self)
         self.view.setModel(self.model)
         self.view.set_placeholder_text("No messages yet.")
@@ -192,6 +193,7 @@ class TranscriptPane(QWidget):
         if message.sender == self._engine.session.user_id:
             return
         self._read_pending = True
+        self._unread_rooms.add(message.room_id)
         if self.isActiveWindow():
             self._mark_read_timer.start()
 
@@ -201,10 +203,12 @@ class TranscriptPane(QWidget):
             self._tasks.spawn(self._mark_read())
 
     async def _mark_read(self) -> None:
-        try:
-            await self._engine.conversations.mark_read(self._room_id)
-        except Exception:  # the unread count stays; the next message tries again
-            log.debug("marking read failed", exc_info=True)
+        rooms, self._unread_rooms = self._unread_rooms or {self._room_id}, set()
+        for room_id in rooms:
+            try:
+                await self._engine.conversations.mark_read(room_id)
+            except Exception:  # the unread count stays; the next message tries again
+                log.debug("marking read failed", exc_info=True)
 
     # -- earlier history -------------------------------------------------------------
 
@@ -288,8 +292,11 @@ class TranscriptPane(QWidget):
         self._tasks.spawn(self._retry(key))
 
     async def _retry(self, key: str) -> None:
+        # A two-party line above a meeting's is sent again in its own room.
+        row = self.model.row_of(key)
+        room_id = self.model.message_at(row).room_id if row is not None else self._room_id
         try:
-            await finish(self._engine.conversations.retry(self._room_id, key))
+            await finish(self._engine.conversations.retry(room_id, key))
         except ConferoError as exc:
             if self._alive():
                 self._banners.show_error(exc.user_message)

@@ -19,9 +19,15 @@ from tests.helpers.engines import eventually
 
 
 class HeldAnswers:
-    def __init__(self, engine: Engine, method: str, *, held: bool = True) -> None:
+    """``before=True`` holds the request itself instead: it reaches the server only
+    at release() (a message that stays Sending, even for the account's own sync)."""
+
+    def __init__(
+        self, engine: Engine, method: str, *, held: bool = True, before: bool = False
+    ) -> None:
         client = engine.session.require_client()
         self._real = getattr(client, method)
+        self._before = before
         self._open = asyncio.Event()
         if not held:
             self._open.set()
@@ -31,12 +37,14 @@ class HeldAnswers:
         setattr(client, method, self._call)
 
     async def _call(self, *args: Any, **kwargs: Any) -> Any:
-        answer = await self._real(*args, **kwargs)
+        answer = None if self._before else await self._real(*args, **kwargs)
         self.waiting += 1
         try:
             await self._open.wait()
         finally:
             self.waiting -= 1
+        if self._before:
+            answer = await self._real(*args, **kwargs)
         self.answered += 1
         if self._hold_after is not None and self._hold_after(answer):
             self._hold_after = None

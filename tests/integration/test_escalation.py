@@ -25,10 +25,11 @@ from engine.escalation_models import (
     ConferenceEscalationProgress,
     ConferenceEscalationResult,
 )
-from engine.models import ConversationKind, Presence
+from engine.models import ConnectionState, ConversationKind, Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.engines import eventually, signed_in_engine
 from tests.helpers.escalations import INITIATOR_SEQUENCE, PEER_SEQUENCE, record
+from tests.helpers.holds import hold_syncs
 from tests.helpers.plain_clients import sync_until
 from tests.helpers.proxy import FaultyProxy
 from tests.helpers.users import TestUser
@@ -337,3 +338,59 @@ async def test_a_restart_still_knows_which_conversation_a_meeting_came_from(peop
     )
     assert restarted.escalation.direct_room_of(impostor) is None
     assert restarted.escalation.conference_for(room_id) == conf
+
+
+async def test_network_drop_while_waiting_fails_and_try_again_works(people, synapse):
+    """The network goes while the banner says Waiting for Bob: the result says so,
+    the conversation stays two-party, the half-made meeting is cleaned up once the
+    network is back, and Try again makes one meeting Bob follows."""
+    proxy = FaultyProxy(synapse.base_url)
+    await proxy.start()
+    try:
+        alice, bob = await people("Alice", via=proxy), await people("Bob")
+        room_id = await two_party(alice, bob.session.user_id, bob)
+        bob_syncs = await hold_syncs(bob)  # Bob hears nothing: Alice keeps waiting
+        escalating = asyncio.ensure_future(alice.escalation.escalate(room_id, timeout_s=10))
+        # Waiting, with the request posted (Alice's sync brought it back).
+        await eventually(lambda: alice.escalation.progress(room_id) == P.WAITING_FOR_PEER)
+        await eventually(
+            lambda: any(
+                "moved this conversation to a meeting" in m.body and m.event_id
+                for m in alice.conversations.messages(room_id)
+            )
+        )
+        first = alice.escalation.escalation(room_id).conference_room_id
+        proxy.go_dark()
+        await eventually(lambda: alice.session.connection != ConnectionState.CONNECTED)
+        result = await escalating
+        assert result.result == R.NETWORK_ERROR
+        assert result.progress == P.WAITING_FOR_PEER  # where it stopped
+        assert alice.escalation.conference_for(room_id) is None
+        assert alice.conversations.conversation(room_id).kind == ConversationKind.DIRECT
+
+        proxy.go_light()
+        await eventually(lambda: alice.session.connection == ConnectionState.CONNECTED, 30)
+        # The first meeting is given up for good: Alice left it, Bob's invite is withdrawn.
+        await eventually(lambda: alice.conferences.session(first).state == SessionState.LEFT, 30)
+        await eventually(
+            lambda: all(
+                p.membership not in (Membership.INVITED, Membership.JOINED)
+                for p in alice.conferences.participants(first)
+                if p.user_id == bob.session.user_id
+            ),
+            30,
+        )
+        retrying = asyncio.ensure_future(alice.escalation.try_again(room_id))
+        await eventually(lambda: alice.escalation.progress(room_id) == P.WAITING_FOR_PEER)
+        bob_syncs.release()  # Bob hears both requests now: only the second one counts
+        again = await retrying
+        assert again.result == R.SUCCESS
+        second = again.conference_room_id
+        assert second != first
+        await eventually(lambda: bob.escalation.result(room_id) == R.SUCCESS)
+        assert bob.escalation.conference_for(room_id) == second
+        await eventually(lambda: bob.conferences.session(second).state == SessionState.CONNECTED)
+        bob_first = bob.conferences.session(first)
+        assert bob_first is None or bob_first.state != SessionState.CONNECTED
+    finally:
+        await proxy.close()

@@ -21,12 +21,16 @@ from engine.escalation_models import (
     ConferenceEscalationProgress,
     ConferenceEscalationResult,
 )
-from engine.models import Presence
+from engine.invitation_models import InvitationFailure, InvitationState
+from engine.models import MessageState, Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.a11y import unnamed_controls
+from tests.helpers.engines import eventually
+from tests.helpers.holds import HeldAnswers, hold_syncs
 from tests.helpers.qt_async import wait_until
 from tests.ui.test_meetings import SLOW, People, click, names_in, shoot
 from ui.add_people_dialog import AddPeopleDialog
+from ui.banner import BannerKind
 from ui.roster_model import Section
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
@@ -218,4 +222,132 @@ async def test_banner_words_and_looks_for_each_state(people: People, qtbot) -> N
         assert words in banner.bar.text()
         assert banner.bar.action_button.isVisible() is retry
         await shoot(window, f"escalation_{result.value}", banner.bar)
+    await people.close()
+
+
+async def test_add_people_refuses_an_unknown_id_and_the_peer(people: People, qtbot) -> None:
+    """As in Teams, a mistyped ID is caught before the meeting starts, and adding
+    the person you talk to says they follow anyway; a known ID then goes ahead."""
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    room_id = await bob.engine.conversations.start_direct_conversation(alice.user_id)
+    await wait_until(lambda: alice.engine.conversations.conversation(room_id) is not None, SLOW)
+    window = bob.window(room_id)
+    click(window.add_people_button)
+    dialog = open_dialog()
+    nobody = f"@nobody:{bob.user_id.split(':', 1)[1]}"
+    QTest.keyClicks(dialog.query_edit, f"{carol.user_id}, {nobody}")
+    click(dialog.start_button)
+    await wait_until(lambda: bool(dialog.error_label.text()), SLOW)
+    assert dialog.error_label.text() == f"There is no user {nobody} on the server."
+    assert dialog.query_edit.selectedText() == nobody  # ready to be typed over
+    assert dialog.isVisible() and not window.is_meeting
+    assert bob.engine.escalation.progress(room_id) == P.NONE  # nothing started
+    await shoot(dialog, "add_people_unknown_user")
+
+    dialog.query_edit.clear()
+    QTest.keyClicks(dialog.query_edit, alice.user_id)
+    click(dialog.start_button)
+    await wait_until(lambda: bool(dialog.error_label.text()), SLOW)
+    assert dialog.error_label.text() == (
+        "Alice is in this conversation already and follows into the meeting anyway."
+    )
+    assert dialog.isVisible() and bob.engine.escalation.progress(room_id) == P.NONE
+
+    dialog.query_edit.clear()
+    QTest.keyClicks(dialog.query_edit, carol.user_id)
+    click(dialog.start_button)
+    await wait_until(lambda: window.is_meeting, SLOW)
+    await wait_until(lambda: "Carol" in names_in(window, Section.ATTENDEES), SLOW)
+    await people.close()
+
+
+async def test_the_meeting_window_says_who_could_not_be_invited(people: People, qtbot) -> None:
+    """An added person whose invitation fails once Completed (here an ID with no
+    account, given to the engine directly, as another device might) is named in
+    the meeting window with why; adding the peer is harmless (they follow anyway)."""
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await bob.engine.conversations.start_direct_conversation(alice.user_id)
+    await wait_until(lambda: alice.engine.conversations.conversation(room_id) is not None, SLOW)
+    window = bob.window(room_id)
+    nobody = f"@nobody:{bob.user_id.split(':', 1)[1]}"
+
+    result = await bob.engine.escalation.escalate(room_id, [alice.user_id, nobody])
+
+    assert result.result == R.SUCCESS
+    assert [(i.invitee, i.failure) for i in result.not_invited] == [
+        (nobody, InvitationFailure.UNKNOWN_USER)
+    ]
+    await wait_until(lambda: window.is_meeting, SLOW)
+    banner = window.escalation
+    assert banner is not None
+    expected = f"Couldn't invite {nobody}: There is no such user on the server."
+    await wait_until(lambda: expected in banner.bar.text(), SLOW)
+    assert banner.bar.text().startswith("This conversation is now a meeting.")
+    assert banner.bar.kind is BannerKind.WARNING and banner.bar.isVisible()
+    # Alice (the peer) is in, as a presenter: her only invitation is the one she followed.
+    everyone = ["Alice", "Bob"]
+    await wait_until(lambda: sorted(names_in(window, Section.PRESENTERS)) == everyone, SLOW)
+    assert window.roster is not None
+    followed = window.roster.model.invitation(alice.user_id)
+    assert followed is not None and followed.state is InvitationState.ACCEPTED
+    await shoot(window, "escalation_not_invited", banner.bar)
+    await people.close()
+
+
+async def test_a_line_sent_while_waiting_turns_sent_in_the_meeting_window(
+    people: People, qtbot
+) -> None:
+    """Typed and sent in the two-party window while the banner says Waiting for Bob,
+    still sending when the window becomes the meeting: it turns Sent there, Bob gets
+    it once, the draft in the composer goes along, and a later two-party line shows."""
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    room_id = await alice.engine.conversations.start_direct_conversation(bob.user_id)
+    await wait_until(lambda: bob.engine.conversations.conversation(room_id) is not None, SLOW)
+    alice_window, bob_window = alice.window(room_id), bob.window(room_id)
+    bob_syncs = await hold_syncs(bob.engine)  # Bob hears nothing: Alice waits for him
+
+    click(alice_window.add_people_button)
+    dialog = open_dialog()
+    QTest.keyClicks(dialog.query_edit, carol.user_id)
+    click(dialog.start_button)
+    banner = alice_window.escalation
+    assert banner is not None
+    await wait_until(lambda: banner.bar.text() == "Waiting for Bob…", SLOW)
+    # The request is out (Alice's own sync brought it back): hold her next send.
+    await wait_until(
+        lambda: any(
+            "moved this conversation to a meeting" in m.body and m.event_id
+            for m in alice.engine.conversations.messages(room_id)
+        ),
+        SLOW,
+    )
+    sends = HeldAnswers(alice.engine, "room_send", before=True)
+    line = "Typed while waiting"
+    QTest.keyClicks(alice_window.composer, line)
+    QTest.keyClick(alice_window.composer, Qt.Key.Key_Return)
+    await eventually(lambda: sends.waiting == 1, SLOW)  # held before the server has it
+    QTest.keyClicks(alice_window.composer, "half a thought")
+
+    def states(window) -> list[MessageState]:
+        return [m.state for m in window.model.messages() if m.body == line]
+
+    assert states(alice_window) == [MessageState.SENDING]
+    bob_syncs.release()
+    await wait_until(lambda: alice_window.is_meeting and bob_window.is_meeting, SLOW)
+    assert states(alice_window) == [MessageState.SENDING]  # in the meeting window now
+    assert alice_window.composer.toPlainText() == "half a thought"
+    sends.release()
+    await wait_until(lambda: states(alice_window) == [MessageState.SENT], SLOW)
+
+    # Bob got it exactly once, in the two-party room and in his meeting window.
+    await wait_until(lambda: len(states(bob_window)) == 1, SLOW)
+    await wait_until(lambda: states(bob_window) == [MessageState.RECEIVED], SLOW)
+    bodies = [m.body for m in bob.engine.conversations.messages(room_id)]
+    assert bodies.count(line) == 1
+    # A line that still comes in the two-party room (another device) shows too.
+    await bob.engine.conversations.send_text(room_id, "From my phone")
+    await wait_until(
+        lambda: "From my phone" in [m.body for m in alice_window.model.messages()], SLOW
+    )
+    assert [m.body for m in alice_window.model.messages()].count(line) == 1
     await people.close()
