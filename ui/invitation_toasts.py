@@ -112,8 +112,11 @@ class InvitationToast(QFrame):
         else:
             self.join_button.setAccessibleName(f"Join {subject}")
             self.join_button.setToolTip(JOIN_TIP)
-        # The meeting's call is on: Join with audio (Alt+A) beside plain Join.
+        # The meeting's call is on: say so, and Join with audio (Alt+A) beside Join.
         self.with_audio = invitation.with_audio and not self.for_later
+        self.audio_label = QLabel(AUDIO_LIVE, self)
+        self.audio_label.setObjectName("toastText")
+        self.audio_label.setVisible(self.with_audio)
         self.audio_button = QPushButton(theme.icon("phone"), JOIN_WITH_AUDIO, self)
         self.audio_button.setAccessibleName(f"Join {subject} with audio")
         self.audio_button.setToolTip(JOIN_WITH_AUDIO_TIP)
@@ -141,6 +144,7 @@ class InvitationToast(QFrame):
         layout.setSpacing(4)
         layout.addWidget(self.title_label)
         layout.addWidget(self.when_label)
+        layout.addWidget(self.audio_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)

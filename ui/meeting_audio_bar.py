@@ -46,11 +46,11 @@ from ui.bridge import disconnect_all
 from ui.engine_calls import failure_words, spawn_detached
 from ui.meeting_audio_text import (
     CANNOT_UNMUTE_REASON,
+    CONNECTING,
     JOIN_AUDIO,
     JOIN_AUDIO_OTHERS_TIP,
     JOIN_AUDIO_SHORTCUT,
     JOIN_AUDIO_TIP,
-    JOINING,
     LEAVE_AUDIO,
     LEAVE_AUDIO_SHORTCUT,
     LEAVE_AUDIO_TIP,
@@ -295,7 +295,7 @@ class MeetingAudioBar(QFrame):
             return
         joining = state_words(self._engine.meeting_calls.audio_state(self._room_id))
         if not in_audio:
-            self._show_text(joining or JOINING, style.STARTING)
+            self._show_text(joining or CONNECTING, style.STARTING)  # clicked: on its way
             self.mute_button.hide()
             self.leave_button.hide()
             self.controls_button.hide()

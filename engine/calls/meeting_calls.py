@@ -144,6 +144,10 @@ class MeetingCalls:
         self._states: dict[str, AvModalityState] = {}
         #: Meetings whose invitation to us says the audio is live, while it is open.
         self._invited: set[str] = set()
+        #: Stays being ended (hangups, the empty membership), which a rejoin waits for.
+        self._ending: dict[str, asyncio.Event] = {}
+        #: The latest m.call.member applied per (room, state key): origin_server_ts.
+        self._member_ts: dict[tuple[str, str], int] = {}
         invitations.add_invite_content(self._invite_content)
         session.bus.subscribe(self._on_event)
         session.on_left_room(self._apply_left_room)
@@ -231,6 +235,12 @@ class MeetingCalls:
             raise
 
     async def _join(self, room_id: str) -> list[AudioParticipant]:
+        if (ending := self._ending.get(room_id)) is not None:
+            # Joining again at once: the last stay's hangups and its empty membership
+            # go first, or that clearing would land after (and undo) the new one.
+            await ending.wait()
+            if room_id in self._audio:  # another join won the wait
+                return self.participants_in_audio(room_id)
         client = self._session.require_client()
         own = DeviceKey(client.user_id, client.device_id or "")
         await self._load_members(room_id)
@@ -346,6 +356,8 @@ class MeetingCalls:
 
     def _apply_membership(self, room: MatrixRoom, source: dict[str, Any]) -> None:
         room_id = room.room_id
+        if self._older_than_seen(room_id, source):
+            return
         parsed = parse_membership(source)
         members = self._members.setdefault(room_id, {})
         if isinstance(parsed, MembershipRejected):
@@ -366,6 +378,21 @@ class MeetingCalls:
                 self._session.spawn(self._clear_stale_membership(room_id))
         if room_id not in self._audio:
             self._publish_changes(room_id)
+
+    def _older_than_seen(self, room_id: str, source: dict[str, Any]) -> bool:
+        """A membership older than the one we have for that state key: a sync's state
+        block can bring a device's earlier membership again after its newer one (seen
+        with Synapse right after a quick leave and rejoin); it must not bring a stay
+        that ended back to life."""
+        key = (room_id, str(source.get("state_key")))
+        ts = source.get("origin_server_ts")
+        if not isinstance(ts, int) or isinstance(ts, bool):
+            return False
+        if ts < self._member_ts.get(key, 0):
+            log.info("ignored an earlier m.call.member of %s in %s", key[1], room_id)
+            return True
+        self._member_ts[key] = ts
+        return False
 
     def _apply_to_device(self, source: dict[str, Any]) -> None:
         event_type = source.get("type")
@@ -624,13 +651,19 @@ class MeetingCalls:
     async def _end(self, room_id: str, audio: _InAudio, *, tell_room: bool) -> None:
         if room_id not in self._audio:  # not a rejoin begun meanwhile
             self._set_state(room_id, S.DISCONNECTED)
-        if audio.task is not None and audio.task is not asyncio.current_task():
-            audio.task.cancel()
-        await audio.focus.close()
-        if tell_room:
-            state_key = member_state_key(*_pair(audio.own))
-            with contextlib.suppress(ConferoError):
-                await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+        ended = self._ending.setdefault(room_id, asyncio.Event())
+        try:
+            if audio.task is not None and audio.task is not asyncio.current_task():
+                audio.task.cancel()
+            await audio.focus.close()
+            if tell_room:
+                state_key = member_state_key(*_pair(audio.own))
+                with contextlib.suppress(ConferoError):
+                    await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+        finally:
+            if self._ending.get(room_id) is ended:
+                del self._ending[room_id]
+            ended.set()
         self._publish_changes(room_id)
 
     def _set_state(self, room_id: str, state: AvModalityState) -> None:

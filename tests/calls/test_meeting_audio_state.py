@@ -4,8 +4,11 @@ real media on the private PulseAudio server's virtual devices."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from engine.calls.call_membership import CALL_MEMBER, member_state_key
 from engine.calls.call_models import AvModalityState
 from engine.calls.meeting_call_events import MeetingAudioStateChanged
 from engine.invitation_models import LIVE_AUDIO_KEY, InvitationState
@@ -83,6 +86,30 @@ async def test_joining_goes_connecting_joining_connected_and_leaving_disconnecte
     await bob.engine.conferences.leave(room_id)
     await eventually(lambda: bob.engine.meeting_calls.audio_state(room_id) is S.DISCONNECTED)
     assert bob.meeting_states(room_id) == [*JOIN_AUDIO_SEQUENCE, S.DISCONNECTED] * 2
+
+
+async def test_joining_again_while_the_last_stay_still_ends_keeps_the_new_one(
+    phones: Phones,
+):
+    alice, bob = await phones("Alice"), await phones("Bob")
+    room_id = await meeting_of(alice, bob)
+    await alice.engine.meeting_calls.join_audio(room_id)
+    await bob.engine.meeting_calls.join_audio(room_id)
+    await eventually(lambda: bob.engine.meeting_calls.audio_state(room_id) is S.CONNECTED, 30)
+
+    # Leave audio, and Join audio again before the leaving is done (a quick click).
+    leaving = asyncio.ensure_future(bob.engine.meeting_calls.leave_audio(room_id))
+    await eventually(lambda: not bob.engine.meeting_calls.in_audio(room_id))
+    await bob.engine.meeting_calls.join_audio(room_id)
+    await leaving
+
+    # The old stay's empty membership did not land after the new one.
+    key = member_state_key(bob.user_id, bob.engine.session.client.device_id)
+    state = await alice.engine.session.client.room_get_state_event(room_id, CALL_MEMBER, key)
+    assert state.content.get("session_id")
+    await eventually(lambda: bob.engine.meeting_calls.audio_state(room_id) is S.CONNECTED, 30)
+    with TonePlayer(alice.server, alice.devices.mic_sink, 440):
+        await until_hears(bob, 440)
 
 
 async def test_an_invitation_to_a_meeting_whose_call_is_on_joins_it_with_audio(
