@@ -448,7 +448,11 @@ class MeetingCalls:
         return {}
 
     def _on_meeting_changed(self, meeting: ConferenceSession) -> None:
-        """Leaving the meeting (or being removed) leaves its audio."""
+        """Leaving the meeting (or being removed) leaves its audio. Joining it without
+        its audio (plain Join on an invitation that said the call is on) answers the
+        audio's Notified with Disconnected: Join audio is still there."""
+        if meeting.state is SessionState.CONNECTED:
+            self._invitation_gone(meeting.room_id)
         if meeting.state is not SessionState.CONNECTED and meeting.room_id in self._audio:
             audio = self._audio.pop(meeting.room_id)
             self._session.spawn(self._end(meeting.room_id, audio, tell_room=True))

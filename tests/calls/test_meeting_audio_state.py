@@ -163,17 +163,26 @@ async def test_an_invitation_to_a_meeting_whose_call_is_on_joins_it_with_audio(
         await until_hears(alice, 660)
 
 
-async def test_declined_or_withdrawn_it_ends_disconnected_and_a_quiet_meeting_says_nothing(
+async def test_declined_withdrawn_or_joined_without_audio_it_ends_disconnected(
     phones: Phones,
 ):
     alice, bob, carol = await phones("Alice"), await phones("Bob"), await phones("Carol")
+    dave = await phones("Dave")
     room_id = await meeting_of(alice)
     await alice.engine.meeting_calls.join_audio(room_id)
 
     await alice.engine.invitations.deliver(room_id, bob.user_id)
     await alice.engine.invitations.deliver(room_id, carol.user_id, timeout_s=2.0)
-    await eventually(lambda: bob.engine.meeting_calls.audio_state(room_id) is S.NOTIFIED)
-    await eventually(lambda: carol.engine.meeting_calls.audio_state(room_id) is S.NOTIFIED)
+    await alice.engine.invitations.deliver(room_id, dave.user_id)
+    for phone in (bob, carol, dave):
+        await eventually(
+            lambda ph=phone: ph.engine.meeting_calls.audio_state(room_id) is S.NOTIFIED
+        )
+
+    # Dave joins without the audio (plain Join): no longer Notified, not in the call.
+    await dave.engine.invitations.join_incoming(room_id)
+    assert dave.meeting_states(room_id) == [S.NOTIFIED, S.DISCONNECTED]
+    assert not dave.engine.meeting_calls.in_audio(room_id)
 
     # Bob declines; Carol does not answer and the invitation is withdrawn.
     await bob.engine.invitations.decline_incoming(room_id)
