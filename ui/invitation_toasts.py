@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.calls.meeting_call_errors import MeshLimitReached
 from engine.errors import ConferoError
 from engine.invitation_models import IncomingInvitation
 from ui import theme
@@ -37,6 +38,7 @@ from ui.invitation_text import (
     ACCEPT,
     ACCEPT_FAILED,
     ACCEPT_TIP,
+    AUDIO_FAILED,
     AUDIO_LIVE,
     DECLINE,
     DECLINE_FAILED,
@@ -51,6 +53,7 @@ from ui.invitation_text import (
     toast_text,
     when_text,
 )
+from ui.meeting_audio_text import mesh_full_text
 from ui.toast_stack import ToastStack
 
 if TYPE_CHECKING:
@@ -163,6 +166,8 @@ class InvitationToasts(ToastStack[InvitationToast]):
 
     #: Join worked: open the meeting's window (room_id).
     join_finished = Signal(str)
+    #: Join with audio joined the meeting, not its audio: (room_id, why, in words).
+    audio_failed = Signal(str, str)
 
     def __init__(self, engine: Engine, bridge: EngineBridge, parent: QWidget | None = None) -> None:
         super().__init__("invitationToasts", "Invitations", parent)
@@ -246,7 +251,7 @@ class InvitationToasts(ToastStack[InvitationToast]):
 
     async def _answer(self, room_id: str, *, join: bool, audio: bool = False) -> None:
         failure = JOIN_FAILED if join else DECLINE_FAILED
-        error = ""
+        error = reason = ""
         try:
             if audio:
                 await self._engine.meeting_calls.accept_with_audio(room_id)
@@ -255,19 +260,24 @@ class InvitationToasts(ToastStack[InvitationToast]):
             else:
                 await self._engine.invitations.decline_incoming(room_id)
         except ConferoError as exc:
+            # The mesh's own words say you are in the chat; others get that said first.
+            full = isinstance(exc, MeshLimitReached)
+            reason = mesh_full_text(exc.limit) if full else AUDIO_FAILED.format(exc.user_message)
             error = failure.format(exc.user_message)
         except Exception:
             log.exception("answering an invitation failed")
-            error = failure.format(GENERIC_ERROR)
+            reason, error = AUDIO_FAILED.format(GENERIC_ERROR), failure.format(GENERIC_ERROR)
         if not shiboken6.isValid(self):
             return
         toast = self._toasts.get(room_id)
         still_invited = any(i.room_id == room_id for i in self._engine.invitations.incoming())
         if error and audio and not still_invited:
-            # In the meeting, only its audio failed: the invitation is answered, and
-            # the meeting's window offers Join audio again.
-            log.info("joined %s without its audio: %s", room_id, error)
-            error = ""
+            # In the meeting, only its audio failed: the invitation is answered; the
+            # meeting's window says why and offers Join audio again.
+            self.remove(room_id)
+            self.join_finished.emit(room_id)
+            self.audio_failed.emit(room_id, reason)
+            return
         if error:
             if toast is not None:
                 toast.set_busy(False)

@@ -24,7 +24,7 @@ from tests.helpers.sound import until_hears
 from tests.ui import test_call_gui
 from tests.ui.test_call_gui import Callers
 from tests.ui.test_meetings import SLOW, click, shoot
-from ui.meeting_audio_text import CONNECTING, JOINING
+from ui.meeting_audio_text import CONNECTING, JOINING, mesh_full_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -103,3 +103,34 @@ async def test_join_with_audio_from_the_toast_and_the_bar_says_how_far_it_got(
     await shoot(window, "meeting_audio_joining", bob_bar)
     click(bob_bar.leave_button)
     await wait_until(lambda: bob.engine.meeting_calls.audio_state(room_id) is S.DISCONNECTED, SLOW)
+
+
+async def test_join_with_audio_when_the_audio_cannot_start_opens_the_meeting_and_says_why(
+    callers: Callers, qtbot
+) -> None:
+    alice = await callers("Alice", main_window=False)
+    bob = await callers("Bob")
+    assert bob.main is not None
+    room_id = await alice.engine.conferences.meet_now(
+        "Budget call", access_level=AccessLevel.EVERYONE
+    )
+    await alice.engine.meeting_calls.join_audio(room_id)
+    bob.engine.meeting_calls.mesh_limit = 0  # this computer carries nobody else's audio
+    await alice.engine.invitations.deliver(room_id, bob.user_id)
+    toasts = bob.main.invitation_toasts
+    await wait_until(lambda: toasts.toast(room_id) is not None, SLOW)
+
+    click(toasts.toast(room_id).audio_button)
+
+    # In the meeting (its window opens), not in its call, and told why there.
+    await wait_until(lambda: bob.windows.find(room_id) is not None, SLOW)
+    window = bob.windows.find(room_id)
+    await wait_until(lambda: window.error_banner.text() != "", SLOW)
+    assert window.error_banner.text() == mesh_full_text(0)
+    assert "You can still follow the chat" in window.error_banner.text()
+    assert toasts.toast(room_id) is None
+    assert bob.engine.meeting_calls.audio_state(room_id) is S.DISCONNECTED
+    assert not bob.engine.meeting_calls.in_audio(room_id)
+    bob_bar = window.meeting.audio
+    await wait_until(lambda: bob_bar.join_button.isEnabled(), SLOW)
+    await shoot(window, "join_with_audio_failed", window.error_banner, bob_bar.join_button)
