@@ -139,9 +139,8 @@ class Invitations:
         if problem := self._local_problem(room_id, invitee, own):
             return self._set(key, InvitationState.FAILED, failure=problem)
         self._set(key, InvitationState.DELIVERING)
-        content = self._provided(room_id) | self._extra[key]
         try:
-            failure, detail = await self._send_invite(room_id, invitee, toast, content)
+            failure, detail = await self._send_invite(room_id, invitee, toast, self._extra[key])
         except HomeserverUnreachable as exc:
             failure, detail = InvitationFailure.UNREACHABLE, exc.user_message
         if failure is not None:
@@ -211,6 +210,7 @@ class Invitations:
         if isinstance(profile, dict) and profile.get("errcode") in ("M_NOT_FOUND", "M_UNKNOWN"):
             return InvitationFailure.UNKNOWN_USER, str(profile.get("error") or "")
         room = quote(room_id, safe="")
+        extra = self._provided(room_id) | extra  # asked now: what is true at this invite
         if extra:
             # Extra keys on the invite need the member event itself (the
             # /invite endpoint takes only a reason).
