@@ -61,7 +61,9 @@ class Engine:
         )
         self.media = CallMedia()
         self.calls = Calls(self.session, self.media)
-        self.meeting_calls = MeetingCalls(self.session, self.conferences, self.media)
+        self.meeting_calls = MeetingCalls(
+            self.session, self.conferences, self.invitations, self.media
+        )
         # Escalation calls this at JoiningLocalMedia; it knows nothing of calls itself.
         self.call_escalation = CallEscalation(self.session, self.calls, self.meeting_calls)
         self.escalation.set_media_joiner(self.call_escalation.join_media)

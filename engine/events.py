@@ -17,6 +17,7 @@ from engine.calls.meeting_call_events import (
     AudioPolicyChanged,
     CallMemberIgnored,
     MeetingAudioChanged,
+    MeetingAudioStateChanged,
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import (
@@ -319,6 +320,7 @@ EngineEvent = (
     | IncomingCall
     | CallEventIgnored
     | MeetingAudioChanged
+    | MeetingAudioStateChanged
     | AudioParticipantChanged
     | CallMemberIgnored
     | AudioPolicyChanged

@@ -15,6 +15,10 @@ DEFAULT_INVITATION_TIMEOUT_S = 120.0
 EXPIRED_REASON = "The invitation expired"
 #: Invite content key of a scheduled meeting's invite: {"start_ts": ms, "end_ts": ms}.
 SCHEDULE_KEY = "org.confero.schedule"
+#: Invite content key of an invitation to a meeting whose audio is live (seed 002: a
+#: call escalated into a meeting): ``{"live": true}``. Confero offers "Join with
+#: audio"; other clients ignore the key and show a plain invite.
+LIVE_AUDIO_KEY = "org.confero.meeting_audio"
 
 
 class InvitationState(enum.Enum):
@@ -82,6 +86,8 @@ class IncomingInvitation:
     #: A scheduled meeting's start and end (ms since the epoch, UTC); None if not scheduled.
     start_ms: int | None = None
     end_ms: int | None = None
+    #: The meeting's audio was live when I was invited: accepting can join it too.
+    with_audio: bool = False
 
 
 def scheduled_times(invite_content: dict[str, object]) -> dict[str, int]:
@@ -93,3 +99,14 @@ def scheduled_times(invite_content: dict[str, object]) -> dict[str, int]:
     if type(start) is not int or type(end) is not int or end <= start:
         return {}
     return {"start_ms": start, "end_ms": end}
+
+
+def live_audio_content() -> dict[str, object]:
+    """The invite content that says the meeting's audio is live."""
+    return {LIVE_AUDIO_KEY: {"live": True}}
+
+
+def says_live_audio(invite_content: dict[str, object]) -> bool:
+    """Whether an invite says the meeting's audio is live (malformed: it does not)."""
+    value = invite_content.get(LIVE_AUDIO_KEY)
+    return isinstance(value, dict) and value.get("live") is True

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +47,7 @@ from engine.invitation_models import (
     IncomingInvitation,
     InvitationFailure,
     InvitationState,
+    says_live_audio,
     scheduled_times,
 )
 from engine.matrix_events import refusal_text
@@ -72,6 +74,8 @@ MAX_TOAST_LENGTH = 500
 _GONE = (SessionState.LEFT, SessionState.REMOVED, SessionState.DENIED, SessionState.FAILED)
 
 _Key = tuple[str, str]  # (room_id, invitee)
+#: Extra invite content for a meeting, asked at each invite (meeting audio: "live").
+ContentProvider = Callable[[str], dict[str, Any]]
 
 
 class Invitations:
@@ -86,6 +90,7 @@ class Invitations:
         self._extra: dict[_Key, dict[str, Any]] = {}
         self._timers: dict[_Key, asyncio.Task[None]] = {}
         self._incoming: dict[str, IncomingInvitation] = {}
+        self._providers: list[ContentProvider] = []
         session.on_invite(self._apply_invite)
         session.on_room_event(self._apply_room_event)
         session.on_left_room(self._apply_left_room)
@@ -109,6 +114,11 @@ class Invitations:
         return self._timers.get((room_id, user_id))
 
     # -------------------------------------------------------------- sending
+
+    def add_invite_content(self, provider: ContentProvider) -> None:
+        """Another service adds keys to every invite to a meeting (meeting audio says
+        whether the audio is live); ``extra_content`` of a deliver wins over them."""
+        self._providers.append(provider)
 
     async def deliver(
         self,
@@ -166,6 +176,15 @@ class Invitations:
         extra = self._extra.get((room_id, user_id))
         return await self.deliver(room_id, user_id, toast, extra_content=extra)
 
+    def _provided(self, room_id: str) -> dict[str, Any]:
+        content: dict[str, Any] = {}
+        for provider in self._providers:
+            try:
+                content.update(provider(room_id))
+            except Exception:  # an extra key is not worth an invitation
+                log.exception("an invite content provider failed")
+        return content
+
     def _fail_early(
         self, room_id: str, invitee: str, own: str, toast: str, error: ConferoError
     ) -> ConferenceInvitation:
@@ -209,6 +228,7 @@ class Invitations:
             except UnknownUser as exc:
                 return InvitationFailure.UNKNOWN_USER, exc.user_message
         room = quote(room_id, safe="")
+        extra = self._provided(room_id) | extra  # asked now: what is true at this invite
         if extra:
             # Extra keys on the invite need the member event itself (the
             # /invite endpoint takes only a reason).
@@ -329,6 +349,7 @@ class Invitations:
             conference_id=found["conference_id"],
             toast_message=clean_name(str(found["content"].get("reason") or ""))[:MAX_TOAST_LENGTH],
             **scheduled_times(found["content"]),
+            with_audio=says_live_audio(found["content"]),
         )
         self._incoming[room_id] = incoming
         self._session.bus.publish(incoming)

@@ -23,6 +23,7 @@ from engine.calls.meeting_call_events import (
     AudioParticipantChanged,
     AudioPolicyChanged,
     MeetingAudioChanged,
+    MeetingAudioStateChanged,
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Participant
 from engine.escalation_models import ConferenceEscalation
@@ -100,6 +101,8 @@ class EngineBridge(QObject):
     incoming_call = Signal(Call)
     #: Who is in a meeting's audio changed, or whether we are (MeetingAudioChanged).
     meeting_audio_changed = Signal(MeetingAudioChanged)
+    #: Our AV modality state in a meeting's audio changed (MeetingAudioStateChanged).
+    meeting_audio_state_changed = Signal(MeetingAudioStateChanged)
     #: One device in a meeting's audio was muted, spoke or connected (AudioParticipantChanged).
     audio_participant_changed = Signal(AudioParticipantChanged)
     #: The presenters' audio controls of a meeting changed (AudioPolicyChanged).
@@ -195,6 +198,8 @@ class EngineBridge(QObject):
                 self.incoming_call.emit(call)
             case MeetingAudioChanged():
                 self.meeting_audio_changed.emit(event)
+            case MeetingAudioStateChanged():
+                self.meeting_audio_state_changed.emit(event)
             case AudioParticipantChanged():
                 self.audio_participant_changed.emit(event)
             case AudioPolicyChanged():

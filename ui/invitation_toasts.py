@@ -5,7 +5,9 @@ meeting's subject and their message, with Join and Decline. One withdrawn
 meanwhile (expired, taken back, or answered on another device) disappears. A
 desktop notification goes out through the system tray where the desktop has
 one and the main window is not in front. Join asks for the meeting's window
-(``join_finished``); this part knows nothing of the main window.
+(``join_finished``); this part knows nothing of the main window. An invitation to
+a meeting whose call is on (seed 002: a call escalated into a meeting) also offers
+Join with audio: the meeting and its audio in one click.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.calls.meeting_call_errors import MeshLimitReached
 from engine.errors import ConferoError
 from engine.invitation_models import IncomingInvitation
 from ui import theme
@@ -35,17 +38,22 @@ from ui.invitation_text import (
     ACCEPT,
     ACCEPT_FAILED,
     ACCEPT_TIP,
+    AUDIO_FAILED,
+    AUDIO_LIVE,
     DECLINE,
     DECLINE_FAILED,
     DECLINE_TIP,
     JOIN,
     JOIN_FAILED,
     JOIN_TIP,
+    JOIN_WITH_AUDIO,
+    JOIN_WITH_AUDIO_TIP,
     TOAST_TITLE,
     scheduled_for_later,
     toast_text,
     when_text,
 )
+from ui.meeting_audio_text import mesh_full_text
 from ui.toast_stack import ToastStack
 
 if TYPE_CHECKING:
@@ -62,6 +70,7 @@ class InvitationToast(QFrame):
     """One invitation: the words, Join and Decline."""
 
     join_clicked = Signal(str)
+    join_with_audio_clicked = Signal(str)
     decline_clicked = Signal(str)
 
     def __init__(self, invitation: IncomingInvitation, parent: QWidget | None = None) -> None:
@@ -108,11 +117,22 @@ class InvitationToast(QFrame):
         else:
             self.join_button.setAccessibleName(f"Join {subject}")
             self.join_button.setToolTip(JOIN_TIP)
+        # The meeting's call is on: say so, and Join with audio (Alt+A) beside Join.
+        self.with_audio = invitation.with_audio and not self.for_later
+        self.audio_label = QLabel(AUDIO_LIVE, self)
+        self.audio_label.setObjectName("toastText")
+        self.audio_label.setVisible(self.with_audio)
+        self.audio_button = QPushButton(theme.icon("phone"), JOIN_WITH_AUDIO, self)
+        self.audio_button.setAccessibleName(f"Join {subject} with audio")
+        self.audio_button.setToolTip(JOIN_WITH_AUDIO_TIP)
+        self.audio_button.setVisible(self.with_audio)
         self.decline_button = QPushButton(DECLINE, self)
         self.decline_button.setAccessibleName(f"Decline the invitation to {subject}")
         self.decline_button.setToolTip(DECLINE_TIP)
         self.setAccessibleName(TOAST_TITLE)
         description = f"{headline}. {self.when_label.text()}" if self.for_later else headline
+        if self.with_audio:
+            description = f"{description}. {AUDIO_LIVE}"
         self.setAccessibleDescription(
             f"{description}. {invitation.toast_message}"
             if invitation.toast_message
@@ -123,19 +143,23 @@ class InvitationToast(QFrame):
         buttons.addStretch(1)
         buttons.addWidget(self.decline_button)
         buttons.addWidget(self.join_button)
+        buttons.addWidget(self.audio_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(4)
         layout.addWidget(self.title_label)
         layout.addWidget(self.when_label)
+        layout.addWidget(self.audio_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         self.join_button.clicked.connect(lambda: self.join_clicked.emit(room_id))
+        self.audio_button.clicked.connect(lambda: self.join_with_audio_clicked.emit(room_id))
         self.decline_button.clicked.connect(lambda: self.decline_clicked.emit(room_id))
 
     def set_busy(self, busy: bool) -> None:
         self.join_button.setEnabled(not busy)
+        self.audio_button.setEnabled(not busy)
         self.decline_button.setEnabled(not busy)
 
 
@@ -144,6 +168,8 @@ class InvitationToasts(ToastStack[InvitationToast]):
 
     #: Join worked: open the meeting's window (room_id).
     join_finished = Signal(str)
+    #: Join with audio joined the meeting, not its audio: (room_id, why, in words).
+    audio_failed = Signal(str, str)
 
     def __init__(self, engine: Engine, bridge: EngineBridge, parent: QWidget | None = None) -> None:
         super().__init__("invitationToasts", "Invitations", parent)
@@ -174,6 +200,7 @@ class InvitationToasts(ToastStack[InvitationToast]):
     def _add(self, invitation: IncomingInvitation) -> InvitationToast:
         toast = InvitationToast(invitation, self)
         toast.join_clicked.connect(self._on_join_clicked)
+        toast.join_with_audio_clicked.connect(self._on_join_with_audio_clicked)
         toast.decline_clicked.connect(self._on_decline_clicked)
         return self._put(invitation.room_id, toast)  # the same meeting again: the latest counts
 
@@ -203,6 +230,12 @@ class InvitationToasts(ToastStack[InvitationToast]):
             else:
                 self._tasks.spawn(self._answer(room_id, join=True))
 
+    def _on_join_with_audio_clicked(self, room_id: str) -> None:
+        if toast := self._toasts.get(room_id):
+            toast.set_busy(True)
+            toast.error_label.clear_error()
+            self._tasks.spawn(self._answer(room_id, join=True, audio=True))
+
     async def _accept(self, room_id: str) -> None:
         """Accept a scheduled meeting: a member now, reminded at its start."""
         error = ""
@@ -227,22 +260,35 @@ class InvitationToasts(ToastStack[InvitationToast]):
             toast.error_label.clear_error()
             self._tasks.spawn(self._answer(room_id, join=False))
 
-    async def _answer(self, room_id: str, *, join: bool) -> None:
+    async def _answer(self, room_id: str, *, join: bool, audio: bool = False) -> None:
         failure = JOIN_FAILED if join else DECLINE_FAILED
-        error = ""
+        error = reason = ""
         try:
-            if join:
+            if audio:
+                await self._engine.meeting_calls.accept_with_audio(room_id)
+            elif join:
                 await self._engine.invitations.join_incoming(room_id)
             else:
                 await self._engine.invitations.decline_incoming(room_id)
         except ConferoError as exc:
+            # The mesh's own words say you are in the chat; others get that said first.
+            full = isinstance(exc, MeshLimitReached)
+            reason = mesh_full_text(exc.limit) if full else AUDIO_FAILED.format(exc.user_message)
             error = failure.format(exc.user_message)
         except Exception:
             log.exception("answering an invitation failed")
-            error = failure.format(GENERIC_ERROR)
+            reason, error = AUDIO_FAILED.format(GENERIC_ERROR), failure.format(GENERIC_ERROR)
         if not shiboken6.isValid(self):
             return
         toast = self._toasts.get(room_id)
+        still_invited = any(i.room_id == room_id for i in self._engine.invitations.incoming())
+        if error and audio and not still_invited:
+            # In the meeting, only its audio failed: the invitation is answered; the
+            # meeting's window says why and offers Join audio again.
+            self.remove(room_id)
+            self.join_finished.emit(room_id)
+            self.audio_failed.emit(room_id, reason)
+            return
         if error:
             if toast is not None:
                 toast.set_busy(False)

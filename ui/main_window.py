@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.list_view, self.open_button)
         self.lobby_notifier = LobbyNotifier(engine, bridge, self.windows, self)
         self.invitation_toasts.join_finished.connect(self.open_conversation)
+        self.invitation_toasts.audio_failed.connect(self._on_invited_audio_failed)
         self.invitation_toasts.show_requested.connect(self._on_invitation_notification_clicked)
         self.call_toasts.open_requested.connect(self.open_conversation)
         self.call_toasts.show_requested.connect(self._on_invitation_notification_clicked)
@@ -490,6 +491,11 @@ class MainWindow(QMainWindow):
         """Open (or raise) the conversation window of ``room_id``."""
         self.windows.open(room_id, self)
         self.conversation_opened.emit(room_id)
+
+    def _on_invited_audio_failed(self, room_id: str, text: str) -> None:
+        """Join with audio joined the meeting only: its window (just opened) says why."""
+        if (window := self.windows.find(room_id)) is not None:
+            window.banners.show_error(text)
 
     def start_new_conversation(self) -> NewConversationDialog:
         dialog = NewConversationDialog(self._engine, self)

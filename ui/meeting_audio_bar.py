@@ -40,6 +40,7 @@ from engine.calls.meeting_call_events import (
     AudioParticipantChanged,
     AudioPolicyChanged,
     MeetingAudioChanged,
+    MeetingAudioStateChanged,
 )
 from engine.conference_models import ConferenceDetails, ConferenceSession, Role, SessionState
 from engine.errors import ConferoError
@@ -51,11 +52,11 @@ from ui.bridge import disconnect_all
 from ui.engine_calls import failure_words, spawn_detached
 from ui.meeting_audio_text import (
     CANNOT_UNMUTE_REASON,
+    CONNECTING,
     JOIN_AUDIO,
     JOIN_AUDIO_OTHERS_TIP,
     JOIN_AUDIO_SHORTCUT,
     JOIN_AUDIO_TIP,
-    JOINING,
     LEAVE_AUDIO,
     LEAVE_AUDIO_SHORTCUT,
     LEAVE_AUDIO_TIP,
@@ -76,6 +77,7 @@ from ui.meeting_audio_text import (
     bar_text,
     mesh_full_text,
     people_text,
+    state_words,
 )
 
 if TYPE_CHECKING:
@@ -188,6 +190,7 @@ class MeetingAudioBar(QFrame):
 
     def _connect_signals(self) -> None:
         self._bridge.meeting_audio_changed.connect(self._on_meeting_audio_changed)
+        self._bridge.meeting_audio_state_changed.connect(self._on_audio_state_changed)
         self._bridge.audio_participant_changed.connect(self._on_audio_participant_changed)
         self._bridge.audio_policy_changed.connect(self._on_audio_policy_changed)
         self.join_button.clicked.connect(self.join)
@@ -209,6 +212,7 @@ class MeetingAudioBar(QFrame):
         disconnect_all(
             [
                 (self._bridge.meeting_audio_changed, self._on_meeting_audio_changed),
+                (self._bridge.meeting_audio_state_changed, self._on_audio_state_changed),
                 (self._bridge.audio_participant_changed, self._on_audio_participant_changed),
                 (self._bridge.audio_policy_changed, self._on_audio_policy_changed),
                 *((shortcut.activated, slot) for shortcut, slot in self._shortcuts),
@@ -307,8 +311,9 @@ class MeetingAudioBar(QFrame):
         if not in_audio and not self._joining:
             self.hide()
             return
+        joining = state_words(self._engine.meeting_calls.audio_state(self._room_id))
         if not in_audio:
-            self._show_text(JOINING, style.STARTING)
+            self._show_text(joining or CONNECTING, style.STARTING)  # clicked: on its way
             self.mute_button.hide()
             self.leave_button.hide()
             self.controls_button.hide()
@@ -330,9 +335,12 @@ class MeetingAudioBar(QFrame):
         self.mute_button.setAccessibleDescription(CANNOT_UNMUTE_REASON if locked else "")
         self.leave_button.setEnabled(self.leave_button not in self._pending)
         colours = style.HELD if by_presenter or locked else style.LIVE
-        self._show_text(
-            bar_text(count, muted=muted, by_presenter=by_presenter, locked=locked), colours
-        )
+        if joining:  # Connecting, Joining: the state, until the first link is up
+            self._show_text(joining, style.STARTING)
+        else:
+            self._show_text(
+                bar_text(count, muted=muted, by_presenter=by_presenter, locked=locked), colours
+            )
         self.show()
 
     def _follow_microphone(self, in_audio: bool) -> None:
@@ -444,6 +452,10 @@ class MeetingAudioBar(QFrame):
             return
         self._participants = {(p.user_id, p.device_id): p for p in event.participants}
         self._update()
+
+    def _on_audio_state_changed(self, event: MeetingAudioStateChanged) -> None:
+        if event.room_id == self._room_id:
+            self._update()
 
     def _on_audio_policy_changed(self, event: AudioPolicyChanged) -> None:
         if event.room_id == self._room_id:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.calls.call_models import AvModalityState
+
 JOIN_AUDIO = "Join audio"
 JOIN_AUDIO_TIP = "Join the meeting's audio: hear everyone and speak (Ctrl+Shift+S)"
 JOIN_AUDIO_OTHERS_TIP = "{count} in the meeting's audio. Join to hear them and speak (Ctrl+Shift+S)"
@@ -43,6 +45,7 @@ ALREADY_MUTED_REASON = "They are already muted"
 MUTE_YOURSELF_REASON = "Use Mute in the audio bar for yourself"
 
 JOINING = "Joining the meeting's audio…"
+CONNECTING = "Connecting to the meeting's audio…"
 MUTED_BY_PRESENTER = "A presenter muted you"
 LOCKED_NOTE = "Attendees can't unmute"
 
@@ -59,6 +62,14 @@ def bar_text(count: int, *, muted: bool, by_presenter: bool, locked: bool) -> st
         return f"{MUTED_BY_PRESENTER} · {people_text(count)} in the audio"
     line = f"In the meeting's audio · {people_text(count)}"
     return f"{line} · muted" if muted else line
+
+
+def state_words(state: AvModalityState) -> str:
+    """The bar's line while the audio joins (the seed's Connecting, then Joining); ""
+    in the other states, where the bar says who is in instead."""
+    if state is AvModalityState.CONNECTING:
+        return CONNECTING
+    return JOINING if state is AvModalityState.JOINING else ""
 
 
 def mesh_full_text(limit: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.calls.audio_policy import AudioPolicy
+from engine.calls.call_models import AvModalityState
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,18 @@ class MeetingAudioChanged:
     room_id: str
     in_audio: bool
     participants: tuple[AudioParticipant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAudioStateChanged:
+    """Our AV modality state in a meeting's audio changed: the seed's states, as a
+    two-party call has them. Joining goes Connecting → Joining (our membership is in
+    the room, media connects) → Connected (the first link is up, or at once when no
+    one else is in); leaving is Disconnected. Invited to a meeting whose audio is
+    live, it is Notified first (Disconnected if declined or withdrawn)."""
+
+    room_id: str
+    state: AvModalityState
 
 
 @dataclass(frozen=True, slots=True)

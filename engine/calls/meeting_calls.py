@@ -9,6 +9,18 @@ controls are room state (engine/calls/audio_policy.py) each client enforces on i
 While in a meeting's audio, a watcher looks a few times a second at who is live,
 connects and drops devices, refreshes our membership, and publishes what changed
 (muted, speaking) on the bus.
+
+Our stay has the seed's AV modality state (the two-party call's enum), published as
+MeetingAudioStateChanged: Connecting → Joining (our membership is in the room) →
+Connected (the first link is up, or at once when alone; it stays Connected when the
+others leave: a conference goes on with one person in it) → Disconnected. Seed 002's
+invited side: an invitation to a meeting whose audio is live says so (the
+invitations' ``org.confero.meeting_audio``, added to every invite we send while in
+the audio), it is Notified while open, and ``accept_with_audio`` joins the meeting
+and its audio (Connecting, Joining, Connected); declined or withdrawn, Disconnected.
+
+Signalling is only taken from the call's members: an invite from a device with no
+live m.call.member (or whose user is not joined) is ignored with a log line.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from nio import (
     ToDeviceMessage,
 )
 
+from engine import events as ev
 from engine.calls import voip_events as ve
 from engine.calls.audio_levels import shown_level
 from engine.calls.audio_policy import AUDIO_POLICY, AudioPolicy, parse_policy
@@ -44,6 +57,7 @@ from engine.calls.call_membership import (
     membership_content,
     parse_membership,
 )
+from engine.calls.call_models import AvModalityState
 from engine.calls.focus import Focus, FocusMember
 from engine.calls.media_port import CallMediaFactory
 from engine.calls.meeting_call_errors import (
@@ -59,11 +73,14 @@ from engine.calls.meeting_call_events import (
     AudioPolicyChanged,
     CallMemberIgnored,
     MeetingAudioChanged,
+    MeetingAudioStateChanged,
 )
 from engine.calls.mesh_focus import METADATA_CHANGED, MeshFocus
 from engine.conference_models import ConferenceSession, Role, SessionState
 from engine.conferences import Conferences
 from engine.errors import ConferoError, ServerRefused
+from engine.invitation_models import IncomingInvitation, live_audio_content
+from engine.invitations import Invitations
 from engine.matrix_events import refusal_text
 from engine.session import Session
 
@@ -80,6 +97,7 @@ TICK_S = 0.2
 SPEAKING_RMS = 0.02
 SPEAKING_HOLD_S = 0.6
 _SIGNAL_TYPES = frozenset({ve.INVITE, ve.ANSWER, ve.CANDIDATES, ve.HANGUP, METADATA_CHANGED})
+S = AvModalityState
 
 
 @dataclass
@@ -109,6 +127,7 @@ class MeetingCalls:
         self,
         session: Session,
         conferences: Conferences,
+        invitations: Invitations,
         media_factory: CallMediaFactory | None = None,
         *,
         expiry_ms: int = DEFAULT_EXPIRY_MS,
@@ -123,6 +142,17 @@ class MeetingCalls:
         self._policies: dict[str, AudioPolicy] = {}
         self._audio: dict[str, _InAudio] = {}
         self._shown: dict[str, tuple[bool, dict[DeviceKey, AudioParticipant]]] = {}
+        self._invitations = invitations
+        self._states: dict[str, AvModalityState] = {}
+        #: Meetings whose invitation to us says the audio is live, while it is open.
+        self._invited: set[str] = set()
+        #: Stays being ended (hangups, the empty membership), which a rejoin waits for.
+        self._ending: dict[str, asyncio.Event] = {}
+        #: The latest m.call.member applied per (room, state key): origin_server_ts.
+        self._member_ts: dict[tuple[str, str], int] = {}
+        invitations.add_invite_content(self._invite_content)
+        session.bus.subscribe(self._on_event)
+        session.on_left_room(self._apply_left_room)
         session.on_room_event(self._apply_room_event)
         session.on_to_device(self._apply_to_device)
         # Before Conferences leaves the meetings: the membership clean-up needs the room.
@@ -134,6 +164,10 @@ class MeetingCalls:
 
     def in_audio(self, room_id: str) -> bool:
         return room_id in self._audio
+
+    def audio_state(self, room_id: str) -> AvModalityState:
+        """Our AV modality state in the meeting's audio (Idle before anything happened)."""
+        return self._states.get(room_id, S.IDLE)
 
     def muted(self, room_id: str) -> bool:
         audio = self._audio.get(room_id)
@@ -196,6 +230,21 @@ class MeetingCalls:
         meeting = self._conferences.session(room_id)
         if meeting is None or meeting.state is not SessionState.CONNECTED:
             raise MeetingAudioNotPossible()
+        self._set_state(room_id, S.CONNECTING)
+        try:
+            return await self._join(room_id)
+        except BaseException:
+            if room_id not in self._audio:
+                self._set_state(room_id, S.DISCONNECTED)
+            raise
+
+    async def _join(self, room_id: str) -> list[AudioParticipant]:
+        if (ending := self._ending.get(room_id)) is not None:
+            # Joining again at once: the last stay's hangups and its empty membership
+            # go first, or that clearing would land after (and undo) the new one.
+            await ending.wait()
+            if room_id in self._audio:  # another join won the wait
+                return self.participants_in_audio(room_id)
         client = self._session.require_client()
         own = DeviceKey(client.user_id, client.device_id or "")
         await self._load_members(room_id)
@@ -225,12 +274,38 @@ class MeetingCalls:
         except ConferoError:
             del self._audio[room_id]
             raise
+        if self._audio.get(room_id) is audio:  # not left meanwhile
+            self._set_state(room_id, S.JOINING)
         if audio.muted:
             await focus.set_muted(True, by_presenter=True)
         await self._connect(room_id, audio, others)
         audio.task = asyncio.create_task(self._watch(room_id, audio), name=f"audio-{room_id}")
         self._publish_changes(room_id)
         return self.participants_in_audio(room_id)
+
+    async def accept_with_audio(self, room_id: str) -> list[AudioParticipant]:
+        """Accept an invitation to a meeting and join its audio (seed 002's invited side:
+        Connecting, Joining, Connected). The meeting is joined even when its audio then
+        fails (no audio device, the mesh is full): that error is raised, the state is
+        Disconnected and the meeting's chat is open. Joining the meeting failing leaves
+        the invitation open (Notified again when it said the audio is live)."""
+        was_invited = room_id in self._invited
+        self._invited.discard(room_id)  # answered: its withdrawal is no news any more
+        self._set_state(room_id, S.CONNECTING)
+        try:
+            await self._invitations.join_incoming(room_id)
+        except BaseException:
+            still_open = any(i.room_id == room_id for i in self._invitations.incoming())
+            if still_open and was_invited:
+                self._invited.add(room_id)
+            self._set_state(room_id, S.NOTIFIED if still_open and was_invited else S.DISCONNECTED)
+            raise
+        try:
+            return await self.join_audio(room_id)
+        except BaseException:
+            if room_id not in self._audio:
+                self._set_state(room_id, S.DISCONNECTED)
+            raise
 
     async def leave_audio(self, room_id: str) -> None:
         """Hang up on everyone and say so in the room's state."""
@@ -285,6 +360,8 @@ class MeetingCalls:
 
     def _apply_membership(self, room: MatrixRoom, source: dict[str, Any]) -> None:
         room_id = room.room_id
+        if self._older_than_seen(room_id, source):
+            return
         parsed = parse_membership(source)
         members = self._members.setdefault(room_id, {})
         if isinstance(parsed, MembershipRejected):
@@ -306,6 +383,21 @@ class MeetingCalls:
         if room_id not in self._audio:
             self._publish_changes(room_id)
 
+    def _older_than_seen(self, room_id: str, source: dict[str, Any]) -> bool:
+        """A membership older than the one we have for that state key: a sync's state
+        block can bring a device's earlier membership again after its newer one (seen
+        with Synapse right after a quick leave and rejoin); it must not bring a stay
+        that ended back to life."""
+        key = (room_id, str(source.get("state_key")))
+        ts = source.get("origin_server_ts")
+        if not isinstance(ts, int) or isinstance(ts, bool):
+            return False
+        if ts < self._member_ts.get(key, 0):
+            log.info("ignored an earlier m.call.member of %s in %s", key[1], room_id)
+            return True
+        self._member_ts[key] = ts
+        return False
+
     def _apply_to_device(self, source: dict[str, Any]) -> None:
         event_type = source.get("type")
         content = source.get("content")
@@ -314,15 +406,57 @@ class MeetingCalls:
             return
         if not isinstance(sender, str) or "conf_id" not in content:
             return  # a two-party call's event, or not a call event at all
-        audio = self._audio.get(str(content.get("conf_id")))
+        room_id = str(content.get("conf_id"))
+        audio = self._audio.get(room_id)
         try:
-            if audio is None or not audio.focus.handle_signal(str(event_type), sender, content):
+            if audio is None:
+                log.info("ignored %s from %s: not in that meeting's audio", event_type, sender)
+            elif event_type == ve.INVITE and not self._is_call_member(
+                room_id, sender, content.get("device_id")
+            ):
+                # Room events come before to-device ones in a sync: a member's
+                # membership is known by the time its invite is read.
+                self._ignored(room_id, sender, f"{event_type} from a device not in the call")
+            elif not audio.focus.handle_signal(str(event_type), sender, content):
                 log.info("ignored %s from %s: not in that meeting's audio", event_type, sender)
         except Exception:
             log.exception("could not handle %s from %s", event_type, sender)
 
+    def _is_call_member(self, room_id: str, user_id: str, device_id: object) -> bool:
+        """A live m.call.member of that device, and its user joined to the room."""
+        return isinstance(device_id, str) and any(
+            m.key == DeviceKey(user_id, device_id) for m in self._live_members(room_id)
+        )
+
+    def _on_event(self, event: object) -> None:
+        """Invitations to us: Notified while one to a meeting with live audio is open."""
+        if isinstance(event, IncomingInvitation):
+            if event.with_audio and event.room_id not in self._audio:
+                self._invited.add(event.room_id)
+                self._set_state(event.room_id, S.NOTIFIED)
+        elif isinstance(event, ev.IncomingInvitationWithdrawn):
+            self._invitation_gone(event.room_id)
+
+    def _apply_left_room(self, room_id: str, events: list[dict[str, Any]]) -> None:
+        self._invitation_gone(room_id)  # declined (we left), or the invite was taken back
+
+    def _invitation_gone(self, room_id: str) -> None:
+        if room_id in self._invited:
+            self._invited.discard(room_id)
+            self._set_state(room_id, S.DISCONNECTED)
+
+    def _invite_content(self, room_id: str) -> dict[str, Any]:
+        """What our invites to a meeting carry: whether its audio is live (seed 002)."""
+        if room_id in self._audio or self._live_members(room_id):
+            return live_audio_content()
+        return {}
+
     def _on_meeting_changed(self, meeting: ConferenceSession) -> None:
-        """Leaving the meeting (or being removed) leaves its audio."""
+        """Leaving the meeting (or being removed) leaves its audio. Joining it without
+        its audio (plain Join on an invitation that said the call is on) answers the
+        audio's Notified with Disconnected: Join audio is still there."""
+        if meeting.state is SessionState.CONNECTED:
+            self._invitation_gone(meeting.room_id)
         if meeting.state is not SessionState.CONNECTED and meeting.room_id in self._audio:
             audio = self._audio.pop(meeting.room_id)
             self._session.spawn(self._end(meeting.room_id, audio, tell_room=True))
@@ -525,17 +659,41 @@ class MeetingCalls:
             raise ServerRefused(f"The server refused a call message: {response.message}")
 
     async def _end(self, room_id: str, audio: _InAudio, *, tell_room: bool) -> None:
-        if audio.task is not None and audio.task is not asyncio.current_task():
-            audio.task.cancel()
-        await audio.focus.close()
-        if tell_room:
-            state_key = member_state_key(*_pair(audio.own))
-            with contextlib.suppress(ConferoError):
-                await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+        if room_id not in self._audio:  # not a rejoin begun meanwhile
+            self._set_state(room_id, S.DISCONNECTED)
+        ended = self._ending.setdefault(room_id, asyncio.Event())
+        try:
+            if audio.task is not None and audio.task is not asyncio.current_task():
+                audio.task.cancel()
+            await audio.focus.close()
+            if tell_room:
+                state_key = member_state_key(*_pair(audio.own))
+                with contextlib.suppress(ConferoError):
+                    await self._put_state(room_id, CALL_MEMBER, {}, state_key)
+        finally:
+            if self._ending.get(room_id) is ended:
+                del self._ending[room_id]
+            ended.set()
         self._publish_changes(room_id)
+
+    def _set_state(self, room_id: str, state: AvModalityState) -> None:
+        if self._states.get(room_id) is not state:
+            self._states[room_id] = state
+            self._session.bus.publish(MeetingAudioStateChanged(room_id, state))
+
+    def _advance(self, room_id: str) -> None:
+        """Joining → Connected: the first link is up, or there is no one to link with."""
+        audio = self._audio.get(room_id)
+        if audio is None or self.audio_state(room_id) is not S.JOINING:
+            return
+        links = audio.focus.remote_audio()
+        others = [m for m in self._live_members(room_id) if m.key != audio.own]
+        if not others or any(link.connected for link in links.values()):
+            self._set_state(room_id, S.CONNECTED)
 
     def _publish_changes(self, room_id: str) -> None:
         """MeetingAudioChanged when who is in changes, else one event per changed person."""
+        self._advance(room_id)
         in_audio = room_id in self._audio
         now = {(p.user_id, p.device_id): p for p in self.participants_in_audio(room_id)}
         current = {DeviceKey(*key): p for key, p in now.items()}

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,11 @@ MAX_ATTEMPTS = 3
 RETRY_DELAY_S = 1.0
 #: How long an invite (offer) is valid, as in m.call.invite.
 INVITE_LIFETIME_MS = 30_000
+#: Invites kept until their sender's link is made (its membership on its way): a
+#: mesh's worth; beyond, the oldest goes. Each is kept at most its lifetime.
+MAX_PENDING_INVITES = 16
+#: Call IDs remembered per link, to tell a replayed invite from a new one.
+_SEEN_CALL_IDS = 8
 
 #: Sends one to-device message: (to whom, event type, content).
 Send = Callable[[DeviceKey, str, dict[str, Any]], Awaitable[None]]
@@ -53,7 +59,15 @@ class _Link:
     muted: bool = False
     muted_by_presenter: bool = False
     attempts: int = 0
+    #: Their invites' call IDs answered (or refused) in this link, latest last.
+    seen_invites: list[str] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingInvite:
+    content: dict[str, Any]
+    expires_at: float  # time.monotonic()
 
 
 class MeshFocus:
@@ -79,7 +93,7 @@ class MeshFocus:
         self._on_ignored = on_ignored
         self._party_id = ve.new_voip_id(8)
         self._links: dict[DeviceKey, _Link] = {}
-        self._pending_invites: dict[DeviceKey, dict[str, Any]] = {}
+        self._pending_invites: dict[DeviceKey, _PendingInvite] = {}
         self._muted = False
         self._by_presenter = False
         self._closed = False
@@ -102,8 +116,11 @@ class MeshFocus:
         self._links[member.key] = link
         if link.offerer:
             await self._offer(link)
-        elif (invite := self._pending_invites.pop(member.key, None)) is not None:
-            await self._answer(link, invite)
+        elif (pending := self._pending_invites.pop(member.key, None)) is not None:
+            if pending.expires_at > time.monotonic():
+                await self._on_invite(member.key, pending.content)
+            else:
+                log.info("mesh %s: %s's invite expired before its link", self.room_id, member.key)
 
     async def remove_participant(self, key: DeviceKey) -> None:
         self._pending_invites.pop(key, None)
@@ -190,6 +207,7 @@ class MeshFocus:
         async with link.lock:
             if self._closed or link.ended:
                 return
+            link.seen_invites = [*link.seen_invites, invite["call_id"]][-_SEEN_CALL_IDS:]
             if link.peer is not None:
                 await link.peer.close()
             link.call_id, link.state, link.answered = invite["call_id"], "connecting", True
@@ -223,14 +241,35 @@ class MeshFocus:
         link = self._links.get(key)
         sender_session = content.get("sender_session_id")
         if link is None or link.member.session_id != sender_session:
-            self._pending_invites[key] = content  # their membership is on its way
+            self._keep_pending(key, content)  # their membership is on its way
             return
         if link.offerer:
             self._on_ignored(key.user_id, "m.call.invite from the side that should answer")
             return
-        if link.call_id == content["call_id"] and link.peer is not None:
-            return  # a repeat of the invite we answered
+        if link.ended:
+            self._on_ignored(key.user_id, "m.call.invite in a call they hung up")
+            return
+        if content["call_id"] in link.seen_invites:
+            self._on_ignored(key.user_id, "m.call.invite replayed (a call_id already seen)")
+            return
         await self._answer(link, content)
+
+    def _keep_pending(self, key: DeviceKey, content: dict[str, Any]) -> None:
+        """Keep an invite until its sender's link is made: the latest per device, at most
+        MAX_PENDING_INVITES devices (the oldest goes), each until its lifetime ends."""
+        lifetime = content.get("lifetime")
+        if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+            lifetime = INVITE_LIFETIME_MS
+        lifetime = min(lifetime, INVITE_LIFETIME_MS)
+        now = time.monotonic()
+        for old_key in [k for k, p in self._pending_invites.items() if p.expires_at <= now]:
+            del self._pending_invites[old_key]
+        self._pending_invites.pop(key, None)  # re-inserted last: the newest
+        while len(self._pending_invites) >= MAX_PENDING_INVITES:
+            oldest = next(iter(self._pending_invites))
+            del self._pending_invites[oldest]
+            self._on_ignored(oldest.user_id, "m.call.invite dropped: too many waiting")
+        self._pending_invites[key] = _PendingInvite(content, now + lifetime / 1000)
 
     async def _on_answer(self, key: DeviceKey, content: dict[str, Any]) -> None:
         link = self._current(key, content)

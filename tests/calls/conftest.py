@@ -17,6 +17,7 @@ import pytest
 from engine.calls.call_events import CallEventIgnored, CallStateChanged, IncomingCall
 from engine.calls.call_models import AvModalityState, Call
 from engine.calls.media_port import CallMediaPeer
+from engine.calls.meeting_call_events import MeetingAudioStateChanged
 from engine.calls.two_party_calls import Calls
 from engine.engine import Engine
 from tests.helpers.engines import eventually, signed_in_engine
@@ -38,14 +39,20 @@ class Phone:
     changes: list[Call] = field(default_factory=list)
     rings: list[Call] = field(default_factory=list)
     ignored: list[CallEventIgnored] = field(default_factory=list)
+    #: Two-party calls' and meeting audio's AV modality states, in the order published:
+    #: ("call", call_id, state) or ("meeting", room_id, state).
+    modality: list[tuple[str, str, AvModalityState]] = field(default_factory=list)
 
     @property
     def user_id(self) -> str:
         return self.engine.session.user_id or ""
 
     def observe(self, event: Any) -> None:
+        if isinstance(event, MeetingAudioStateChanged):
+            self.modality.append(("meeting", event.room_id, event.state))
         if isinstance(event, CallStateChanged):
             self.changes.append(event.call)
+            self.modality.append(("call", event.call.call_id, event.call.state))
         elif isinstance(event, IncomingCall):
             self.rings.append(event.call)
         elif isinstance(event, CallEventIgnored):
@@ -56,6 +63,21 @@ class Phone:
         for call in self.changes:
             if call.call_id == call_id and (not seen or seen[-1] != call.state):
                 seen.append(call.state)
+        return seen
+
+    def meeting_states(self, room_id: str) -> list[AvModalityState]:
+        return [
+            state for kind, room, state in self.modality if (kind, room) == ("meeting", room_id)
+        ]
+
+    def modality_of(self, *ids: str) -> list[tuple[str, AvModalityState]]:
+        """(kind, state) of those calls and meetings in order, repeats of a state dropped."""
+        seen: list[tuple[str, AvModalityState]] = []
+        last: dict[str, AvModalityState] = {}
+        for kind, key, state in self.modality:
+            if key in ids and last.get(key) is not state:
+                last[key] = state
+                seen.append((kind, state))
         return seen
 
     async def reaches(self, call_id: str, state: AvModalityState, timeout: float = 20.0) -> Call:
@@ -263,6 +285,9 @@ async def crash(phone: Phone) -> None:
 #: The AV modality states each side of a two-party call goes through (seed names).
 CALLER_SEQUENCE = [AvModalityState.CONNECTING, AvModalityState.JOINING, AvModalityState.CONNECTED]
 CALLEE_SEQUENCE = [AvModalityState.NOTIFIED, *CALLER_SEQUENCE]
+#: Joining a meeting's audio goes the caller's way; invited to a live one, the callee's.
+JOIN_AUDIO_SEQUENCE = CALLER_SEQUENCE
+INVITED_AUDIO_SEQUENCE = CALLEE_SEQUENCE
 
 
 async def connected_call(alice: Phone, bob: Phone) -> tuple[str, str]:

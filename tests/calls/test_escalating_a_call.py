@@ -21,6 +21,8 @@ from engine.presence import IN_A_CONFERENCE_CALL
 from tests.calls.conftest import (
     CALLEE_SEQUENCE,
     CALLER_SEQUENCE,
+    INVITED_AUDIO_SEQUENCE,
+    JOIN_AUDIO_SEQUENCE,
     Phone,
     Phones,
     connected_call,
@@ -82,12 +84,36 @@ async def test_a_call_escalated_into_a_meeting_where_all_three_hear_each_other(
         await until_hears(bob, 440)
         await until_hears(alice, 660)
 
-        # Carol accepts the invitation and joins the meeting's audio.
+        # Seed 002, the escalating side (Bob, user2): the call OnHold while the
+        # meeting's audio joins, then Connected in the meeting and the call Disconnected.
+        # Bob is alone in the meeting when he joins its audio: Connected at once.
+        meeting = [("meeting", state) for state in JOIN_AUDIO_SEQUENCE]
+        call = [("call", state) for state in CALLEE_SEQUENCE]
+        assert bob.modality_of(call_id, conf) == [
+            *call,
+            ("call", S.ON_HOLD),
+            *meeting,
+            ("call", S.DISCONNECTED),
+        ]
+        # The peer who follows (Alice, user1): the meeting's audio Connecting, Joining,
+        # Connected (her link with Bob up), and only then her call hung up as moved.
+        assert alice.modality_of(call_id, conf) == [
+            *[("call", state) for state in CALLER_SEQUENCE],
+            *meeting,
+            ("call", S.DISCONNECTED),
+        ]
+
+        # The invited side (Carol, user3): the invitation says the call is on, so her
+        # meeting audio is Notified; Join with audio: Connecting, Joining, Connected.
         await eventually(
             lambda: any(i.room_id == conf for i in carol.engine.invitations.incoming())
         )
-        await carol.engine.invitations.join_incoming(conf)
-        await carol.engine.meeting_calls.join_audio(conf)
+        (invitation,) = [i for i in carol.engine.invitations.incoming() if i.room_id == conf]
+        assert invitation.with_audio
+        assert carol.engine.meeting_calls.audio_state(conf) is S.NOTIFIED
+        await carol.engine.meeting_calls.accept_with_audio(conf)
+        await eventually(lambda: carol.engine.meeting_calls.audio_state(conf) is S.CONNECTED, 30)
+        assert carol.meeting_states(conf) == INVITED_AUDIO_SEQUENCE
         everyone = {alice.user_id, bob.user_id, carol.user_id}
         for phone in (alice, bob, carol):
             await eventually(lambda ph=phone: in_audio(ph, conf) == everyone, 30)
@@ -98,6 +124,8 @@ async def test_a_call_escalated_into_a_meeting_where_all_three_hear_each_other(
     for phone in (alice, bob, carol):
         await eventually(lambda ph=phone: ph.engine.presences.own_presence is Presence.BUSY)
         assert phone.engine.presences.own_status == IN_A_CONFERENCE_CALL
+        # Carol joining changed nobody's state: a conference call stays Connected.
+        assert phone.engine.meeting_calls.audio_state(conf) is S.CONNECTED
     assert alice.calls.call_in(room_id) is None and bob.calls.call_in(room_id) is None
 
 
