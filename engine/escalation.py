@@ -304,7 +304,7 @@ class Escalation:
                 client.room_kick(conf, peer, "The conversation stayed two-party")
             )
         with contextlib.suppress(ConferoError):
-            await self._conferences.leave(conf)
+            await self._conferences.leave(conf, for_good=True)
 
     async def _complete(self, direct: str) -> ConferenceEscalation:
         escalation = self.escalation(direct)

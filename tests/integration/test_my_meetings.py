@@ -10,7 +10,7 @@ import pytest
 from engine import events as ev
 from engine.conference_models import AccessLevel, Denial, Membership, SessionState
 from engine.errors import NotPermitted, UnknownConference
-from engine.my_meetings import PERSONAL_MEETING_DATA
+from engine.personal_meeting import PERSONAL_MEETING_DATA
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.meetings import membership, session_state
 

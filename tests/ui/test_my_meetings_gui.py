@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from engine.conference_models import AccessLevel, SessionState
-from engine.my_meetings import PERSONAL_MEETING_DATA
+from engine.personal_meeting import PERSONAL_MEETING_DATA
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
 from tests.ui.test_meetings import SLOW, People, action, click, shoot, state_of
