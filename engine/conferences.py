@@ -662,7 +662,11 @@ class Conferences:
             )
             state["presenter_policy"] = presenter_policy.value
         if state != self._state.get(room_id):
-            await self._put_state(room_id, CONFERENCE_STATE, state)
+            # Over the server's copy, not ours: what another device or Scheduling
+            # wrote since our last sync (the personal meeting's occasions) stays.
+            current = await self._server_state(room_id)
+            changed = {k: state[k] for k in ("subject", "presenter_policy") if k in state}
+            await self._put_state(room_id, CONFERENCE_STATE, {**current, **changed})
 
     async def _organisation_space(self, *, create: bool) -> str | None:
         """The space of everyone on our server (SameEnterprise); we become a member.
@@ -790,6 +794,14 @@ class Conferences:
             lobby_timeout_s=timeout,
         )
         self._arm_lobby_timer(room_id, timeout)
+
+    async def _server_state(self, room_id: str) -> dict[str, Any]:
+        """The meeting's org.confero.conference content as the server has it now."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"
+        content = await self._session.api("GET", path)
+        if not isinstance(content, dict) or "errcode" in content:
+            return dict(self._state.get(room_id) or {})
+        return content
 
     async def _has_conference_state(self, room_id: str) -> bool:
         path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"

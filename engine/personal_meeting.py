@@ -18,6 +18,7 @@ room makes a new ID.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -68,6 +69,11 @@ class PersonalMeeting:
     async def ensure(self) -> str:
         """The personal meeting's room ID: the recorded room if it still holds,
         else a new one (with the old ID where possible), recorded for next time."""
+        running = self.ensuring
+        if running is not None and running is not asyncio.current_task():
+            # The one after sign-in is on its way: its answer first, then check it.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(running)
         async with self._lock:
             record = await self._read_record()
             preferred_id: str | None = None
@@ -193,7 +199,9 @@ class PersonalMeeting:
             for key in (OCCASIONS_KEY, "subject", "presenter_policy"):
                 if key in state:
                     kept[key] = state[key]
-        level = ACCESS_LEVEL_OF.get(str(rules.get("join_rule"))) if isinstance(rules, dict) else None
+        level = (
+            ACCESS_LEVEL_OF.get(str(rules.get("join_rule"))) if isinstance(rules, dict) else None
+        )
         if level is not None and level is not AccessLevel.SAME_ENTERPRISE:
             kept["access_level"] = level  # SameEnterprise needs its space: set_options's work
         return kept
