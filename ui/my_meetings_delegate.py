@@ -64,7 +64,7 @@ class MyMeetingsDelegate(QStyledItemDelegate):
             )
             title_right = right - status_w - 2 * _PAD
         subject = summary.subject
-        if summary.personal:
+        if summary.personal and "personal" not in subject.lower():
             subject = f"{subject} (personal)"
         width = max(0, title_right - left)
         painter.setFont(bold)

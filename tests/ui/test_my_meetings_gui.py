@@ -6,7 +6,6 @@ Alice has the main window; Bob is a real engine with a meeting window of his own
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
 
 import pytest
 from PySide6.QtCore import Qt
@@ -14,14 +13,14 @@ from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from engine.calls.call_membership import CALL_MEMBER, member_state_key, membership_content
 from engine.conference_models import AccessLevel, SessionState
-from engine.personal_meeting import PERSONAL_MEETING_DATA
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
 from tests.ui.test_meetings import SLOW, People, action, click, shoot, state_of
 from ui.meeting_text import ENDED_TEXT
 from ui.my_meetings_model import MeetingRole
-from ui.my_meetings_view import EMPTY_TEXT, MyMeetingsView
+from ui.my_meetings_view import MyMeetingsView
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -55,45 +54,77 @@ async def test_a_mix_of_meetings_with_past_ones_on_request_and_keyboard_actions(
     view = main.my_meetings
     main.my_meetings_tab_action.trigger()  # Ctrl+2
     assert main.tabs.currentWidget() is view
-    assert view.empty_label.isVisible() and view.empty_label.text() == EMPTY_TEXT
+    # The personal meeting is there from sign-in, with nobody asking for it.
+    await wait_until(lambda: subjects(view) == ["Alice's personal meeting"], SLOW)
+    personal = view.model.summary_at(0).room_id
+    assert not view.empty_label.isVisible()
 
     engine = alice.engine.conferences
     now_ms = int(time.time() * 1000)
-    personal = await engine.meet_now("Alice's meeting room")
     left = await engine.meet_now("Left early")
     await engine.leave(left)
-    await alice.engine.session.api(
-        "PUT",
-        f"/_matrix/client/v3/user/{quote(alice.user_id)}/account_data/{PERSONAL_MEETING_DATA}",
-        {"room_id": personal},
-    )
     live = await engine.meet_now("Design review")
     await engine.set_options(live, access_level=AccessLevel.EVERYONE)
     await bob.engine.conferences.join(live)
-    await engine.meet_now(
-        "Planning <b>2027</b>", start_ts=now_ms + 26 * HOUR_MS, end_ts=now_ms + 27 * HOUR_MS
+    await engine.set_options(personal, access_level=AccessLevel.EVERYONE)
+    await bob.engine.conferences.join(personal)  # Bob waits in Alice's personal meeting
+    # Scheduled ones, made as Scheduling makes them (nobody is in them yet).
+    await engine.create_meeting(
+        "Planning <b>2027</b>",
+        access_level=AccessLevel.INVITED,
+        extra={"start_ts": now_ms + 26 * HOUR_MS, "end_ts": now_ms + 27 * HOUR_MS},
     )
-    await engine.meet_now(
-        "Retrospective", start_ts=now_ms - 30 * HOUR_MS, end_ts=now_ms - 29 * HOUR_MS
+    await engine.create_meeting(
+        "Retrospective",
+        access_level=AccessLevel.INVITED,
+        extra={"start_ts": now_ms - 30 * HOUR_MS, "end_ts": now_ms - 29 * HOUR_MS},
     )
     theirs = await bob.engine.conferences.meet_now("Bob's stand-up")
     await bob.engine.conferences.set_options(theirs, access_level=AccessLevel.EVERYONE)
     await engine.join(theirs)
+    # Bob is in its call from another MatrixRTC client (Element Call, say).
+    bob_client = bob.engine.session.client
+    await bob_client.room_put_state(
+        theirs,
+        CALL_MEMBER,
+        membership_content("ELEMENT", "s1", int(time.time() * 1000), 600_000),
+        state_key=member_state_key(bob.engine.session.user_id, "ELEMENT"),
+    )
 
-    # Personal first, then Alice's (live first), then Bob's; the one she left is not listed.
+    # Personal first, then Alice's (live first), then Bob's; the one she left stays,
+    # not joined.
     await wait_until(
         lambda: (
             subjects(view)
-            == ["Alice's meeting room", "Design review", "Planning <b>2027</b>", "Bob's stand-up"]
+            == [
+                "Alice's personal meeting",
+                "Design review",
+                "Left early",
+                "Planning <b>2027</b>",
+                "Bob's stand-up",
+            ]
+        ),
+        SLOW,
+    )
+    assert view.model.index_of(left).data(MeetingRole.STATUS) == "Not joined"
+    assert view.model.index_of(live).data(MeetingRole.STATUS) == "You're in it"
+    await wait_until(
+        lambda: view.model.index_of(personal).data(MeetingRole.WHEN) == "Now · 1 person", SLOW
+    )
+    assert view.model.index_of(personal).data(MeetingRole.STATUS) == "Not joined"
+    await wait_until(
+        lambda: (
+            view.model.index_of(theirs).data(MeetingRole.WHEN) == "Now · 2 people · 1 in the call"
         ),
         SLOW,
     )
     await wait_until(lambda: view.model.index_of(live).data(MeetingRole.WHEN) == "Now · 2 people")
     click(view.show_past_check)
     assert subjects(view) == [
-        "Alice's meeting room",
+        "Alice's personal meeting",
         "Design review",
         "Retrospective",
+        "Left early",
         "Planning <b>2027</b>",
         "Bob's stand-up",
     ]
@@ -118,6 +149,7 @@ async def test_a_mix_of_meetings_with_past_ones_on_request_and_keyboard_actions(
     menu.close()
     main.conversations_tab_action.trigger()
     main.my_meetings_tab_action.trigger()
+    main.resize(760, 560)
     await shoot(main, "my_meetings", view.list_view)
     await people.close()
 
@@ -148,6 +180,6 @@ async def test_end_meeting_for_everyone_tells_the_others_window(people: People, 
     await wait_until(lambda: bobs.session_banner.text() == ENDED_TEXT, 5)
     assert not bobs.session_banner.action_button.isVisible()  # no Rejoin
     await wait_until(lambda: not view.model.index_of(room_id).isValid(), SLOW)
-    assert view.empty_label.isVisible()
+    assert subjects(view) == ["Alice's personal meeting"]
     await shoot(bobs, "meeting_ended_bar")
     await people.close()
