@@ -250,3 +250,52 @@ async def test_end_meeting_for_everyone_removes_all_and_admits_nobody(people):
     with pytest.raises(UnknownConference):
         await bob.conferences.join(room_id)
     assert membership(alice, room_id, bob.session.user_id) in (Membership.LEFT, None)
+
+
+async def test_a_scheduled_meeting_is_listed_for_its_organizer_and_who_accepted(people):
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    start = datetime.now(UTC) + timedelta(hours=3)
+    end = start + timedelta(minutes=30)
+    invited = expect_event(bob, lambda e: isinstance(e, ev.IncomingInvitation))
+    carols = expect_event(carol, lambda e: isinstance(e, ev.IncomingInvitation))
+    room_id = await alice.scheduling.schedule(
+        "Roadmap",
+        start,
+        end,
+        AccessLevel.LOCKED,
+        invitees=[bob.session.user_id, carol.session.user_id],
+        message="Bring ideas",
+    )
+    await eventually(lambda: alice.my_meetings.summary(room_id) is not None)
+    mine = alice.my_meetings.summary(room_id)
+    details = alice.conferences.details(room_id)
+    assert mine.organized_by_me and mine.subject == "Roadmap"
+    assert (mine.start_ms, mine.end_ms) == (
+        int(start.timestamp() * 1000),
+        int(end.timestamp() * 1000),
+    )
+    assert (mine.conference_id, mine.link) == (details.conference_id, details.link)
+    assert mine.access_level is AccessLevel.LOCKED
+    assert not mine.live and not mine.joined and not mine.expired
+    # After her personal meeting, before nothing else.
+    await personal_of(alice)
+    assert listed(alice) == ["Alice's personal meeting", "Roadmap"]
+
+    await invited
+    await carols
+    assert bob.my_meetings.summary(room_id) is None  # an invitation is not yet his meeting
+    await bob.scheduling.accept(room_id)
+    await eventually(lambda: bob.my_meetings.summary(room_id) is not None)
+    his = bob.my_meetings.summary(room_id)
+    assert not his.organized_by_me and his.organizer == alice.session.user_id
+    assert (his.start_ms, his.end_ms, his.conference_id) == (
+        mine.start_ms,
+        mine.end_ms,
+        mine.conference_id,
+    )
+    assert not his.live and not his.joined
+    # Carol did not answer: not hers.
+    assert carol.my_meetings.summary(room_id) is None
+    # Not going on before it starts, though two are members now.
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) is Membership.JOINED)
+    assert not alice.my_meetings.summary(room_id).live
