@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtTest import QTest
@@ -17,10 +18,10 @@ from engine.calls.call_membership import CALL_MEMBER, member_state_key, membersh
 from engine.conference_models import AccessLevel, SessionState
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.qt_async import wait_until
-from tests.ui.test_meetings import SLOW, People, action, click, shoot, state_of
+from tests.ui.test_meetings import SLOW, People, action, click, click_radio, shoot, state_of
 from ui.meeting_text import ENDED_TEXT
 from ui.my_meetings_model import MeetingRole
-from ui.my_meetings_view import MyMeetingsView
+from ui.my_meetings_view import EXPORT_TIP, EXPORT_UNSCHEDULED_TIP, MyMeetingsView
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -182,4 +183,97 @@ async def test_end_meeting_for_everyone_tells_the_others_window(people: People, 
     await wait_until(lambda: not view.model.index_of(room_id).isValid(), SLOW)
     assert subjects(view) == ["Alice's personal meeting"]
     await shoot(bobs, "meeting_ended_bar")
+    await people.close()
+
+
+async def test_options_export_and_join_again_from_the_list(
+    people: People, qtbot, tmp_path, monkeypatch
+) -> None:
+    alice = await people("Alice", main_window=True)
+    main = alice.main
+    assert main is not None
+    view = main.my_meetings
+    engine = alice.engine
+    main.my_meetings_tab_action.trigger()
+    now_ms = int(time.time() * 1000)
+    start_ms, end_ms = now_ms + 5 * HOUR_MS, now_ms + 6 * HOUR_MS
+    planned = await engine.conferences.create_meeting(
+        "Budget, Q3; final",
+        access_level=AccessLevel.INVITED,
+        extra={"start_ts": start_ms, "end_ts": end_ms},
+    )
+    standup = await engine.conferences.meet_now("Stand-up")
+    main.open_conversation(standup)
+    await wait_until(lambda: main.windows.find(standup) is not None, SLOW)
+    await wait_until(lambda: view.model.index_of(planned).isValid(), SLOW)
+    await wait_until(lambda: view.model.index_of(standup).isValid(), SLOW)
+
+    # Export to calendar is for meetings with times: not for the Meet Now one.
+    menu = open_menu(view, standup)
+    export = action(menu, "Export to calendar (.ics)…")
+    assert not export.isEnabled() and export.toolTip() == EXPORT_UNSCHEDULED_TIP
+    menu.close()
+    # The scheduled one is written where the user says, off the UI thread.
+    target = tmp_path / "budget"
+    asked: list[str] = []
+
+    def save_as(_parent, _title, suggested, _filter):
+        asked.append(suggested)
+        return str(target), "Calendar files (*.ics)"
+
+    monkeypatch.setattr("ui.ics_export.QFileDialog.getSaveFileName", save_as)
+    menu = open_menu(view, planned)
+    export = action(menu, "Export to calendar (.ics)…")
+    assert export.isEnabled() and export.toolTip() == EXPORT_TIP
+    export.trigger()
+    written = target.with_suffix(".ics")
+    await wait_until(written.exists, SLOW)
+    assert asked and asked[0].endswith("Budget Q3 final.ics")
+    text = written.read_bytes().decode("utf-8")
+    details = engine.conferences.details(planned)
+    assert "\r\nSUMMARY:Budget\\, Q3\\; final\r\n" in text
+    assert f"URL:{details.link}" in text and details.conference_id in text
+    start = time.gmtime(start_ms / 1000)
+    assert f"DTSTART:{time.strftime('%Y%m%dT%H%M%SZ', start)}" in text
+
+    # Edit options… from the list changes the meeting on the server.
+    menu = open_menu(view, planned)
+    options = action(menu, "Edit options…")
+    assert options.isEnabled()
+    options.trigger()
+    dialog = view.options_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.subject_edit.selectAll()
+    QTest.keyClicks(dialog.subject_edit, "Budget review")
+    click_radio(dialog.access_buttons[AccessLevel.EVERYONE])
+    click(dialog.save_button)
+    await wait_until(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), SLOW)
+    await wait_until(
+        lambda: (
+            view.model.index_of(planned).data() == "Budget review"
+            and view.model.index_of(planned).data(MeetingRole.DETAILS).endswith("Everyone")
+        ),
+        SLOW,
+    )
+    await wait_until(
+        lambda: engine.conferences.conference_state(planned).get("subject") == "Budget review",
+        SLOW,
+    )
+    assert engine.conferences.conference_state(planned)["start_ts"] == start_ms  # times kept
+
+    # Left, window closed, still a member: Join in the list takes Alice back in.
+    await engine.conferences.leave(standup)
+    main.windows.close_all()
+    await wait_until(lambda: main.windows.find(standup) is None, SLOW)
+    await wait_until(
+        lambda: view.model.index_of(standup).data(MeetingRole.STATUS) == "Not joined", SLOW
+    )
+    view.select(standup)
+    assert view.join_button.accessibleName() == "Join Stand-up"
+    click(view.join_button)
+    await wait_until(lambda: state_of(alice, standup) is SessionState.CONNECTED, SLOW)
+    await wait_until(lambda: main.windows.find(standup) is not None, SLOW)
+    await wait_until(
+        lambda: view.model.index_of(standup).data(MeetingRole.STATUS) == "You're in it", SLOW
+    )
     await people.close()
