@@ -143,3 +143,16 @@ async def test_a_malformed_record_makes_a_new_meeting(people):
     room_id = await alice.personal_meeting.ensure()
     assert (await _state(alice, room_id))["personal"] is True
     assert (await _record(alice))["room_id"] == room_id
+
+
+async def test_a_conversation_only_once_something_happens_in_it(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    await eventually(lambda: alice.personal_meeting.room_id() is not None, timeout=30)
+    room_id = alice.personal_meeting.room_id()
+    await eventually(lambda: alice.conferences.details(room_id) is not None)
+    await alice.conferences.join(room_id)
+    # Made at sign-in and joined by its owner alone: in My meetings, not in Conversations.
+    assert alice.conversations.conversation(room_id) is None
+    await alice.conferences.set_options(room_id, access_level=AccessLevel.EVERYONE)
+    await bob.conferences.join(room_id)
+    await eventually(lambda: alice.conversations.conversation(room_id) is not None)
