@@ -200,6 +200,11 @@ class Conferences:
         """The meeting's ``org.confero.conference`` content as last seen (a copy)."""
         return dict(self._state.get(room_id) or {})
 
+    def organized_by_me(self, room_id: str) -> bool:
+        """The meeting's state names us its organizer."""
+        own = self._session.user_id
+        return bool(own) and (self._state.get(room_id) or {}).get("organizer") == own
+
     def was_ended(self, room_id: str) -> bool:
         """The organizer ended the meeting for everyone (its state says so)."""
         return "ended_ts" in (self._state.get(room_id) or {})
@@ -331,9 +336,12 @@ class Conferences:
                 # A join that landed after the user gave up the lobby: not theirs to keep.
                 self._session.spawn(self._leave_quietly(room_id, only_if_joined=True))
                 return
-            if current is None and _is_standing(self._state.get(room_id)):
-                # A member of a scheduled meeting ahead of time (or after a restart):
-                # not in it until they join it.
+            if self._is_standing(room_id) and (
+                current is None
+                or current.state not in (SessionState.CONNECTING, SessionState.IN_LOBBY)
+            ):
+                # A member of a scheduled meeting ahead of time, of one they organize
+                # and left, or after a restart: not in it until they join it.
                 return
             if self.is_conference(room_id) and (
                 current is None or current.state != SessionState.CONNECTED
@@ -550,13 +558,23 @@ class Conferences:
             raise
         self._set_session(room_id, SessionState.LEFT)
 
-    async def leave(self, room_id: str) -> None:
-        client = self._session.require_client()
-        response = await self._session.call(client.room_leave(room_id))
-        if isinstance(response, ErrorResponse):
-            raise ServerRefused(refusal_text(response))
-        self._record_own_leave(room_id)
+    async def leave(self, room_id: str, *, for_good: bool = False) -> None:
+        """Leave the meeting (and so its call).
+
+        A meeting you organize stays yours: you leave it, not its room, so you
+        can join it again later, even when it is Locked or has a lobby (an
+        invite-only or knock room lets nobody back in uninvited, and a room
+        its last member leaves is gone for good). Who is in the meeting's call
+        is its ``m.call.member`` state, as other MatrixRTC clients read it.
+        ``for_good`` leaves the room too (a meeting ended or no longer needed).
+        """
         ended = self.was_ended(room_id)
+        if for_good or ended or not self.organized_by_me(room_id) or not self.is_member(room_id):
+            client = self._session.require_client()
+            response = await self._session.call(client.room_leave(room_id))
+            if isinstance(response, ErrorResponse):
+                raise ServerRefused(refusal_text(response))
+            self._record_own_leave(room_id)
         self._set_session(
             room_id, SessionState.LEFT, can_rejoin=not ended, ended_by_organizer=ended
         )
@@ -694,7 +712,11 @@ class Conferences:
             )
             state["presenter_policy"] = presenter_policy.value
         if state != self._state.get(room_id):
-            await self._put_state(room_id, CONFERENCE_STATE, state)
+            # Over the server's copy, not ours: what another device or Scheduling
+            # wrote since our last sync (the personal meeting's occasions) stays.
+            current = await self._server_state(room_id)
+            changed = {k: state[k] for k in ("subject", "presenter_policy") if k in state}
+            await self._put_state(room_id, CONFERENCE_STATE, {**current, **changed})
 
     async def _organisation_space(self, *, create: bool) -> str | None:
         """The space of everyone on our server (SameEnterprise); we become a member.
@@ -822,6 +844,14 @@ class Conferences:
             lobby_timeout_s=timeout,
         )
         self._arm_lobby_timer(room_id, timeout)
+
+    async def _server_state(self, room_id: str) -> dict[str, Any]:
+        """The meeting's org.confero.conference content as the server has it now."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"
+        content = await self._session.api("GET", path)
+        if not isinstance(content, dict) or "errcode" in content:
+            return dict(self._state.get(room_id) or {})
+        return content
 
     async def _has_conference_state(self, room_id: str) -> bool:
         path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{CONFERENCE_STATE}"
@@ -1068,6 +1098,16 @@ class Conferences:
         ):
             waiter.set()
 
+    def _is_standing(self, room_id: str) -> bool:
+        """A meeting one stays a member of between sessions: scheduled, personal,
+        or organized by us."""
+        state = self._state.get(room_id)
+        return bool(state) and (
+            isinstance(state.get("start_ts"), int)
+            or state.get("personal") is True
+            or self.organized_by_me(room_id)
+        )
+
     async def _wait_for_details(self, room_id: str, timeout: float = 15.0) -> None:
         """Wait until sync has brought the meeting's state (a new room arrives in pieces)."""
         if room_id in self._details and self._roster(room_id).levels.users:
@@ -1079,11 +1119,6 @@ class Conferences:
             log.info("meeting %s state not seen in sync yet", room_id)
         finally:
             self._details_waiters.pop(room_id, None)
-
-
-def _is_standing(state: dict[str, Any] | None) -> bool:
-    """A meeting one stays a member of between sessions: scheduled (or personal)."""
-    return bool(state) and (isinstance(state.get("start_ts"), int) or state.get("personal") is True)
 
 
 def _local_presenter(state: list[Any], server_name: str) -> str | None:

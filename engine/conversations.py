@@ -247,12 +247,23 @@ class Conversations:
 
     def _refresh_conversation(self, room: MatrixRoom) -> None:
         kind = self._kind_of(room)
+        timeline = self._timelines.get(room.room_id)
+        if (
+            kind == ConversationKind.CONFERENCE
+            and self._conferences.conference_state(room.room_id).get("personal") is True
+            and not _anything_happened(timeline, room.own_user_id)
+        ):
+            # The personal meeting exists from sign-in (My meetings lists it); it is
+            # a conversation once something happens in it, not before. (Listed already
+            # if sync brought its first pieces before its meeting state.)
+            if self._conversations.pop(room.room_id, None) is not None:
+                self._session.bus.publish(ev.ConversationRemoved(room.room_id))
+            return
         peer = self._peer_of(room) if kind == ConversationKind.DIRECT else None
         if kind == ConversationKind.DIRECT and peer:
             name = room.user_name(peer) or peer
         else:
             name = room.display_name or room.room_id
-        timeline = self._timelines.get(room.room_id)
         last_ts = 0
         if timeline and len(timeline):
             last_ts = timeline.last().timestamp_ms
@@ -637,4 +648,11 @@ def _outbox_problem_text(problem: LoadProblem) -> str:
     return (
         "The saved list of messages waiting to be sent could not be read and was "
         f"set aside as {problem.detail}. New messages are saved as usual."
+    )
+
+
+def _anything_happened(timeline: Timeline | None, own_user_id: str) -> bool:
+    """A message, or someone else coming or going: more than our own setting up."""
+    return timeline is not None and any(
+        not line.changes or line.sender != own_user_id for line in timeline.messages()
     )

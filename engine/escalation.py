@@ -319,7 +319,7 @@ class Escalation:
                     client.room_kick(conf, peer, "The conversation stayed two-party")
                 )
             with contextlib.suppress(ServerRefused):
-                await self._conferences.leave(conf)
+                await self._conferences.leave(conf, for_good=True)
         except ConferoError as exc:  # unreachable: try again once the connection is back
             log.info("could not give up meeting %s yet: %s", conf, exc.user_message)
             self._unfinished[conf] = peer

@@ -29,7 +29,7 @@ class ConferenceSummary:
     ended: bool
     #: The user's permanent personal meeting.
     personal: bool
-    #: People joined to the meeting.
+    #: People in the meeting now (its room's members; you only while you are in it).
     people_here: int
     #: People in its call (MatrixRTC members); 0 if unknown.
     people_in_call: int
@@ -39,6 +39,9 @@ class ConferenceSummary:
     live: bool = False
     #: The personal meeting's scheduled occasions, sorted (empty for other meetings).
     occasions: tuple[Occasion, ...] = ()
+    #: You are in the meeting now (connected); a meeting you organize and left is listed
+    #: with this False, and Join takes you back in.
+    joined: bool = False
 
     def sort_key(self) -> tuple[int, int, int, int, str]:
         """Personal first, then the ones I organize, then others; live first in a

@@ -30,11 +30,11 @@ from engine.errors import NotPermitted, ServerRefused
 from engine.matrix_events import CONFERENCE_STATE, refusal_text
 from engine.meeting_schedule import next_occasion, occasions_of
 from engine.meeting_summary_models import ConferenceSummary
+from engine.personal_meeting import PERSONAL_MEETING_DATA
 from engine.session import Session
 
 log = logging.getLogger(__name__)
 
-PERSONAL_MEETING_DATA = "org.confero.personal_meeting"
 #: How often scheduled meetings are checked for having started or ended.
 RECHECK_INTERVAL_S = 30.0
 _KICKS_AT_ONCE = 8
@@ -125,16 +125,22 @@ class MyMeetings:
 
         Only its organizer may. The meeting's state records it first, so the
         people removed learn why from the same sync that removes them.
+
+        The personal meeting is permanent (Zoom's "End meeting for all" on a
+        personal meeting ID): everyone is removed and we leave it, but its room,
+        ID, link, options and planned occasions stay, ready for the next use.
         """
         own = self._session.user_id
         state = self._conferences.conference_state(room_id)
         if not own or state.get("organizer") != own:
             raise NotPermitted(Denial.ORGANIZER_ONLY)
         client = self._session.require_client()
-        ended = {**state, "ended_ts": int(self.clock() * 1000), "ended_by": own}
-        await self._put_state(room_id, CONFERENCE_STATE, ended)
-        # Invite-only: knocks are refused and links no longer let anyone in.
-        await self._put_state(room_id, "m.room.join_rules", {"join_rule": "invite"})
+        personal = room_id == self._personal_room or state.get("personal") is True
+        if not personal:
+            ended = {**state, "ended_ts": int(self.clock() * 1000), "ended_by": own}
+            await self._put_state(room_id, CONFERENCE_STATE, ended)
+            # Invite-only: knocks are refused and links no longer let anyone in.
+            await self._put_state(room_id, "m.room.join_rules", {"join_rule": "invite"})
         others = [u for u in await self._members(room_id) if u != own]
         gate = asyncio.Semaphore(_KICKS_AT_ONCE)
 
@@ -148,7 +154,10 @@ class MyMeetings:
 
         await asyncio.gather(*(remove(user_id) for user_id in others))
         await self._conferences.leave(room_id)
-        self._remove(room_id)
+        if personal:
+            self._refresh(room_id)
+        else:
+            self._remove(room_id)
 
     # ------------------------------------------------------------ internals
 
@@ -204,12 +213,15 @@ class MyMeetings:
         created = state.get("created_ts")
         room = self._session.client.rooms.get(room_id) if self._session.client else None
         now_ms = self._now_ms()
-        people_here = room.joined_count if room is not None else 1
+        session = self._conferences.session(room_id)
+        me_in = session is not None and session.state is SessionState.CONNECTED
+        joined_count = room.joined_count if room is not None else 1
+        # A member who is not in it (a meeting kept after leaving it, or accepted
+        # ahead of its time) is not one of the people in it now.
+        people_here = max(0, joined_count if me_in else joined_count - 1)
         people_in_call = len(
             {m.user_id for m in self._call_members.get(room_id, {}).values() if m.live(now_ms)}
         )
-        session = self._conferences.session(room_id)
-        me_in = session is not None and session.state is SessionState.CONNECTED
         summary = ConferenceSummary(
             room_id=room_id,
             conference_id=details.conference_id,
@@ -228,9 +240,10 @@ class MyMeetings:
             people_here=people_here,
             people_in_call=people_in_call,
             # Joined but not in it (a personal or scheduled meeting kept): not "here" now.
-            occupied=people_in_call > 0 or me_in or people_here > 1,
+            occupied=people_in_call > 0 or people_here > 0,
             # The personal meeting's row shows its next occasion (_at_time picks it).
             occasions=tuple(occasions_of(state)) if personal else (),
+            joined=me_in,
         )
         return _at_time(summary, now_ms)
 

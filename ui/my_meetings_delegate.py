@@ -49,8 +49,22 @@ class MyMeetingsDelegate(QStyledItemDelegate):
         top = rect.center().y() - (line_h * 2 + 2) // 2
 
         title_right = right
+        status = str(index.data(MeetingRole.STATUS) or "")
+        if status:
+            small_bold = QFont(opt.font)
+            small_bold.setBold(summary.joined)
+            status_metrics = QFontMetrics(small_bold)
+            status_w = status_metrics.horizontalAdvance(status)
+            painter.setFont(small_bold)
+            painter.setPen(text_colour if summary.joined or selected else dim_colour)
+            painter.drawText(
+                QRect(right - status_w, top, status_w, line_h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                status,
+            )
+            title_right = right - status_w - 2 * _PAD
         subject = summary.subject
-        if summary.personal:
+        if summary.personal and "personal" not in subject.lower():
             subject = f"{subject} (personal)"
         width = max(0, title_right - left)
         painter.setFont(bold)

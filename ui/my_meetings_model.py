@@ -35,6 +35,7 @@ class MeetingRole(enum.IntEnum):
     SUMMARY = enum.auto()  # the ConferenceSummary itself
     WHEN = enum.auto()  # "Now · 3 people", "Tue 24 Nov, 14:00–15:00"
     DETAILS = enum.auto()  # the second line: ID, when, access level
+    STATUS = enum.auto()  # "You're in it", "Not joined" or ""
 
 
 def people_text(count: int) -> str:
@@ -72,6 +73,18 @@ def when_text(summary: ConferenceSummary) -> str:
     return ""
 
 
+def status_text(summary: ConferenceSummary) -> str:
+    """Whether you are in the meeting, where that is worth saying."""
+    if summary.joined:
+        return "You're in it"
+    if summary.ended or summary.expired:
+        return ""
+    if summary.live or (summary.organized_by_me and not summary.personal and not summary.start_ms):
+        # Going on without you, or one you started and left: Join takes you back.
+        return "Not joined"
+    return ""
+
+
 def details_text(summary: ConferenceSummary) -> str:
     # Who may join no longer matters once a meeting is over.
     access = "" if summary.expired else ACCESS_TEXT[summary.access_level]
@@ -83,7 +96,9 @@ def accessible_text(summary: ConferenceSummary) -> str:
     """What a screen reader says for a row (the painted row shows the same)."""
     kind = "Your personal meeting: " if summary.personal else ""
     by = "" if summary.organized_by_me else ", organized by someone else"
-    return f"{kind}{summary.subject}, {details_text(summary)}{by}"
+    status = status_text(summary)
+    status = f", {status[0].lower()}{status[1:]}" if status else ""
+    return f"{kind}{summary.subject}, {details_text(summary)}{by}{status}"
 
 
 class MyMeetingsModel(QAbstractListModel):
@@ -123,6 +138,8 @@ class MyMeetingsModel(QAbstractListModel):
                 return when_text(summary)
             case MeetingRole.DETAILS:
                 return details_text(summary)
+            case MeetingRole.STATUS:
+                return status_text(summary)
         return None
 
     # -- reading -----------------------------------------------------------------

@@ -48,6 +48,12 @@ EMPTY_PAST_TEXT = "No upcoming meetings.\nTick “Show past meetings” to see t
 END_FAILED = "The meeting could not be ended: {}"
 END_QUESTION = "End “{}” for everyone?"
 END_DETAIL = "Everyone in it is removed, and nobody can join it again."
+END_PERSONAL_DETAIL = (
+    "Everyone in it is removed. Your personal meeting stays: its ID, link and planned "
+    "times keep working."
+)
+EXPORT_TIP = "Save the meeting as a calendar file"
+EXPORT_UNSCHEDULED_TIP = "Only a meeting with a start and end time can go in a calendar"
 
 ScheduleHandler = Callable[[], None]
 ExportHandler = Callable[[ConferenceSummary], None]
@@ -151,9 +157,7 @@ class MyMeetingsView(QWidget):
             "Edit options",
         )
         self.export_action = self._action(
-            "E&xport to calendar (.ics)…",
-            "Save the meeting as a calendar file",
-            "Export to calendar",
+            "E&xport to calendar (.ics)…", EXPORT_TIP, "Export to calendar"
         )
         self.export_action.setVisible(False)  # until an exporter is plugged in
         self.end_action = self._action(
@@ -309,7 +313,7 @@ class MyMeetingsView(QWidget):
 
     def _on_export(self) -> None:
         summary = self.current_summary()
-        if summary is not None and self._export_handler is not None:
+        if summary is not None and summary.start_ms is not None and self._export_handler:
             self._export_handler(summary)
 
     def _on_end(self) -> None:
@@ -321,7 +325,7 @@ class MyMeetingsView(QWidget):
         box.setWindowTitle("End meeting for everyone")
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(END_QUESTION.format(summary.subject))
-        box.setInformativeText(END_DETAIL)
+        box.setInformativeText(END_PERSONAL_DETAIL if summary.personal else END_DETAIL)
         end = box.addButton("End meeting", QMessageBox.ButtonRole.DestructiveRole)
         end.setAccessibleName("End meeting for everyone")
         end.setToolTip("Remove everyone and close the meeting for good")
@@ -377,7 +381,12 @@ class MyMeetingsView(QWidget):
         self.copy_link_action.setEnabled(has)
         self.copy_id_action.setEnabled(has and bool(summary.conference_id))  # type: ignore[union-attr]
         self.options_action.setEnabled(details is not None and details.can_change_options)
-        self.export_action.setEnabled(has)
+        # A calendar entry needs times: a meeting without any is not offered.
+        scheduled = has and summary.start_ms is not None and summary.end_ms is not None  # type: ignore[union-attr]
+        self.export_action.setEnabled(scheduled)
+        tip = EXPORT_TIP if scheduled or not has else EXPORT_UNSCHEDULED_TIP
+        self.export_action.setToolTip(tip)
+        self.export_action.setStatusTip(tip)
         self.end_action.setEnabled(
             has
             and summary.organized_by_me  # type: ignore[union-attr]

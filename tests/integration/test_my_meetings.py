@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine import events as ev
 from engine.conference_models import AccessLevel, Denial, Membership, SessionState
 from engine.errors import NotPermitted, UnknownConference
-from engine.my_meetings import PERSONAL_MEETING_DATA
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.meetings import membership, session_state
 
@@ -21,6 +20,12 @@ HOUR_MS = 3_600_000
 
 def listed(engine, include_expired: bool = False) -> list[str]:
     return [s.subject for s in engine.my_meetings.summaries(include_expired)]
+
+
+async def personal_of(engine) -> str:
+    """The personal meeting made in the background after sign-in, once My meetings has it."""
+    await eventually(lambda: any(s.personal for s in engine.my_meetings.summaries()), timeout=30)
+    return engine.my_meetings.summaries()[0].room_id
 
 
 async def test_the_list_holds_organized_joined_scheduled_and_hides_expired_and_left(people):
@@ -39,17 +44,34 @@ async def test_the_list_holds_organized_joined_scheduled_and_hides_expired_and_l
     left = await alice.conferences.meet_now("Left one")
     theirs = await bob.conferences.meet_now("Bob's")
     await bob.conferences.set_options(theirs, access_level=AccessLevel.EVERYONE)
+    visited = await bob.conferences.meet_now("Bob's visited")
+    await bob.conferences.set_options(visited, access_level=AccessLevel.EVERYONE)
     await alice.conferences.join(theirs)
+    await alice.conferences.join(visited)
     await alice.conferences.leave(left)
+    await alice.conferences.leave(visited)
+    await personal_of(alice)
 
-    await eventually(lambda: len(alice.my_meetings.summaries(include_expired=True)) == 6)
-    # Mine first (live ones first, then by start/created time), then the ones of others.
-    assert listed(alice) == ["Mine now", "Odd", "Backwards", "Tomorrow", "Bob's"]
+    await eventually(lambda: len(alice.my_meetings.summaries(include_expired=True)) == 8)
+    # The personal meeting, then mine (live ones first, then by start/created time), then
+    # the ones of others. One she organizes stays after she left it; one she only
+    # visited goes.
+    assert listed(alice) == [
+        "Alice's personal meeting",
+        "Mine now",
+        "Odd",
+        "Backwards",
+        "Left one",
+        "Tomorrow",
+        "Bob's",
+    ]
     assert listed(alice, include_expired=True) == [
+        "Alice's personal meeting",
         "Mine now",
         "Odd",
         "Backwards",
         "Yesterday",
+        "Left one",
         "Tomorrow",
         "Bob's",
     ]
@@ -62,7 +84,9 @@ async def test_the_list_holds_organized_joined_scheduled_and_hides_expired_and_l
         details.matrix_uri,
     )
     assert now.organized_by_me and now.live and now.people_here == 1 and not now.expired
-    assert now.access_level == AccessLevel.INVITED
+    assert now.joined and now.access_level == AccessLevel.INVITED
+    gone = by_subject["Left one"]
+    assert gone.organized_by_me and not gone.joined and not gone.live and gone.people_here == 0
     tomorrow = by_subject["Tomorrow"]
     assert tomorrow.start_ms == now_ms + 24 * HOUR_MS and tomorrow.end_ms == now_ms + 25 * HOUR_MS
     assert not tomorrow.expired and not tomorrow.live  # not started yet
@@ -72,39 +96,111 @@ async def test_the_list_holds_organized_joined_scheduled_and_hides_expired_and_l
     bobs = by_subject["Bob's"]
     assert not bobs.organized_by_me and bobs.organizer == bob.session.user_id
     assert bobs.people_here == 2 and bobs.live and bobs.access_level == AccessLevel.EVERYONE
-    assert "Left one" not in listed(alice, include_expired=True)
+    assert "Bob's visited" not in listed(alice, include_expired=True)
 
 
-async def test_the_personal_meeting_comes_first_and_counts_change_incrementally(people):
+async def test_the_personal_meeting_is_there_from_sign_in_first_and_survives_leaving(people):
     alice, bob = await people("Alice"), await people("Bob")
     await alice.conferences.meet_now("Ordinary")
-    personal = await alice.conferences.meet_now("Alice's personal meeting")
-    await alice.conferences.set_options(personal, access_level=AccessLevel.EVERYONE)
+    # Nobody asked for it: it is made after the first sync, and listed first.
+    personal = await personal_of(alice)
     await eventually(lambda: len(alice.my_meetings.summaries()) == 2)
-    marked = expect_event(alice, lambda e: isinstance(e, ev.SummaryChanged) and e.summary.personal)
-    own = quote(alice.session.user_id)
-    await alice.session.api(
-        "PUT",
-        f"/_matrix/client/v3/user/{own}/account_data/{PERSONAL_MEETING_DATA}",
-        {"room_id": personal},
-    )
-    await marked
     assert listed(alice) == ["Alice's personal meeting", "Ordinary"]
+    assert alice.personal_meeting.room_id() == personal
+    row = alice.my_meetings.summary(personal)
+    assert not row.joined and not row.live and row.people_here == 0
+    await alice.conferences.set_options(personal, access_level=AccessLevel.EVERYONE)
 
     grew = expect_event(
         alice,
         lambda e: (
             isinstance(e, ev.SummaryChanged)
             and e.summary.room_id == personal
-            and e.summary.people_here == 2
+            and e.summary.people_here == 1
+            and e.summary.live
         ),
     )
     await bob.conferences.join(personal)
-    await grew
-    gone = expect_event(alice, lambda e: isinstance(e, ev.SummaryRemoved) and e.room_id == personal)
+    await grew  # Bob is in it; Alice is not (yet)
+    assert not alice.my_meetings.summary(personal).joined
+    await alice.conferences.join(personal)
+    await eventually(lambda: alice.my_meetings.summary(personal).people_here == 2)
+    assert alice.my_meetings.summary(personal).joined
+
+    left = expect_event(
+        alice,
+        lambda e: (
+            isinstance(e, ev.SummaryChanged)
+            and e.summary.room_id == personal
+            and not e.summary.joined
+        ),
+    )
     await alice.conferences.leave(personal)
-    await gone
-    assert listed(alice) == ["Ordinary"]
+    await left
+    assert listed(alice) == ["Alice's personal meeting", "Ordinary"]
+    assert alice.my_meetings.summary(personal).people_here == 1  # Bob
+    # The same meeting, not a new one, and Alice gets back in.
+    assert await alice.personal_meeting.ensure() == personal
+    await alice.conferences.join(personal)
+    assert session_state(alice, personal) is SessionState.CONNECTED
+
+
+async def test_a_locked_meeting_you_organize_lets_you_back_in_after_leave_and_quitting(
+    people, make_user
+):
+    user = make_user("alice", displayname="Alice")
+    alice, bob = await people("Alice", user), await people("Bob")
+    room_id = await alice.conferences.meet_now("Board", access_level=AccessLevel.LOCKED)
+    await alice.conferences.invite(room_id, bob.session.user_id)
+    await eventually(lambda: room_id in bob.session.client.invited_rooms)
+    await bob.conferences.join(room_id)
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) is Membership.JOINED)
+
+    await alice.conferences.leave(room_id)
+    assert session_state(alice, room_id) is SessionState.LEFT
+    row = alice.my_meetings.summary(room_id)
+    assert row is not None and not row.joined and row.live and row.people_here == 1
+    # Locked lets nobody in uninvited, its organizer included had she left the room.
+    await alice.conferences.join(room_id)
+    assert session_state(alice, room_id) is SessionState.CONNECTED
+    assert alice.my_meetings.summary(room_id).joined
+
+    await alice.session.close()  # quitting leaves the meeting
+    again = await people("Alice", user)  # started again
+    await eventually(lambda: again.my_meetings.summary(room_id) is not None)
+    row = again.my_meetings.summary(room_id)
+    assert row.organized_by_me and not row.joined and session_state(again, room_id) is None
+    await again.conferences.join(room_id)
+    assert session_state(again, room_id) is SessionState.CONNECTED
+    # And it can still be ended for everyone from the list.
+    await again.my_meetings.end_for_everyone(room_id)
+    await eventually(lambda: session_state(bob, room_id) is SessionState.REMOVED)
+    assert bob.conferences.session(room_id).ended_by_organizer
+    assert again.my_meetings.summary(room_id) is None
+
+
+async def test_ending_the_personal_meeting_keeps_it_and_its_occasions(people):
+    alice, bob = await people("Alice"), await people("Bob")
+    personal = await personal_of(alice)
+    start = datetime.now(UTC) + timedelta(days=1)
+    await alice.scheduling.schedule(
+        "Weekly", start, start + timedelta(hours=1), use_personal_meeting=True
+    )
+    await eventually(lambda: len(alice.my_meetings.summary(personal).occasions) == 1)
+    await alice.conferences.set_options(personal, access_level=AccessLevel.EVERYONE)
+    await bob.conferences.join(personal)
+    await alice.conferences.join(personal)
+
+    await alice.my_meetings.end_for_everyone(personal)
+    await eventually(lambda: session_state(bob, personal) is SessionState.REMOVED)
+    assert bob.conferences.session(personal).ended_by_organizer
+    row = alice.my_meetings.summary(personal)
+    assert row is not None and row.personal and not row.ended and not row.joined
+    assert [o.subject for o in row.occasions] == ["Weekly"]
+    assert await alice.personal_meeting.ensure() == personal
+    # Its link still works: Bob can come back for the next occasion.
+    await bob.conferences.join(personal)
+    assert session_state(bob, personal) is SessionState.CONNECTED
 
 
 async def test_end_meeting_for_everyone_removes_all_and_admits_nobody(people):
@@ -154,3 +250,52 @@ async def test_end_meeting_for_everyone_removes_all_and_admits_nobody(people):
     with pytest.raises(UnknownConference):
         await bob.conferences.join(room_id)
     assert membership(alice, room_id, bob.session.user_id) in (Membership.LEFT, None)
+
+
+async def test_a_scheduled_meeting_is_listed_for_its_organizer_and_who_accepted(people):
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    start = datetime.now(UTC) + timedelta(hours=3)
+    end = start + timedelta(minutes=30)
+    invited = expect_event(bob, lambda e: isinstance(e, ev.IncomingInvitation))
+    carols = expect_event(carol, lambda e: isinstance(e, ev.IncomingInvitation))
+    room_id = await alice.scheduling.schedule(
+        "Roadmap",
+        start,
+        end,
+        AccessLevel.LOCKED,
+        invitees=[bob.session.user_id, carol.session.user_id],
+        message="Bring ideas",
+    )
+    await eventually(lambda: alice.my_meetings.summary(room_id) is not None)
+    mine = alice.my_meetings.summary(room_id)
+    details = alice.conferences.details(room_id)
+    assert mine.organized_by_me and mine.subject == "Roadmap"
+    assert (mine.start_ms, mine.end_ms) == (
+        int(start.timestamp() * 1000),
+        int(end.timestamp() * 1000),
+    )
+    assert (mine.conference_id, mine.link) == (details.conference_id, details.link)
+    assert mine.access_level is AccessLevel.LOCKED
+    assert not mine.live and not mine.joined and not mine.expired
+    # After her personal meeting, before nothing else.
+    await personal_of(alice)
+    assert listed(alice) == ["Alice's personal meeting", "Roadmap"]
+
+    await invited
+    await carols
+    assert bob.my_meetings.summary(room_id) is None  # an invitation is not yet his meeting
+    await bob.scheduling.accept(room_id)
+    await eventually(lambda: bob.my_meetings.summary(room_id) is not None)
+    his = bob.my_meetings.summary(room_id)
+    assert not his.organized_by_me and his.organizer == alice.session.user_id
+    assert (his.start_ms, his.end_ms, his.conference_id) == (
+        mine.start_ms,
+        mine.end_ms,
+        mine.conference_id,
+    )
+    assert not his.live and not his.joined
+    # Carol did not answer: not hers.
+    assert carol.my_meetings.summary(room_id) is None
+    # Not going on before it starts, though two are members now.
+    await eventually(lambda: membership(alice, room_id, bob.session.user_id) is Membership.JOINED)
+    assert not alice.my_meetings.summary(room_id).live

@@ -264,3 +264,44 @@ async def test_every_kind_of_link_opens_the_meeting(
     finally:
         main.windows.close_all()
         await alice.session.close()
+
+
+async def test_a_link_handed_over_before_sign_in_opens_once_signed_in(
+    make_controller, make_user, tmp_path: Path, qtbot
+) -> None:
+    alice = await signed_in_engine(make_user("alice", "Alice"), tmp_path / "alice")
+    room_id = await _open_meeting(alice, "Waiting for sign-in")
+    link = alice.conferences.details(room_id).link
+    bob = make_user("bob", "Bob")
+    data_dir = tmp_path / "bob"
+    controller = make_controller(data_dir)
+    await controller.start()
+    instance = _running_instance(data_dir, controller)
+    welcome = controller.welcome
+    welcome.showMinimized()
+    try:
+        # Still on the welcome window: the link waits for the sign-in.
+        status, err = await _exit_of(_launch(data_dir, link))
+        assert status == 0, err
+        await wait_until(lambda: controller.pending_meeting == link, SLOW, "link not handed")
+        assert controller.main_window is None
+        assert welcome.isVisible() and not welcome.isMinimized()
+
+        QTest.mouseClick(welcome.choice_page.remote_button, Qt.MouseButton.LeftButton)
+        page = welcome.sign_in_page
+        QTest.keyClicks(page.address_edit, bob.homeserver_url)
+        QTest.keyClicks(page.user_edit, bob.localpart)
+        QTest.keyClicks(page.password_edit, bob.password)
+        QTest.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: controller.main_window is not None, SLOW, "not signed in")
+        main = controller.main_window
+        engine = controller.engine
+        assert isinstance(main, MainWindow) and engine is not None
+        await wait_until(lambda: _connected(engine, room_id), SLOW, "not joined")
+        await wait_until(lambda: main.windows.find(room_id) is not None, SLOW, "no window")
+        assert controller.pending_meeting is None
+    finally:
+        instance.release()
+        if controller.main_window is not None:
+            controller.main_window.windows.close_all()
+        await alice.session.close()
