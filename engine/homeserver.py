@@ -58,6 +58,7 @@ from engine.server_certificate import (
     ensure_certificate,
     fingerprint_of_pem,
 )
+from engine.synapse_launcher import launcher_command
 
 __all__ = [
     "DEFAULT_NETWORK_ADDRESS",
@@ -578,7 +579,7 @@ class EmbeddedHomeserver:
         self._console = open(self._data_dir / _CONSOLE_LOG_FILE, "wb")  # noqa: SIM115
         # Through a small launcher that ends Synapse if we die without stopping
         # it (killed, crashed): a meeting server must not outlive its app.
-        cmd = [sys.executable, "-m", "engine.synapse_launcher", str(os.getpid())]
+        cmd = [*launcher_command(), str(os.getpid())]
         cmd += ["-c", str(config_path)]
         # Refuse inline secrets: ours are all passed as *_path options.
         cmd.append("--no-secrets-in-config")

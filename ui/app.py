@@ -84,7 +84,15 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run Confero; returns the process exit status."""
-    args, qt_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    from engine import synapse_launcher  # standard library only: cheap
+
+    if argv[:1] == [synapse_launcher.RUN_HOMESERVER_FLAG]:
+        # The frozen bundle's embedded server: the same executable runs Synapse,
+        # before Qt or anything of the app's is imported.
+        synapse_launcher.main(argv[1:])
+        return 0
+    args, qt_args = parse_arguments(argv)
     if args.version:
         from ui.version import version
 
