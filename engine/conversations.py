@@ -248,10 +248,12 @@ class Conversations:
     def _refresh_conversation(self, room: MatrixRoom) -> None:
         kind = self._kind_of(room)
         timeline = self._timelines.get(room.room_id)
-        if (
-            kind == ConversationKind.CONFERENCE
-            and self._conferences.conference_state(room.room_id).get("personal") is True
-            and not _anything_happened(timeline, room.own_user_id)
+        if not _anything_happened(timeline, room.own_user_id) and (
+            (
+                kind == ConversationKind.CONFERENCE
+                and self._conferences.conference_state(room.room_id).get("personal") is True
+            )
+            or _still_being_set_up(room)
         ):
             # The personal meeting exists from sign-in (My meetings lists it); it is
             # a conversation once something happens in it, not before. (Listed already
@@ -649,6 +651,12 @@ def _outbox_problem_text(problem: LoadProblem) -> str:
         "The saved list of messages waiting to be sent could not be read and was "
         f"set aside as {problem.detail}. New messages are saved as usual."
     )
+
+
+def _still_being_set_up(room: MatrixRoom) -> bool:
+    """Only us in it, no name, no meeting state yet: a room whose creation sync
+    caught halfway (the rest comes with the next sync), not an "Empty Room" to list."""
+    return room.member_count <= 1 and not room.invited_users and not room.name
 
 
 def _anything_happened(timeline: Timeline | None, own_user_id: str) -> bool:
