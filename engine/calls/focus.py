@@ -50,6 +50,11 @@ class Focus(Protocol):
         """Send silence (or the microphone again) to everyone, and tell them."""
         ...
 
+    def set_silenced(self, keys: frozenset[DeviceKey]) -> None:
+        """Play none of these devices' audio here (presenters' policy), the rest again;
+        at once, without renegotiating."""
+        ...
+
     def remote_audio(self) -> dict[DeviceKey, RemoteAudio]:
         """The devices we have (or are setting up) audio with."""
         ...

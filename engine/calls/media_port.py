@@ -52,6 +52,10 @@ class CallMediaPeer(Protocol):
 
     async def set_muted(self, muted: bool) -> None: ...
 
+    async def set_silenced(self, silenced: bool) -> None:
+        """Play nothing of their audio (and measure no level), or play it again."""
+        ...
+
     @property
     def remote_on_hold(self) -> bool: ...
 

@@ -4,7 +4,9 @@ Who is in the call is MatrixRTC state (engine/calls/call_membership.py: one
 ``m.call.member`` per device, refreshed while we are in, so that a crashed client
 drops out when its expiry passes). Media goes through a Focus (engine/calls/focus.py);
 today a full mesh over to-device signalling (engine/calls/mesh_focus.py). Presenters'
-controls are room state (engine/calls/audio_policy.py) each client enforces on itself.
+controls are room state (engine/calls/audio_policy.py) each client enforces on itself,
+and on the others too: what the policy says must be muted is not played here
+(engine/calls/remote_mutes.py), so a client that ignores it is not heard.
 
 While in a meeting's audio, a watcher looks a few times a second at who is live,
 connects and drops devices, refreshes our membership, and publishes what changed
@@ -29,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,6 +79,7 @@ from engine.calls.meeting_call_events import (
     MeetingAudioStateChanged,
 )
 from engine.calls.mesh_focus import METADATA_CHANGED, MeshFocus
+from engine.calls.remote_mutes import RemoteMutes
 from engine.conference_models import ConferenceSession, Role, SessionState
 from engine.conferences import Conferences
 from engine.errors import ConferoError, ServerRefused
@@ -113,6 +117,9 @@ class _InAudio:
     by_presenter: bool = False
     seen_requests: int = 0
     seen_mute_all: int = 0
+    #: The others the policy keeps muted (enforced in our playback), and who is now.
+    remote_mutes: RemoteMutes = field(default_factory=RemoteMutes)
+    silenced: frozenset[DeviceKey] = frozenset()
     loud_until: dict[DeviceKey, float] = field(default_factory=dict)
     levels: dict[DeviceKey, float] = field(default_factory=dict)  # as shown (audio_levels.py)
     task: asyncio.Task[None] | None = None
@@ -150,6 +157,9 @@ class MeetingCalls:
         self._ending: dict[str, asyncio.Event] = {}
         #: The latest m.call.member applied per (room, state key): origin_server_ts.
         self._member_ts: dict[tuple[str, str], int] = {}
+        #: Per meeting, held devices that said they unmuted while our view of the
+        #: policy forbade it: the policy is being reloaded to look again.
+        self._rechecking: dict[str, set[DeviceKey]] = {}
         invitations.add_invite_content(self._invite_content)
         session.bus.subscribe(self._on_event)
         session.on_left_room(self._apply_left_room)
@@ -204,15 +214,20 @@ class MeetingCalls:
             if audio is not None and member.key == audio.own:
                 continue
             link = remote.get(member.key)
+            # Silenced here while saying they are not muted: a presenter's doing.
+            silenced = audio is not None and member.key in audio.silenced
+            said_muted = link.muted if link else False
             result.append(
                 AudioParticipant(
                     member.user_id,
                     member.device_id,
                     member.user_id == self._session.user_id
                     and member.device_id == self._own_device(),
-                    link.muted if link else False,
-                    link.muted_by_presenter if link else False,
-                    audio is not None and now < audio.loud_until.get(member.key, 0.0),
+                    said_muted or silenced,
+                    (link.muted_by_presenter if link else False) or (silenced and not said_muted),
+                    audio is not None
+                    and not silenced
+                    and now < audio.loud_until.get(member.key, 0.0),
                     link.connected if link else False,
                     level=audio.levels.get(member.key, 0.0) if audio else 0.0,
                 )
@@ -262,9 +277,11 @@ class MeetingCalls:
             self._session.spawn,
             on_change=lambda: self._publish_changes(room_id),
             on_ignored=lambda sender, reason: self._ignored(room_id, sender, reason),
+            on_said_unmuted=lambda key: self._said_unmuted(room_id, key),
         )
         audio = _InAudio(focus, own, session_id, _now_ms(), time.monotonic())
         policy = self.policy(room_id)
+        audio.remote_mutes = RemoteMutes.starting(policy)
         audio.seen_requests = policy.requests_for(own.user_id)  # earlier requests are done
         audio.seen_mute_all = policy.mute_all
         audio.muted = audio.by_presenter = self._locked(room_id)
@@ -278,6 +295,7 @@ class MeetingCalls:
             self._set_state(room_id, S.JOINING)
         if audio.muted:
             await focus.set_muted(True, by_presenter=True)
+        self._silence_others(room_id)  # before any of their audio can play
         await self._connect(room_id, audio, others)
         audio.task = asyncio.create_task(self._watch(room_id, audio), name=f"audio-{room_id}")
         self._publish_changes(room_id)
@@ -429,8 +447,11 @@ class MeetingCalls:
         )
 
     def _on_event(self, event: object) -> None:
-        """Invitations to us: Notified while one to a meeting with live audio is open."""
-        if isinstance(event, IncomingInvitation):
+        """Invitations to us: Notified while one to a meeting with live audio is open.
+        A role changed: an attendee made presenter is heard at once (and back)."""
+        if isinstance(event, ev.ParticipantChanged | ev.ParticipantsReset | ev.ParticipantAdded):
+            self._silence_others(event.room_id)
+        elif isinstance(event, IncomingInvitation):
             if event.with_audio and event.room_id not in self._audio:
                 self._invited.add(event.room_id)
                 self._set_state(event.room_id, S.NOTIFIED)
@@ -472,6 +493,7 @@ class MeetingCalls:
                 for key in present.keys() - live.keys():
                     await audio.focus.remove_participant(key)
                 await self._connect(room_id, audio, list(live.values()))
+                self._silence_others(room_id)  # newcomers, and anyone whose role changed
                 if time.monotonic() - audio.refreshed_at > self.expiry_ms / 3000:
                     audio.refreshed_at = time.monotonic()
                     with contextlib.suppress(ConferoError):
@@ -542,6 +564,60 @@ class MeetingCalls:
         if isinstance(response, RoomGetStateEventResponse):
             self._set_policy(room_id, parse_policy(response.content))
 
+    # -------------------------------------------- policy, on the others' audio
+
+    def _silence_others(self, room_id: str) -> None:
+        """Play none of the others the policy keeps muted; the rest again (at once)."""
+        audio = self._audio.get(room_id)
+        if audio is None:
+            return
+        silenced = audio.remote_mutes.silenced(
+            self.policy(room_id), self._others(room_id, audio), self._role_of(room_id)
+        )
+        if silenced != audio.silenced:
+            audio.silenced = silenced
+            audio.focus.set_silenced(silenced)
+            for key in silenced:
+                audio.loud_until.pop(key, None)
+            self._publish_changes(room_id)
+
+    def _said_unmuted(self, room_id: str, key: DeviceKey) -> None:
+        """Their device says it unmuted: heard again if they may unmute. If our view
+        says not, it may lag theirs (a presenter just allowed it): look again."""
+        audio = self._audio.get(room_id)
+        if audio is None or key not in audio.remote_mutes.held:
+            return
+        if audio.remote_mutes.said_unmuted(key, self.policy(room_id), self._role_of(room_id)):
+            self._silence_others(room_id)
+        else:
+            waiting = self._rechecking.setdefault(room_id, set())
+            if not waiting:  # one reload at a time; it looks at all who wait
+                self._session.spawn(self._recheck_unmutes(room_id))
+            waiting.add(key)
+
+    async def _recheck_unmutes(self, room_id: str) -> None:
+        try:
+            await self._reload_policy(room_id)
+        finally:
+            waiting = self._rechecking.pop(room_id, set())
+        audio = self._audio.get(room_id)
+        if audio is None:
+            return
+        remote = audio.focus.remote_audio()
+        role_of, policy = self._role_of(room_id), self.policy(room_id)
+        for key in waiting:
+            link = remote.get(key)
+            if link is not None and not link.muted:  # still says so
+                audio.remote_mutes.said_unmuted(key, policy, role_of)
+        self._silence_others(room_id)
+
+    def _others(self, room_id: str, audio: _InAudio) -> list[DeviceKey]:
+        return [m.key for m in self._live_members(room_id) if m.key != audio.own]
+
+    def _role_of(self, room_id: str) -> Callable[[str], Role | None]:
+        roles = {p.user_id: p.role for p in self._conferences.participants(room_id)}
+        return roles.get
+
     def _locked(self, room_id: str) -> bool:
         """We are an attendee and presenters turned unmuting off."""
         return (
@@ -569,6 +645,11 @@ class MeetingCalls:
             return
         self._policies[room_id] = policy
         self._session.bus.publish(AudioPolicyChanged(room_id, policy))
+        if (audio := self._audio.get(room_id)) is not None:
+            audio.remote_mutes.apply_policy(
+                policy, self._others(room_id, audio), self._role_of(room_id)
+            )
+            self._silence_others(room_id)
 
     # ------------------------------------------------------------ helpers
 

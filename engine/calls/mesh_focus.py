@@ -6,6 +6,10 @@ fields of MSC3401 as element-call's mesh sent them: ``conf_id`` (the room ID),
 the call each side is in) and ``seq``. Of each pair, the lower (user_id, device_id)
 offers and the other answers, so both never offer at once. Mute state travels as
 ``org.matrix.call.sdp_stream_metadata_changed`` (MSC3077 stream metadata).
+
+``set_silenced`` keeps devices' audio out of our playback (the presenters' policy
+enforced on the receiving side, engine/calls/remote_mutes.py): the link stays up and
+nothing is renegotiated, so they are heard again the moment it is lifted.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class MeshFocus:
         *,
         on_change: Callable[[], None] = lambda: None,
         on_ignored: Callable[[str, str], None] = lambda sender, reason: None,
+        on_said_unmuted: Callable[[DeviceKey], None] = lambda key: None,
     ) -> None:
         self.room_id = room_id
         self.own = own
@@ -91,6 +96,8 @@ class MeshFocus:
         self._spawn = spawn
         self._on_change = on_change
         self._on_ignored = on_ignored
+        self._on_said_unmuted = on_said_unmuted
+        self._silenced: frozenset[DeviceKey] = frozenset()
         self._party_id = ve.new_voip_id(8)
         self._links: dict[DeviceKey, _Link] = {}
         self._pending_invites: dict[DeviceKey, _PendingInvite] = {}
@@ -139,6 +146,14 @@ class MeshFocus:
                 content = {**self._group_fields(link), STREAM_METADATA: self._metadata()}
                 content.update(call_id=link.call_id, party_id=self._party_id, version=ve.VERSION)
                 await self._send(link, METADATA_CHANGED, content)
+
+    def set_silenced(self, keys: frozenset[DeviceKey]) -> None:
+        """Play nothing of these devices (and count no level for them); others again."""
+        before, self._silenced = self._silenced, keys
+        for key in before ^ keys:
+            link = self._links.get(key)
+            if link is not None and link.peer is not None:
+                self._spawn(self._guard(link.peer.set_silenced(key in keys)))
 
     def remote_audio(self) -> dict[DeviceKey, RemoteAudio]:
         return {
@@ -233,6 +248,8 @@ class MeshFocus:
         peer.on_state_change(lambda text: self._on_peer_state(link, call_id, text))
         if self._muted:
             self._spawn(self._guard(peer.set_muted(True)))
+        if link.member.key in self._silenced:
+            self._spawn(self._guard(peer.set_silenced(True)))
         return peer
 
     # ------------------------------------------------------------ inbound
@@ -349,6 +366,8 @@ class MeshFocus:
             link.muted_by_presenter = link.muted and any(
                 s.get(MUTED_BY_PRESENTER) is True for s in streams
             )
+            if not link.muted:
+                self._on_said_unmuted(link.member.key)
 
     def _metadata(self) -> dict[str, Any]:
         return {

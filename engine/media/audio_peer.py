@@ -111,6 +111,7 @@ class AudioPeer:
         self._local_hold = False
         self._remote_hold = False
         self._muted = False
+        self._silenced = False  # their audio not played (presenters' policy)
         # media-thread side
         self._pc: RTCPeerConnection | None = None
         self._transceiver: RTCRtpTransceiver | None = None
@@ -138,6 +139,10 @@ class AudioPeer:
 
     async def set_muted(self, muted: bool) -> None:
         self._muted = muted
+        await self._run(self._apply_gates())
+
+    async def set_silenced(self, silenced: bool) -> None:
+        self._silenced = silenced
         await self._run(self._apply_gates())
 
     @property
@@ -320,7 +325,7 @@ class AudioPeer:
             gate.held = held
         source = self._mixer.source(self._key)
         if source is not None:
-            source.enabled = not held
+            source.set_enabled(not held and not self._silenced)
 
     async def _close_on_thread(self) -> None:
         self._mixer.remove(self._key)

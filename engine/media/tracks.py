@@ -164,7 +164,8 @@ class MixerSource:
     def __init__(self, key: Hashable, track: MediaStreamTrack) -> None:
         self.key = key
         self.track = track
-        self.enabled = True  # False while the call is on hold: heard by nobody
+        #: False while the call is on hold, or they are silenced: heard by nobody.
+        self.enabled = True
         self.level = Level()
         self._chunks: deque[np.ndarray] = deque()
         self._buffered = 0
@@ -172,6 +173,15 @@ class MixerSource:
         self._pulls = 0
         self._least_spare: int | None = None  # fewest samples left over by a pull
         self.task: asyncio.Task[None] | None = None
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Disabling also drops what is buffered: not a word more is played."""
+        self.enabled = enabled
+        if not enabled:
+            with self._lock:
+                self._chunks.clear()
+                self._buffered = 0
+            self.level = Level()
 
     def put(self, samples: np.ndarray) -> None:
         self.level = level_of(samples) if self.enabled else Level()

@@ -12,10 +12,10 @@ import pytest
 from engine.calls.meeting_call_events import AudioPolicyChanged
 from engine.conference_models import Role
 from tests.calls.conftest import Phone, Phones, meeting_of
-from tests.helpers.audio import TonePlayer
+from tests.helpers.audio import TonePlayer, heard
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.proxy import FaultyProxy
-from tests.helpers.sound import until_hears, until_silent
+from tests.helpers.sound import listen, until_hears, until_silent
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +97,104 @@ async def test_an_unmute_right_after_unmuting_is_allowed_again_is_not_lost(phone
             assert bob.engine.meeting_calls.can_unmute(room_id)
     finally:
         await proxy.close()
+
+
+def row(phone: Phone, room_id: str, user_id: str):  # type: ignore[no-untyped-def]
+    """``user_id``'s row in ``phone``'s roster of the meeting's audio."""
+    rows = phone.engine.meeting_calls.participants_in_audio(room_id)
+    return next(p for p in rows if p.user_id == user_id)
+
+
+async def test_an_attendee_whose_client_ignores_the_policy_is_not_heard(
+    phones: Phones, monkeypatch: pytest.MonkeyPatch
+):
+    """Bob (attendee) runs a client that never mutes itself for the presenters: his
+    engine's self-enforcement is patched out, so his microphone stays open and his
+    stream metadata keeps saying "not muted", as a MatrixRTC client that does not know
+    ``org.confero.audio_policy`` would. Alice (leader) and Carol (presenter) enforce
+    the policy in their own playback: they do not hear him while it keeps him muted,
+    and hear him again once he may unmute and does. Carol is always heard."""
+    alice, bob, carol = await phones("Alice"), await phones("Bob"), await phones("Carol")
+    room_id = await meeting_of(alice, bob, carol)
+    calls_a, calls_b = alice.engine.meeting_calls, bob.engine.meeting_calls
+
+    async def ignore_the_policy(*args: object) -> None:
+        return None
+
+    monkeypatch.setattr(calls_b, "_enforce_locked", ignore_the_policy)
+    await calls_a.join_audio(room_id)
+    await alice.engine.conferences.set_role(room_id, bob.user_id, Role.ATTENDEE)
+    for phone in (alice, bob, carol):
+        await eventually(
+            lambda ph=phone: any(
+                p.user_id == bob.user_id and p.role is Role.ATTENDEE
+                for p in ph.engine.conferences.participants(room_id)
+            )
+        )
+    await calls_b.join_audio(room_id)
+    await carol.engine.meeting_calls.join_audio(room_id)
+    for phone in (alice, bob, carol):
+        await eventually(
+            lambda ph=phone: (
+                len(parts := ph.engine.meeting_calls.participants_in_audio(room_id)) == 3
+                and all(p.connected for p in parts)
+            ),
+            30,
+        )
+    listeners = (alice, carol)
+    with (
+        TonePlayer(alice.server, alice.devices.mic_sink, 440),
+        TonePlayer(bob.server, bob.devices.mic_sink, 660),
+        TonePlayer(carol.server, carol.devices.mic_sink, 880),
+    ):
+        for phone in listeners:
+            await until_hears(phone, 660)
+
+        # "Mute" on Bob: his client does not mute, the others do not play him.
+        await calls_a.mute_participant(room_id, bob.user_id)
+        for phone in listeners:
+            await until_silent(phone, 660)
+            await eventually(lambda ph=phone: row(ph, room_id, bob.user_id).muted_by_presenter)
+            await eventually(lambda ph=phone: row(ph, room_id, bob.user_id).level == 0.0)
+            assert not row(phone, room_id, bob.user_id).speaking
+        assert not calls_b.muted(room_id)  # the rogue's microphone is still open
+        await until_hears(alice, 880)  # a presenter is heard
+        # Unmuting is allowed: he presses Unmute and is heard again.
+        await calls_b.set_muted(room_id, False)
+        for phone in listeners:
+            await until_hears(phone, 660)
+            await eventually(lambda ph=phone: not row(ph, room_id, bob.user_id).muted)
+
+        # "Attendees can't unmute": not heard; presenters are.
+        await calls_a.set_attendees_can_unmute(room_id, False)
+        for phone in listeners:
+            await until_silent(phone, 660)
+            await eventually(lambda ph=phone: row(ph, room_id, bob.user_id).muted_by_presenter)
+        await until_hears(alice, 880)
+        await until_hears(bob, 440, 880)
+        # Made a presenter, he is heard at once; an attendee again, not.
+        await alice.engine.conferences.set_role(room_id, bob.user_id, Role.PRESENTER)
+        for phone in listeners:
+            await until_hears(phone, 660)
+        await alice.engine.conferences.set_role(room_id, bob.user_id, Role.ATTENDEE)
+        for phone in listeners:
+            await until_silent(phone, 660)
+
+        # Allowed again, but he has not unmuted since: still not played.
+        await calls_a.set_attendees_can_unmute(room_id, True)
+        await eventually(lambda: carol.engine.meeting_calls.can_unmute(room_id))
+        await eventually(lambda: calls_b.can_unmute(room_id))
+        for phone in listeners:
+            assert phone.engine.meeting_calls.policy(room_id).attendees_can_unmute
+            assert not heard(await listen(phone), 660)
+            assert row(phone, room_id, bob.user_id).muted_by_presenter
+        await calls_b.set_muted(room_id, False)
+        for phone in listeners:
+            await until_hears(phone, 660)
+            await eventually(lambda ph=phone: not row(ph, room_id, bob.user_id).muted)
+
+        # "Mute all attendees": Bob is not played, Carol (a presenter) is.
+        await calls_a.mute_all_attendees(room_id)
+        for phone in listeners:
+            await until_silent(phone, 660)
+        await until_hears(alice, 880)
