@@ -639,7 +639,10 @@ class Session:
             for invite_hook in self._invite_hooks:
                 if invite_hook(room_id, invite.invite_state):
                     break
-        for room_id, info in response.rooms.join.items():
+        for count, (room_id, info) in enumerate(response.rooms.join.items(), 1):
+            if count % ROOMS_PER_SLICE == 0:
+                # A first sync of hundreds of meetings: let the window turn in between.
+                await asyncio.sleep(0)
             room = client.rooms.get(room_id)
             if room is None:
                 continue
@@ -668,6 +671,8 @@ class Session:
             hook(room, source, in_timeline)
 
 
+#: Joined rooms applied per turn of the event loop (a first sync brings every one).
+ROOMS_PER_SLICE = 20
 #: Presence events applied per turn of the event loop (a first sync in a big
 #: meeting brings one per person).
 PRESENCES_PER_SLICE = 500
