@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QDateTime, QLocale, Qt, QTimer
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -25,6 +25,7 @@ from engine.errors import ConferoError
 from engine.homeserver import HomeserverError
 from ui.accessibility import announce
 from ui.error_text import GENERIC_ERROR
+from ui.fingerprint_label import FingerprintLabel
 from ui.form_widgets import BusyIndicator, ErrorLabel
 from ui.network_access import GuestInvitation, NetworkAccess, fingerprint_lines
 from ui.network_access_text import (
@@ -83,13 +84,7 @@ class GuestLinkDialog(QDialog):
         self.once_label.setWordWrap(True)
         self.once_label.setAccessibleName("How long the link works")
         self.fingerprint_title = QLabel(FINGERPRINT, self)
-        self.fingerprint_label = QLabel(self)
-        self.fingerprint_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.fingerprint_label.setWordWrap(True)
-        self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fingerprint_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.fingerprint_label.setAccessibleName("Certificate fingerprint")
-        self.fingerprint_label.setToolTip(FINGERPRINT_TIP)
+        self.fingerprint_label = FingerprintLabel(self, FINGERPRINT_TIP)
         self.copied_label = QLabel(self)
         self.copied_label.setTextFormat(Qt.TextFormat.PlainText)
         self.copied_label.setAccessibleName("Copied")

@@ -8,9 +8,9 @@ OK and Cancel of the dialog do not undo it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from ui.fingerprint_label import FingerprintLabel
 from ui.form_widgets import BusyIndicator, ErrorLabel
 from ui.network_access import HostingState, NetworkAccess, fingerprint_lines
 from ui.network_access_text import (
@@ -44,13 +44,7 @@ class NetworkPreferences(QGroupBox):
         self.address_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.address_label.setAccessibleName("Address for other computers")
         self.fingerprint_title = QLabel(FINGERPRINT, self)
-        self.fingerprint_label = QLabel(self)
-        self.fingerprint_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.fingerprint_label.setWordWrap(True)
-        self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fingerprint_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.fingerprint_label.setAccessibleName("Certificate fingerprint")
-        self.fingerprint_label.setToolTip(FINGERPRINT_TIP)
+        self.fingerprint_label = FingerprintLabel(self, FINGERPRINT_TIP)
         self.error = ErrorLabel(self)
 
         layout = QVBoxLayout(self)

@@ -31,6 +31,7 @@ from engine.settings import Settings
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.lan_peers import peers_in
+from tests.helpers.local_accounts import create_local_account
 from tests.helpers.meetings import membership
 from tests.helpers.netns import loopback_namespace, made_in_namespace
 from tests.helpers.network_hosts import NetworkHost, lan_address, network_host
@@ -463,17 +464,8 @@ async def test_this_computers_server_is_announced_while_network_access_is_on(
         )
         assert found[0]["server_name"] == controller.homeserver.server_name
         # Turned off and on again from the main window: withdrawn, then announced again.
-        page = controller.welcome.local_page
-        for edit, text in (
-            (page.user_edit, "hannah"),
-            (page.password_edit, "correct horse"),
-            (page.confirm_edit, "correct horse"),
-        ):
-            edit.clear()
-            qtbot.keyClicks(edit, text)
-        qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
-        await wait_until(lambda: controller.main_window is not None, 60, "no main window")
-        access = controller.main_window.network_access
+        main = await create_local_account(controller, qtbot, "hannah")
+        access = main.network_access
         assert access is not None and access.is_on
         access.turn_off()
         assert await browser.servers_until(lambda s: not s) == []

@@ -27,6 +27,7 @@ from engine.server_certificate import format_fingerprint
 from engine.settings import Settings
 from tests.helpers.a11y import unnamed_controls
 from tests.helpers.engines import expect_event
+from tests.helpers.local_accounts import create_local_account
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.ui.conftest import MakeController
 from tests.ui.test_meetings import SLOW, click, click_radio, shoot
@@ -35,7 +36,6 @@ from ui.guest_link_dialog import GuestLinkDialog
 from ui.main_window import MainWindow
 from ui.network_access import HostingState, NetworkAccess
 from ui.network_access_text import LINK_ONCE, OFFER, ON_STATUS
-from ui.welcome import WelcomePage
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -58,18 +58,8 @@ async def hosting(
     ).set_network_access_blocking(False, address=address)
     controller = make_controller(data_dir=data_dir, local=True)
     await controller.start()
-    page = controller.welcome.local_page
-    assert controller.welcome.current_page() is WelcomePage.LOCAL_ACCOUNT
-    for edit, text in (
-        (page.user_edit, "hannah"),
-        (page.password_edit, "correct horse"),
-        (page.confirm_edit, "correct horse"),
-    ):
-        edit.clear()
-        qtbot.keyClicks(edit, text)
-    click(page.submit_button)
-    await wait_until(lambda: controller.main_window is not None, RESTART, "no main window")
-    main, server = controller.main_window, controller.homeserver
+    main = await create_local_account(controller, qtbot, "hannah", RESTART)
+    server = controller.homeserver
     assert main is not None and main.network_access is not None and server is not None
     return main, server
 

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 from engine.homeserver_supervisor import ServerState, SupervisorTiming
 from engine.models import ConnectionState
 from tests.helpers.a11y import unnamed_controls
+from tests.helpers.local_accounts import create_local_account
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.ui.conftest import MakeController
 from ui.banner import BannerKind
 from ui.controller import AppController
 from ui.main_window import SERVER_FAILED_TEXT, SERVER_RESTARTING_TEXT, MainWindow
 from ui.server_log_dialog import ServerLogDialog
-from ui.welcome import WelcomePage
 
 pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
@@ -39,18 +39,7 @@ def click(qtbot, widget: QWidget) -> None:
 
 async def signed_in_locally(controller: AppController, qtbot) -> MainWindow:
     await controller.start()
-    page = controller.welcome.local_page
-    assert controller.welcome.current_page() is WelcomePage.LOCAL_ACCOUNT
-    for edit, text in (
-        (page.user_edit, "ada"),
-        (page.password_edit, "correct horse"),
-        (page.confirm_edit, "correct horse"),
-    ):
-        edit.clear()
-        qtbot.keyClicks(edit, text)
-    click(qtbot, page.submit_button)
-    await wait_until(lambda: controller.main_window is not None, 60, "no main window")
-    main = controller.main_window
+    main = await create_local_account(controller, qtbot)
     assert main is not None and controller.supervisor is not None
     assert controller.supervisor.state is ServerState.RUNNING
     assert main.server_banner.text() == ""
