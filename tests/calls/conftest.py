@@ -151,6 +151,16 @@ async def two_party(caller: Phone, callee: Phone) -> str:
     return room_id
 
 
+async def plain_member(leader: Phone, room_id: str, plain_client: Any, name: str) -> Any:
+    """Another Matrix client (not Confero) joined to the meeting, once the leader sees it."""
+    other = await plain_client(name)
+    await other.join(room_id)
+    client = leader.engine.session.client
+    assert client is not None
+    await eventually(lambda: other.user_id in client.rooms[room_id].users)
+    return other
+
+
 #: Membership expiry in meeting-audio tests: short, so a crash shows without long waits.
 TEST_EXPIRY_MS = 5_000
 

@@ -17,7 +17,7 @@ from engine.calls.call_membership import CALL_MEMBER, member_state_key, membersh
 from engine.calls.meeting_call_errors import AttendeesCannotUnmute, MeshLimitReached
 from engine.calls.meeting_call_events import CallMemberIgnored, MeetingAudioChanged
 from engine.conference_models import Role
-from tests.calls.conftest import Phone, Phones, crash, meeting_of
+from tests.calls.conftest import Phone, Phones, crash, meeting_of, plain_member
 from tests.helpers.audio import TonePlayer, heard
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.sound import listen, until_hears, until_silent
@@ -184,10 +184,7 @@ async def test_memberships_that_are_malformed_or_not_theirs_are_ignored(
 ):
     alice = await phones("Alice")
     room_id = await meeting_of(alice)
-    mallory = await plain_client("Mallory")
-    await mallory.join(room_id)
-    client = alice.engine.session.client
-    await eventually(lambda: mallory.user_id in client.rooms[room_id].users)
+    mallory = await plain_member(alice, room_id, plain_client, "Mallory")
     await alice.engine.meeting_calls.join_audio(room_id)
 
     malformed = expect_event(
@@ -219,10 +216,7 @@ async def test_memberships_that_are_malformed_or_not_theirs_are_ignored(
 async def test_a_member_who_left_the_room_is_not_counted(phones: Phones, plain_client):
     alice = await phones("Alice")
     room_id = await meeting_of(alice)
-    mallory = await plain_client("Mallory")
-    await mallory.join(room_id)
-    client = alice.engine.session.client
-    await eventually(lambda: mallory.user_id in client.rooms[room_id].users)
+    mallory = await plain_member(alice, room_id, plain_client, "Mallory")
     now_ms = int(time.time() * 1000)
     await mallory.room_put_state(
         room_id,
@@ -238,10 +232,7 @@ async def test_a_member_who_left_the_room_is_not_counted(phones: Phones, plain_c
 async def test_joining_beyond_the_mesh_limit_is_refused_plainly(phones: Phones, plain_client):
     alice = await phones("Alice")
     room_id = await meeting_of(alice)
-    other = await plain_client("Other")
-    await other.join(room_id)
-    client = alice.engine.session.client
-    await eventually(lambda: other.user_id in client.rooms[room_id].users)
+    other = await plain_member(alice, room_id, plain_client, "Other")
     now_ms = int(time.time() * 1000)
     for device in ("ONE", "TWO"):  # one person on two devices: two links for a mesh
         await other.room_put_state(

@@ -28,7 +28,7 @@ from engine.calls.call_membership import CALL_MEMBER, member_state_key, membersh
 from engine.calls.call_models import AvModalityState
 from engine.calls.meeting_call_events import CallMemberIgnored
 from engine.calls.mesh_focus import MAX_PENDING_INVITES
-from tests.calls.conftest import Phone, Phones, meeting_of
+from tests.calls.conftest import Phone, Phones, meeting_of, plain_member
 from tests.helpers.audio import TonePlayer
 from tests.helpers.engines import eventually, expect_event
 from tests.helpers.plain_clients import sync_until
@@ -133,11 +133,8 @@ async def test_bad_to_device_signalling_is_ignored_and_the_call_goes_on(
 ):
     alice, bob = await phones("Alice"), await phones("Bob")
     room_id = await meeting_of(alice, bob)
-    aaron = await plain_client("Aaron")
+    aaron = await plain_member(alice, room_id, plain_client, "Aaron")
     assert aaron.user_id < alice.user_id and aaron.user_id < bob.user_id  # Aaron offers
-    await aaron.join(room_id)
-    client = alice.engine.session.client
-    await eventually(lambda: aaron.user_id in client.rooms[room_id].users)
     for phone in (alice, bob):
         await phone.engine.meeting_calls.join_audio(room_id)
     await in_audio_together(room_id, alice, bob)
@@ -243,10 +240,7 @@ async def test_signalling_from_outside_the_room_is_ignored(phones: Phones, plain
 async def test_invites_waiting_for_a_link_are_bounded(phones: Phones, plain_client):
     alice = await phones("Alice")
     room_id = await meeting_of(alice)
-    aaron = await plain_client("Aaron")
-    await aaron.join(room_id)
-    client = alice.engine.session.client
-    await eventually(lambda: aaron.user_id in client.rooms[room_id].users)
+    aaron = await plain_member(alice, room_id, plain_client, "Aaron")
     await alice.engine.meeting_calls.join_audio(room_id)
     signaller = Signaller(aaron, room_id, alice)
     await signaller.read_alice()
