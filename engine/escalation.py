@@ -120,6 +120,7 @@ class Escalation:
         self._unfinished: dict[str, str] = {}
         self._cleaning = False
         session.on_room_event(self._apply_room_event)
+        session.on_invite(self._apply_invite)
         session.on_synced(self._on_synced)
 
     # -------------------------------------------------------------- reading
@@ -245,8 +246,15 @@ class Escalation:
         self._waiting[conf] = (direct, peer, waiter)
         try:
             # The peer is in the two-party room: no need to ask whether they exist.
+            # The invite carries the request too: the peer's Confero follows on it
+            # at once instead of waiting for the message, which is for other clients.
+            request = {**_request_content(conf, uri, link, audio), "asked_at": _now_ms()}
             invitation = await self._invitations.deliver(
-                conf, peer, "", extra_content={ESCALATED_FROM: direct}, known_user=True
+                conf,
+                peer,
+                "",
+                extra_content={ESCALATED_FROM: direct, ESCALATE_KEY: request},
+                known_user=True,
             )
             if invitation.state == InvitationState.FAILED:
                 await self._abandon(conf, peer)
@@ -290,7 +298,7 @@ class Escalation:
         content = {
             "msgtype": "m.notice",
             "body": body,
-            ESCALATE_KEY: {"conference_room": conf, "uri": uri, "link": link, "audio": audio},
+            ESCALATE_KEY: _request_content(conf, uri, link, audio),
         }
         self._posted.add(direct)
         response = await self._session.call(client.room_send(direct, "m.room.message", content))
@@ -437,6 +445,40 @@ class Escalation:
         elif membership in ("leave", "ban") and source.get("sender") == peer:
             waiter.set_result(_Outcome.DECLINED)
 
+    def _apply_invite(self, room_id: str, invite_state: list[Any]) -> bool:
+        """The peer's invite to the meeting it moved our conversation to: follow at once.
+
+        Only the conversation's own peer can move it, and only an invite that
+        carries the request and when it was made (too old a one is not followed)
+        is followed here; otherwise the request message is.
+        """
+        own = self._session.user_id
+        for event in invite_state:
+            source = getattr(event, "source", None) or {}
+            content = getattr(event, "content", None) or source.get("content") or {}
+            if source.get("type") != "m.room.member" or source.get("state_key") != own:
+                continue
+            direct, data = content.get(ESCALATED_FROM), content.get(ESCALATE_KEY)
+            if content.get("membership") != "invite" or not isinstance(data, dict):
+                return False
+            info = self._conversations.conversation(direct) if isinstance(direct, str) else None
+            if (
+                info is None
+                or info.kind is not ConversationKind.DIRECT
+                or info.peer_user_id != source.get("sender")
+                or data.get("conference_room") != room_id
+            ):
+                return False
+            current = self.escalation(info.room_id)
+            if current.running and not current.incoming:
+                return True  # we are escalating too: the request messages settle the tie
+            # Servers strip invite state of event IDs and times: the request says when.
+            asked_at = data.get("asked_at")
+            made_up = {"event_id": f"invite:{room_id}:{asked_at}", "origin_server_ts": asked_at}
+            self._apply_request(info.room_id, {**made_up, "sender": info.peer_user_id}, data)
+            return True
+        return False
+
     def _apply_request(self, direct: str, source: dict[str, Any], data: dict[str, Any]) -> None:
         event_id = source.get("event_id")
         conf = data.get("conference_room")
@@ -453,7 +495,7 @@ class Escalation:
             self._own_request[direct] = request
             self._settle_tie(direct)
             return
-        if time.time() * 1000 - ts > self.timeout_s * 1000:
+        if _now_ms() - ts > self.timeout_s * 1000:
             return  # an old request (history at start): the initiator gave up long ago
         latest = self._latest_peer_request.get(direct)
         if latest is not None and latest.order > request.order:
@@ -465,6 +507,8 @@ class Escalation:
             if direct in self._posted:
                 self._settle_tie(direct)
             return  # not posted yet: _initiate sees the request and follows it
+        if current.incoming and current.conference_room_id == conf and not current.failed:
+            return  # already following it (its invite came first)
         if current.result == Result.SUCCESS and self._conference_of.get(direct) == conf:
             return
         self._session.spawn(self._follow_quietly(direct, request))
@@ -487,6 +531,15 @@ class Escalation:
             self._escalations[escalation.direct_room_id] = escalation
             self._session.bus.publish(ev.EscalationProgressChanged(escalation))
         return escalation
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _request_content(conf: str, uri: str, link: str, audio: bool) -> dict[str, Any]:
+    """What an escalation request says, in the message and in the peer's invite."""
+    return {"conference_room": conf, "uri": uri, "link": link, "audio": audio}
 
 
 def _invitation_failure(

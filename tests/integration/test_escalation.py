@@ -22,9 +22,11 @@ from engine.engine import Engine
 from engine.errors import InvalidUserId
 from engine.escalation_models import (
     ESCALATE_KEY,
+    ESCALATED_FROM,
     ConferenceEscalationProgress,
     ConferenceEscalationResult,
 )
+from engine.invitation_models import InvitationState
 from engine.models import ConnectionState, ConversationKind, Presence
 from engine.presence import IN_A_CONFERENCE_CALL
 from tests.helpers.engines import eventually, signed_in_engine
@@ -113,6 +115,52 @@ async def test_escalation_succeeds_on_both_sides_with_the_seed_sequences(people)
             for m in bob.conversations.messages(room_id)
         )
     )
+
+
+async def test_the_peer_follows_on_the_invite_alone(people, monkeypatch):
+    """Bob's Confero follows on the invite itself, not on the request message that
+    comes after it (that one is for other clients): here Alice posts none."""
+    alice, bob = await people("Alice"), await people("Bob")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    bob_log = record(bob)
+
+    async def no_request_message(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(alice.escalation, "_post_request", no_request_message)
+    result = await alice.escalation.escalate(room_id, timeout_s=30)
+
+    assert result.result == R.SUCCESS
+    await eventually(lambda: bob.escalation.progress(room_id) == P.COMPLETED)
+    assert bob_log.progress(room_id) == PEER_SEQUENCE
+    assert [r.conference_room_id for r in bob_log.requests] == [result.conference_room_id]
+    assert not any(
+        "moved this conversation to a meeting" in m.body
+        for m in bob.conversations.messages(room_id)
+    )
+
+
+async def test_an_invite_from_someone_else_does_not_move_a_conversation(people):
+    """Carol's invite claims Bob's conversation with Alice: Bob does not follow it."""
+    alice, bob, carol = await people("Alice"), await people("Bob"), await people("Carol")
+    room_id = await two_party(alice, bob.session.user_id, bob)
+    bob_log = record(bob)
+    impostor = await carol.conferences.meet_now("Not yours")
+    forged = {"conference_room": impostor, "uri": "", "link": "", "audio": False}
+    invitation = await carol.invitations.deliver(
+        impostor,
+        bob.session.user_id,
+        extra_content={ESCALATED_FROM: room_id, ESCALATE_KEY: forged},
+    )
+    assert invitation.state == InvitationState.DELIVERED
+    # A line Alice sends afterwards: once Bob has it, his sync has seen the invite.
+    await alice.conversations.send_text(room_id, "after the invite")
+    await eventually(
+        lambda: any(m.body == "after the invite" for m in bob.conversations.messages(room_id))
+    )
+    assert bob.escalation.progress(room_id) == P.NONE
+    assert bob_log.requests == []
+    assert not bob.conferences.is_member(impostor)
 
 
 async def test_added_people_are_invited_once_the_peer_follows(people):
