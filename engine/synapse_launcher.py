@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     parent_pid = int(args[0])
     sys.argv = ["synapse.app.homeserver", *args[1:]]
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if sys.platform == "win32":
+        from engine import windows_stand_ins
+
+        windows_stand_ins.install()  # fcntl and resource, which Synapse imports
     runpy.run_module("synapse.app.homeserver", run_name="__main__", alter_sys=True)
 
 
