@@ -119,6 +119,7 @@ Root: HKA; Subkey: "Software\RegisteredApplications"; ValueType: string; ValueNa
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
 
 [UninstallDelete]
-; Python may leave byte-code caches next to the meeting server's database
-; scripts in a per-user install (the folder is writable there): they are ours.
+; Only the bundle's own folder: whatever is left in it after the installed files
+; are gone is Confero's (the frozen Python writes no byte-code caches, but a
+; per-user install folder is writable). The user's data lives elsewhere.
 Type: filesandordirs; Name: "{app}\_internal"
