@@ -58,7 +58,7 @@ from engine.server_certificate import (
     ensure_certificate,
     fingerprint_of_pem,
 )
-from engine.synapse_launcher import launcher_command
+from engine.synapse_launcher import CREATION_FLAGS, launcher_command
 
 __all__ = [
     "DEFAULT_NETWORK_ADDRESS",
@@ -592,6 +592,7 @@ class EmbeddedHomeserver:
             # Own session: a Ctrl-C in the terminal goes to us, and we stop Synapse
             # cleanly, rather than both processes racing to die.
             start_new_session=(sys.platform != "win32"),
+            creationflags=CREATION_FLAGS,  # Windows: no console window
         )
         (self._data_dir / _PID_FILE).write_text(f"{self._proc.pid}\n", "ascii")
         logger.info(

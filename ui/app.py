@@ -171,6 +171,9 @@ def _run_app(
 
     controller = AppController(data_dir, local=args.local, timer=timer, meeting=args.meeting)
     instance.link_received.connect(controller.open_link)
+    from ui.open_url_events import OpenUrlEvents
+
+    OpenUrlEvents(app).link_received.connect(controller.open_link)  # macOS: matrix: links
     controller.show_first_window()
     app.processEvents()
     timer.mark("first_window_shown")

@@ -22,9 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pasimple
-import pulsectl
 
 from engine.media.errors import MediaError, NoMicrophone, NoSoundServer
+
+try:
+    import pulsectl
+except OSError:  # it opens libpulse on import: none on Windows or macOS (no PulseAudio)
+    pulsectl = None  # type: ignore[assignment]
+
+#: What a failing device lookup raises: pulsectl's error, or ours without libpulse.
+_PulseError: type[Exception] = pulsectl.PulseError if pulsectl is not None else NoSoundServer
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +220,8 @@ class AudioDevices:
             self._playbacks.discard(stream)
 
     def _pulse(self) -> pulsectl.Pulse:
+        if pulsectl is None:
+            raise NoSoundServer()
         try:
             return pulsectl.Pulse("confero-devices", server=self.server)
         except pulsectl.PulseError as error:
@@ -324,7 +333,7 @@ class _DeviceStream(threading.Thread):
                 log.info("%s moved by the sound server to %s", self.kind, actual)
                 self.device = actual
             return self.device != wanted and self._resolve() == wanted
-        except (MediaError, pulsectl.PulseError):
+        except (MediaError, _PulseError):
             return False
 
     def _idle_frame(self) -> None:

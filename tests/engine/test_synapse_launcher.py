@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,27 @@ def test_the_app_hands_the_hidden_flag_to_synapse_before_qt() -> None:
     assert "Synapse Homeserver" in result.stdout
     assert "meeting link" not in result.stdout  # not Confero's own --help
     assert result.stdout.rstrip().endswith("no Qt")
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="Windows never re-parents a process")
+def test_on_windows_the_watch_ends_when_the_app_process_ends() -> None:
+    # The launcher's stand-in for "re-parented": a wait on the app's process handle.
+    app = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        watch = threading.Thread(
+            target=synapse_launcher._wait_for_windows_process, args=(app.pid,), daemon=True
+        )
+        watch.start()
+        assert watch.is_alive()
+        app.kill()
+        app.wait()
+        watch.join(timeout=30)
+        assert not watch.is_alive()
+    finally:
+        app.kill()
+
+
+def test_the_server_process_gets_no_console_window_on_windows() -> None:
+    # CREATE_NO_WINDOW there; nothing (Popen's default) everywhere else.
+    expected = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0  # type: ignore[attr-defined]
+    assert expected == synapse_launcher.CREATION_FLAGS
