@@ -22,4 +22,7 @@ if [ "$(uname -s)" = Linux ]; then
 fi
 # Byte-compiled caches of the schema scripts would be written at first start.
 find dist/confero -name '__pycache__' -type d -prune -exec rm -rf {} +
+# The size cuts (confero.spec, slim.py) must leave everything working: Opus
+# through PyAV, WebRTC, Synapse and its thumbnails, notifications, Qt's ICU.
+dist/confero/confero --self-check
 echo "Built dist/confero/ ($(du -sh dist/confero | cut -f1))"

@@ -75,6 +75,9 @@ click_join_audio() {
 }
 if command -v pulseaudio >/dev/null && command -v pactl >/dev/null; then start_pulse; fi
 
+# Opus through PyAV, WebRTC, Synapse, Qt's ICU: what the bundle's size cuts could break.
+"$confero" --self-check >"$data/self-check.out" 2>&1 || { cat "$data/self-check.out"; fail "self-check"; }
+say "self-check: $(tail -1 "$data/self-check.out")"
 CONFERO_BENCH=1 "$confero" --local --data-dir "$data/home" ${SMOKE_VERBOSE:+--verbose} >"$out" 2>&1 &
 app=$!
 wait_for 60 "first window" grep -q first_window_shown "$out"
