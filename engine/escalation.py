@@ -3,13 +3,16 @@
 The Matrix realisation follows ../shared/design/mapping.md. The initiator
 creates the meeting (ConnectingToConference), joins its media (JoiningLocalMedia:
 the media joiner hook, engine/calls/call_escalation.py, moves a running call into
-the meeting's audio), invites the peer and posts a message in the two-party room
-carrying ``org.confero.escalate`` (with ``"audio": true`` when the call's audio
-moved) and a plain-text body other clients show (WaitingForPeer), and is
-Completed when the peer joins. The peer
-answers that message by joining on its own, no prompt: it is the same
-conversation. When both sides escalate at once, the request with the lower
-(origin_server_ts, event_id) wins and the other side follows it: one meeting.
+the meeting's audio), invites the peer (WaitingForPeer), and is Completed when
+the peer joins. The invite carries the request, ``org.confero.escalate`` (with
+``"audio": true`` when the call's audio moved, and when it was asked): the
+peer's Confero answers it by joining on its own, no prompt, since it is the same
+conversation. A message in the two-party room with the meeting's link tells
+other clients; it goes out once the peer has joined, or after
+ANNOUNCE_AFTER_S without an answer, so that it does not compete at the server
+with the peer's join. When both sides escalate at once, the request with the
+lower (asked_at, meeting room ID) wins and the other side follows it: one
+meeting (both sides compare the same two invites).
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ from engine.session import Session
 
 log = logging.getLogger(__name__)
 
+#: How long the initiator waits for the peer's join before telling other clients
+#: in the two-party room (a Confero peer follows on the invite well before).
+ANNOUNCE_AFTER_S = 1.0
+
 Progress = ConferenceEscalationProgress
 Result = ConferenceEscalationResult
 #: Joins the meeting's media for a two-party room at JoiningLocalMedia:
@@ -66,7 +73,7 @@ async def _no_media(direct_room_id: str, conference_room_id: str, audio_moves: b
 class _Request:
     """An escalation message seen in a two-party room."""
 
-    order: tuple[int, str]  # (origin_server_ts, event_id): the lower one wins a tie
+    order: tuple[int, str]  # (asked_at, meeting room ID): the lower one wins a tie
     conference_room_id: str
     uri: str
     sender: str
@@ -108,10 +115,9 @@ class Escalation:
         # Initiator bookkeeping for the room it waits in.
         # meeting room -> (two-party room, peer, what ends the wait)
         self._waiting: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
-        self._posted: set[str] = set()  # two-party rooms whose request we posted
         self._own_request: dict[str, _Request] = {}
         self._peer_request: dict[str, _Request] = {}
-        self._seen: set[str] = set()  # escalation message event IDs already handled
+        self._seen: set[str] = set()  # meetings whose invite was already handled
         # The peer's newest request per two-party room: an older one is not followed.
         self._latest_peer_request: dict[str, _Request] = {}
         # Meetings given up (declined, no answer, network): they claim no conversation.
@@ -207,7 +213,6 @@ class Escalation:
         self._pending_invitees[direct_room_id] = (added, toast_message)
         self._peer_request.pop(direct_room_id, None)
         self._own_request.pop(direct_room_id, None)
-        self._posted.discard(direct_room_id)
         try:
             return await self._initiate(direct_room_id, peer, timeout_s or self.timeout_s)
         except HomeserverUnreachable as exc:
@@ -245,10 +250,13 @@ class Escalation:
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[conf] = (direct, peer, waiter)
         try:
+            # Asked before the invite goes: a crossing invite of the peer's is
+            # then settled by comparing the two, as the peer compares them.
+            asked_at = _now_ms()
+            own = self._session.user_id or ""
+            self._own_request[direct] = _Request((asked_at, conf), conf, uri, own, audio)
+            request = {**_request_content(conf, uri, link, audio), "asked_at": asked_at}
             # The peer is in the two-party room: no need to ask whether they exist.
-            # The invite carries the request too: the peer's Confero follows on it
-            # at once instead of waiting for the message, which is for other clients.
-            request = {**_request_content(conf, uri, link, audio), "asked_at": _now_ms()}
             invitation = await self._invitations.deliver(
                 conf,
                 peer,
@@ -259,7 +267,7 @@ class Escalation:
             if invitation.state == InvitationState.FAILED:
                 await self._abandon(conf, peer)
                 return self._fail(direct, *_invitation_failure(invitation))
-            await self._post_request(direct, conf, uri, link, audio)
+            self._session.spawn(self._announce(direct, conf, uri, link, audio, waiter))
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
             except TimeoutError:
@@ -288,11 +296,24 @@ class Escalation:
             self._set(replace(self.escalation(direct), audio_moved=True))
         return moved
 
+    async def _announce(
+        self, direct: str, conf: str, uri: str, link: str, audio: bool, waiter: asyncio.Future[Any]
+    ) -> None:
+        """Tell the two-party room, once the peer joined or has not for a moment."""
+        await asyncio.wait({waiter}, timeout=ANNOUNCE_AFTER_S)
+        current = self.escalation(direct)
+        succeeded = current.result == Result.SUCCESS
+        if current.conference_room_id != conf or not (current.running or succeeded):
+            return  # given up meanwhile, or the peer's own escalation won
+        try:
+            await self._post_request(direct, conf, uri, link, audio)
+        except ConferoError as exc:  # the invite went: the meeting does not hang on this
+            log.info("could not post the escalation message in %s: %s", direct, exc.user_message)
+
     async def _post_request(
         self, direct: str, conf: str, uri: str, link: str, audio: bool = False
     ) -> None:
-        """The request in the two-party room; other clients show its body and link.
-        ``audio``: our call's audio moved, so the peer moves its side too."""
+        """The request in the two-party room; other clients show its body and link."""
         client = self._session.require_client()
         body = f"{self._session.own_display_name} moved this conversation to a meeting: {link}"
         content = {
@@ -300,7 +321,6 @@ class Escalation:
             "body": body,
             ESCALATE_KEY: _request_content(conf, uri, link, audio),
         }
-        self._posted.add(direct)
         response = await self._session.call(client.room_send(direct, "m.room.message", content))
         if isinstance(response, ErrorResponse):
             raise ServerRefused(refusal_text(response))
@@ -429,11 +449,6 @@ class Escalation:
             direct = content.get("escalated_from") if isinstance(content, dict) else None
             if isinstance(direct, str) and direct:
                 self._claimed[room.room_id] = (direct, str(source.get("sender") or ""))
-        elif in_timeline and source.get("type") == "m.room.message":
-            content = source.get("content") or {}
-            request = content.get(ESCALATE_KEY) if isinstance(content, dict) else None
-            if isinstance(request, dict):
-                self._apply_request(room.room_id, source, request)
 
     def _apply_peer_membership(self, conf: str, source: dict[str, Any]) -> None:
         _direct, peer, waiter = self._waiting[conf]
@@ -446,11 +461,10 @@ class Escalation:
             waiter.set_result(_Outcome.DECLINED)
 
     def _apply_invite(self, room_id: str, invite_state: list[Any]) -> bool:
-        """The peer's invite to the meeting it moved our conversation to: follow at once.
+        """The peer's invite to the meeting it moved our conversation to: follow it.
 
-        Only the conversation's own peer can move it, and only an invite that
-        carries the request and when it was made (too old a one is not followed)
-        is followed here; otherwise the request message is.
+        Only the conversation's own peer can move it, and only by an invite that
+        carries the request with when it was asked (too old a one is not followed).
         """
         own = self._session.user_id
         for event in invite_state:
@@ -462,41 +476,29 @@ class Escalation:
             if content.get("membership") != "invite" or not isinstance(data, dict):
                 return False
             info = self._conversations.conversation(direct) if isinstance(direct, str) else None
+            asked_at = data.get("asked_at")
             if (
                 info is None
                 or info.kind is not ConversationKind.DIRECT
                 or info.peer_user_id != source.get("sender")
                 or data.get("conference_room") != room_id
+                or not isinstance(asked_at, int)
             ):
                 return False
-            current = self.escalation(info.room_id)
-            if current.running and not current.incoming:
-                return True  # we are escalating too: the request messages settle the tie
-            # Servers strip invite state of event IDs and times: the request says when.
-            asked_at = data.get("asked_at")
-            made_up = {"event_id": f"invite:{room_id}:{asked_at}", "origin_server_ts": asked_at}
-            self._apply_request(info.room_id, {**made_up, "sender": info.peer_user_id}, data)
+            audio = data.get("audio") is True
+            uri = str(data.get("uri") or "")
+            request = _Request((asked_at, room_id), room_id, uri, info.peer_user_id, audio)
+            self._apply_request(info.room_id, request)
             return True
         return False
 
-    def _apply_request(self, direct: str, source: dict[str, Any], data: dict[str, Any]) -> None:
-        event_id = source.get("event_id")
-        conf = data.get("conference_room")
-        ts = source.get("origin_server_ts")
-        sender = source.get("sender")
-        if not isinstance(event_id, str) or not isinstance(conf, str) or event_id in self._seen:
+    def _apply_request(self, direct: str, request: _Request) -> None:
+        conf = request.conference_room_id
+        if conf in self._seen:
             return
-        if not isinstance(ts, int) or not isinstance(sender, str):
-            return
-        self._seen.add(event_id)
-        audio = data.get("audio") is True
-        request = _Request((ts, event_id), conf, str(data.get("uri") or ""), sender, audio)
-        if sender == self._session.user_id:
-            self._own_request[direct] = request
-            self._settle_tie(direct)
-            return
-        if _now_ms() - ts > self.timeout_s * 1000:
-            return  # an old request (history at start): the initiator gave up long ago
+        self._seen.add(conf)
+        if _now_ms() - request.order[0] > self.timeout_s * 1000:
+            return  # an old invite (seen at start): the initiator gave up long ago
         latest = self._latest_peer_request.get(direct)
         if latest is not None and latest.order > request.order:
             return  # the initiator has asked again since: this one was given up
@@ -504,11 +506,8 @@ class Escalation:
         current = self.escalation(direct)
         if current.running and not current.incoming:
             self._peer_request[direct] = request
-            if direct in self._posted:
-                self._settle_tie(direct)
-            return  # not posted yet: _initiate sees the request and follows it
-        if current.incoming and current.conference_room_id == conf and not current.failed:
-            return  # already following it (its invite came first)
+            self._settle_tie(direct)
+            return  # not asked yet: _initiate sees the request and follows it
         if current.result == Result.SUCCESS and self._conference_of.get(direct) == conf:
             return
         self._session.spawn(self._follow_quietly(direct, request))
@@ -518,7 +517,7 @@ class Escalation:
             await self._follow(direct, request)
 
     def _settle_tie(self, direct: str) -> None:
-        """Both sides asked: the lower (ts, event_id) wins, the other side follows it."""
+        """Both sides asked: the lower (asked_at, meeting) wins, the other side follows it."""
         own, theirs = self._own_request.get(direct), self._peer_request.get(direct)
         if own is None or theirs is None or theirs.order > own.order:
             return
