@@ -91,7 +91,7 @@ done
     printf 'folders). These system libraries come from %s, their licences in\n' \
         "$(. /etc/os-release && echo "$PRETTY_NAME")"
     printf 'usr/share/doc/<package>/copyright:\n\n'
-    column -t "$stage/packages" | sed 's/^/  /'
+    awk '{ printf "  %-26s %-20s %s\n", $1, $2, $3 }' "$stage/packages"
 } >"$appdir/usr/share/doc/confero/README"
 chmod -R u+rwX,go+rX,go-w "$appdir"
 

@@ -21,8 +21,10 @@ fail() { say "FAILED: $*"; exit 1; }
 tmp=$(mktemp -d /tmp/confero-appimage-tmp-XXXXXX)
 marker=$(mktemp /tmp/confero-appimage-seen-XXXXXX)
 cleanup() {
-    grep -o " $tmp/[^ ]*" /proc/mounts | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    local status=$? mount
+    for mount in $(grep -o " $tmp/[^ ]*" /proc/mounts); do umount -l "$mount" 2>/dev/null || true; done
     rm -rf "$tmp" "$marker"
+    exit $status
 }
 trap cleanup EXIT
 export TMPDIR=$tmp
