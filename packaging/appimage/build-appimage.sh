@@ -78,7 +78,8 @@ for soname in $(printf '%s\n' "${!copied[@]}" | sort); do
     cp -L "$path" "$libs/$soname"
     chmod 0644 "$libs/$soname"
     real=$(readlink -f "$path")
-    pkg=$(dpkg -S "$real" 2>/dev/null | head -1 | cut -d: -f1) || pkg=
+    # dpkg knows a file by the path its package ships (/lib or /usr/lib, merged /usr).
+    pkg=$({ dpkg -S "$real" || dpkg -S "${real#/usr}"; } 2>/dev/null | head -1 | cut -d: -f1) || pkg=
     printf '%s %s %s\n' "$soname" "${pkg:-?}" \
         "$([ -n "$pkg" ] && dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null)" >>"$stage/packages"
     if [ -n "$pkg" ] && [ -f "/usr/share/doc/$pkg/copyright" ]; then

@@ -391,8 +391,9 @@ static int serve(const char *appimage, off_t offset, const char *dir, int ready,
     /* auto_unmount has fusermount3 unmount the image should this server be
      * killed; without fusermount3, root can still mount with mount(2). */
     const char *variants[] = {"ro,auto_unmount", "ro"};
+    size_t tries = geteuid() == 0 ? 2 : 1;
     struct fuse_session *session = NULL;
-    for (size_t i = 0; i < 2 && !session; i++) {
+    for (size_t i = 0; i < tries && !session; i++) {
         char opts[NAME_MAX + 64];
         snprintf(opts, sizeof opts, "%s,fsname=%s,subtype=appimage", variants[i], fsname);
         char *argv[] = {(char *) prog, "-o", opts, NULL};
