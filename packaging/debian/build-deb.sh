@@ -9,30 +9,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python=${PYTHON:-.venv/bin/python}
+. packaging/linux/common.sh
 
-if [ "${1:-}" = --rebuild ] || [ ! -x dist/confero/confero ]; then
-    packaging/bundle/build-bundle.sh
-fi
-version=$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])')
-bundled=$(dist/confero/confero --version)
-[ "$bundled" = "Confero $version" ] || {
-    echo "dist/confero is $bundled, pyproject.toml says $version: rebuild with --rebuild" >&2
-    exit 1
-}
+ensure_bundle "${1:-}"
+version=$(confero_version)
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/root"
 
-mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/applications" \
-    "$root/usr/share/icons/hicolor/scalable/apps" "$root/usr/share/metainfo" \
-    "$root/usr/share/doc/confero"
+mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/doc/confero"
 cp -a dist/confero "$root/opt/confero"
 ln -s /opt/confero/confero "$root/usr/bin/confero"
-install -m 0644 resources/confero.desktop "$root/usr/share/applications/confero.desktop"
-install -m 0644 resources/confero.svg "$root/usr/share/icons/hicolor/scalable/apps/confero.svg"
-sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u +%Y-%m-%d -r pyproject.toml)/" \
-    resources/confero.metainfo.xml > "$root/usr/share/metainfo/org.confero.Confero.metainfo.xml"
+install_desktop_files "$root" "$version"
 printf 'Confero %s, frozen with PyInstaller; see /opt/confero/_internal for the\nbundled libraries and their metadata (licences in their *.dist-info folders).\n' \
     "$version" > "$root/usr/share/doc/confero/README"
 install -m 0755 packaging/debian/preinst "$root/DEBIAN/preinst"

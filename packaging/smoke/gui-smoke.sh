@@ -36,6 +36,26 @@ server_answers() {
     port=$(sed -n 's/.*"port": *\([0-9]*\).*/\1/p' "$data/home/homeserver/state.json" | head -1)
     [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/_matrix/client/versions"
 }
+# CPU time (clock ticks) of the app and its homeserver so far.
+cpu_ticks() {
+    local pid sum=0
+    for pid in $(pgrep -f -- "$data/home"); do
+        sum=$((sum + $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+    done
+    echo "$sum"
+}
+# Waits (up to 40 s) until they use next to no CPU for half a second: the page is
+# laid out and waits for input (slower from a cold AppImage mount).
+wait_idle() {
+    local last now
+    last=$(cpu_ticks)
+    for _ in $(seq 80); do
+        sleep 0.5
+        now=$(cpu_ticks)
+        [ $((now - last)) -gt 2 ] || return 0
+        last=$now
+    done
+}
 type_keys() { xdotool type --delay 30 "$1"; }
 key() { xdotool key --clearmodifiers "$@"; }
 focus() { xdotool windowfocus --sync "$(xdotool search --onlyvisible --name "$1" | tail -1)"; }
@@ -84,6 +104,7 @@ wait_for 60 "first window" grep -q first_window_shown "$out"
 wait_for 90 "local meeting server" server_answers
 wait_for 30 "account page" xdotool search --onlyvisible --name '^Confero$'
 sleep 1 # the page is shown just after the server answers
+wait_idle
 focus '^Confero$'
 type_keys "Smoke Tester"; key Tab
 type_keys "smoke"; key Tab
