@@ -144,13 +144,22 @@ def main() -> None:
         print_bundle_figures(bundle, runs, bundle_runs)
 
 
+def _files_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+
+
 def print_bundle_figures(
     bundle: Path, runs: list[dict[str, float]], bundle_runs: list[dict[str, float]]
 ) -> None:
     folder = bundle.resolve().parent
-    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
-    print(f"Frozen bundle {folder}")
+    size = _files_size(folder)
+    venv = _files_size(Path(sys.prefix))
+    print(f"Source install {sys.prefix} (the virtual environment, test tools included)")
+    print(f"  installed size: {venv / 2**20:.0f} MiB ({venv / 1e6:.0f} MB)")
+    print(f"Frozen bundle {folder} (what the .deb installs in /opt/confero)")
     print(f"  installed size: {size / 2**20:.0f} MiB ({size / 1e6:.0f} MB)")
+    for image in sorted(folder.parent.glob("*.AppImage")):
+        print(f"  {image.name}: {image.stat().st_size / 1e6:.0f} MB, one file")
     key = "first_window_shown"
     source = [r[key] for r in runs if key in r]
     frozen = [r[key] for r in bundle_runs if key in r]
