@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +74,20 @@ class Person:
     completed: dict[str, float]
 
 
+def watch_completed(engine: Engine, completed: dict[str, float]) -> None:
+    """Record when ``engine`` publishes Completed, per two-party room.
+
+    Subscribed before the window's bridge: Completed is the engine's moment;
+    the window turning into the meeting (a figure of its own) follows on it.
+    """
+
+    def watch(event: object) -> None:
+        if isinstance(event, EscalationProgressChanged) and event.progress is COMPLETED:
+            completed.setdefault(event.direct_room_id, time.perf_counter())
+
+    engine.session.bus.subscribe(watch)
+
+
 async def signed_in(server: EmbeddedHomeserver, name: str, folder: Path) -> Person:
     password = secrets.token_urlsafe(12)
     localpart = f"{name}{secrets.token_hex(3)}"
@@ -77,14 +95,7 @@ async def signed_in(server: EmbeddedHomeserver, name: str, folder: Path) -> Pers
     engine = Engine(folder / localpart)
     await engine.session.login(server.base_url, user_id, password, remember=False)
     completed: dict[str, float] = {}
-
-    def watch(event: object) -> None:
-        if isinstance(event, EscalationProgressChanged) and event.progress is COMPLETED:
-            completed.setdefault(event.direct_room_id, time.perf_counter())
-
-    # Before the window's bridge: Completed is the engine's moment; the window
-    # turning into the meeting (its own figure below) runs after it.
-    engine.session.bus.subscribe(watch)
+    watch_completed(engine, completed)
     bridge = EngineBridge(engine.session.bus)
     await engine.session.start()
     return Person(engine, bridge, user_id, password, completed)
@@ -219,44 +230,154 @@ async def raw_round_trips(server: EmbeddedHomeserver) -> dict[str, float]:
         await b.close()
 
 
+class PeerProcess:
+    """Bob in a process of his own, as on a computer of his own: his sync, his
+    window and his UI work do not share Alice's event loop. Lines on his stdout
+    carry time.perf_counter() moments (CLOCK_MONOTONIC: one clock for both)."""
+
+    def __init__(self, server: EmbeddedHomeserver, folder: Path) -> None:
+        self.password = secrets.token_urlsafe(12)
+        self.localpart = f"bob{secrets.token_hex(3)}"
+        self.folder = folder / self.localpart
+        self._server = server
+        self._lines: list[str] = []
+        self.user_id = ""
+
+    async def start(self) -> None:
+        self.user_id = await self._server.register_user(
+            self.localpart, self.password, displayname="Bob"
+        )
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.escalation",
+                "--peer",
+                self._server.base_url,
+                self.user_id,
+                str(self.folder),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdin is not None
+        self._process.stdin.write(self.password + "\n")  # a secret: not on the command line
+        self._process.stdin.flush()
+        threading.Thread(target=self._read, daemon=True).start()
+        await self.expect("ready")
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._lines.append(line.strip())
+
+    def send(self, line: str) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+
+    async def expect(self, word: str) -> float:
+        """The moment on the peer's line ``word [moment]`` (0 without one)."""
+        await wait_until(
+            lambda: (
+                any(line.split()[:1] == [word] for line in self._lines)
+                or self._process.poll() is not None
+            ),
+            timeout=60,
+            poll=0.001,
+        )
+        found = next((line.split() for line in self._lines if line.split()[:1] == [word]), None)
+        assert found is not None, f"the peer process ended (status {self._process.poll()})"
+        return float(found[1]) if len(found) > 1 else 0.0
+
+    async def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.send("quit")
+        await asyncio.to_thread(self._process.wait, 30)
+
+
+async def peer(base_url: str, user_id: str, folder: Path) -> None:
+    """The peer process (see PeerProcess): opens the conversation it is told,
+    prints when its engine is Completed and when its window is the meeting."""
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line.strip())
+        loop.call_soon_threadsafe(lines.put_nowait, "quit")
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    password = await lines.get()
+    engine = Engine(folder)
+    await engine.session.login(base_url, user_id, password, remember=False)
+    completed: dict[str, float] = {}
+    watch_completed(engine, completed)
+    bridge = EngineBridge(engine.session.bus)
+    await engine.session.start()
+    print("ready", flush=True)
+    window: ConversationWindow | None = None
+    try:
+        command = (await lines.get()).split()
+        if command[:1] != ["open"]:
+            return
+        room_id = command[1]
+        await wait_until(lambda: engine.conversations.conversation(room_id) is not None)
+        window = ConversationWindow(engine, bridge, room_id)
+        window.show()
+        print("opened", flush=True)
+        meeting_at = await when(lambda: window is not None and window.is_meeting)
+        await when(lambda: room_id in completed)
+        print(f"completed {completed[room_id]!r}", flush=True)
+        print(f"window {meeting_at!r}", flush=True)
+        while await lines.get() != "quit":
+            pass
+    finally:
+        if window is not None:
+            window.close()
+        bridge.detach()
+        await engine.session.close()
+
+
 async def one_run(server: EmbeddedHomeserver, folder: Path) -> dict[str, float]:
     alice = await signed_in(server, "alice", folder)
-    bob = await signed_in(server, "bob", folder)
-    carol = await signed_in(server, "carol", folder)
-    windows: list[ConversationWindow] = []
+    bob = PeerProcess(server, folder)
+    await bob.start()
+    # Carol is only added: an account for Add people… to find, no client of hers.
+    carol_id = await server.register_user(f"carol{secrets.token_hex(3)}", secrets.token_urlsafe(12))
+    alice_window: ConversationWindow | None = None
     try:
         room_id = await alice.engine.conversations.start_direct_conversation(bob.user_id)
-        await wait_until(lambda: bob.engine.conversations.conversation(room_id) is not None)
+        bob.send(f"open {room_id}")
+        await bob.expect("opened")
         await wait_until(lambda: alice.engine.conversations.conversation(room_id).member_count == 2)
         alice_window = ConversationWindow(alice.engine, alice.bridge, room_id)
-        bob_window = ConversationWindow(bob.engine, bob.bridge, room_id)
-        windows += [alice_window, bob_window]
-        for window in windows:
-            window.show()
+        alice_window.show()
         await asyncio.sleep(0.5)  # both syncs are idle long polls again
         figures = await raw_round_trips(server)
         await asyncio.sleep(0.5)
 
         dialog = alice_window.add_people()
         assert isinstance(dialog, AddPeopleDialog)
-        dialog.query_edit.setText(carol.user_id)
+        dialog.query_edit.setText(carol_id)
         start = time.perf_counter()
         QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
-        alice_window_at = await when(lambda: alice_window.is_meeting)
-        bob_window_at = await when(lambda: bob_window.is_meeting)
-        await when(lambda: room_id in alice.completed and room_id in bob.completed)
+        window = alice_window
+        alice_window_at = await when(lambda: window.is_meeting)
+        await when(lambda: room_id in alice.completed)
         figures["alice"] = alice.completed[room_id] - start
-        figures["bob"] = bob.completed[room_id] - start
+        figures["bob"] = await bob.expect("completed") - start
         figures["alice window"] = alice_window_at - start
-        figures["bob window"] = bob_window_at - start
+        figures["bob window"] = await bob.expect("window") - start
         await asyncio.sleep(0.5)  # Carol's invite goes out before closing
         return figures
     finally:
-        for window in windows:
-            window.close()
-        for person in (alice, bob, carol):
-            person.bridge.detach()
-            await person.engine.session.close()
+        if alice_window is not None:
+            alice_window.close()
+        await bob.stop()
+        alice.bridge.detach()
+        await alice.engine.session.close()
 
 
 #: The chain each side's Completed waits for (the join is one step or the other).
@@ -307,7 +428,15 @@ async def run(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    run_on_qt_loop(run(parser.parse_args().runs))
+    parser.add_argument(
+        "--peer", nargs=3, metavar=("URL", "USER", "FOLDER"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.peer:
+        url, user, folder = args.peer
+        run_on_qt_loop(peer(url, user, Path(folder)))
+    else:
+        run_on_qt_loop(run(args.runs))
 
 
 if __name__ == "__main__":
