@@ -1,8 +1,9 @@
 """Escalation benchmark: Add people to Completed on both sides. Prints figures only.
 
 On a private embedded Synapse, Alice and Bob (two engines, each with the real
-ConversationWindow offscreen) share a two-party conversation; Alice clicks
-Add people…, types Carol's ID and clicks Add (each run a fresh trio).
+ConversationWindow offscreen; Bob in a process of his own, as on his own
+computer) share a two-party conversation; Alice clicks Add people…, types
+Carol's ID and clicks Add (each run a fresh trio; Carol is only an account).
 Reports, as medians over the runs:
 - milliseconds from the click on Add to Completed (the escalation's progress
   event, the moment the engine publishes it) on Alice's side and on Bob's, and
