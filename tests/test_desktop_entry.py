@@ -27,10 +27,18 @@ def test_the_entry_takes_matrix_links_and_passes_them_on() -> None:
     assert entry["Exec"] == "confero %u"
 
 
-def test_the_debian_package_installs_the_entry() -> None:
-    script = (ROOT / "packaging" / "debian" / "build-deb.sh").read_text(encoding="utf-8")
-    assert "resources/confero.desktop" in script
-    assert "usr/share/applications/confero.desktop" in script
+def test_the_linux_packages_install_the_entry_icon_and_metainfo(tmp_path: Path) -> None:
+    """What the .deb and the AppImage both put under usr/share (packaging/linux/common.sh)."""
+    script = f'. packaging/linux/common.sh && install_desktop_files "{tmp_path}" 9.8.7'
+    subprocess.run(["bash", "-c", script], cwd=ROOT, check=True, timeout=30)
+    share = tmp_path / "usr" / "share"
+    installed = share / "applications" / "confero.desktop"
+    assert installed.read_bytes() == DESKTOP_FILE.read_bytes()
+    icon = share / "icons" / "hicolor" / "scalable" / "apps" / "confero.svg"
+    assert icon.read_bytes() == (ROOT / "resources" / "confero.svg").read_bytes()
+    metainfo = (share / "metainfo" / "org.confero.Confero.metainfo.xml").read_text("utf-8")
+    assert 'version="9.8.7"' in metainfo and "@VERSION@" not in metainfo
+    assert "@DATE@" not in metainfo
 
 
 @pytest.mark.skipif(not shutil.which("desktop-file-validate"), reason="desktop-file-utils")
