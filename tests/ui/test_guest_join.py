@@ -37,6 +37,7 @@ from tests.helpers.netns import loopback_namespace, made_in_namespace
 from tests.helpers.network_hosts import NetworkHost, lan_address, network_host
 from tests.helpers.qt_async import wait_until
 from tests.helpers.screenshots import check_screenshot
+from tests.helpers.widgets import click, type_into
 from tests.ui.conftest import MakeController
 from ui import guest_text, theme
 from ui.controller import AppController
@@ -56,16 +57,6 @@ SHOTS = Path("/tmp/shots")
 async def host(tmp_path: Path) -> AsyncIterator[NetworkHost]:
     async with network_host(tmp_path / "host-computer") as running:
         yield running
-
-
-def click(qtbot, widget: QWidget) -> None:
-    assert widget.isEnabled(), f"{widget.accessibleName()} is disabled"
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
-
-
-def type_into(qtbot, edit: QWidget, text: str) -> None:
-    edit.clear()
-    qtbot.keyClicks(edit, text)
 
 
 async def guest_page(controller: AppController, qtbot) -> GuestJoinForm:

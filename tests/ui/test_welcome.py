@@ -16,7 +16,7 @@ import keyring
 import pytest
 from nio import AsyncClient, LoginResponse
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from engine.engine import Engine
 from engine.errors import (
@@ -32,6 +32,7 @@ from tests.helpers.keyrings import MemoryKeyring, NoKeyring
 from tests.helpers.qt_async import wait_for_signal, wait_until
 from tests.helpers.screenshots import check_screenshot
 from tests.helpers.users import TestUser
+from tests.helpers.widgets import click, type_into
 from tests.ui.conftest import MakeController
 from ui import theme
 from ui.controller import AppController
@@ -44,16 +45,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.gui]
 
 MakeUser = Callable[..., TestUser]
 SHOTS = Path("/tmp/shots")
-
-
-def click(qtbot, widget: QWidget) -> None:
-    assert widget.isEnabled(), f"{widget.accessibleName()} is disabled"
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
-
-
-def type_into(qtbot, edit: QWidget, text: str) -> None:
-    edit.clear()
-    qtbot.keyClicks(edit, text)
 
 
 async def main_window_of(controller: AppController, timeout: float = 30.0) -> MainWindow:
