@@ -51,9 +51,8 @@ from nio import (
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from bench.harness import embedded_server, run_on_qt_loop, wait_until
-from engine.conference_models import AccessLevel, PresenterPolicy
-from engine.conferences import meeting_create_request
+from bench.harness import embedded_server, raw_meeting_request, run_on_qt_loop, wait_until
+from engine.conference_models import AccessLevel
 from engine.engine import Engine
 from engine.escalation_models import ESCALATE_KEY, ESCALATED_FROM, ConferenceEscalationProgress
 from engine.events import EscalationProgressChanged
@@ -161,17 +160,8 @@ async def raw_round_trips(server: EmbeddedHomeserver) -> dict[str, float]:
         profile = await a.get_profile(bob_id)
         steps["profile lookup"] = time.perf_counter() - start
         assert isinstance(profile, ProfileGetResponse), profile
-        conference_id = str(secrets.randbelow(9_000_000) + 1_000_000)
-        state = {
-            "conference_id": conference_id,
-            "subject": "Alice and Bob",
-            "organizer": alice_id,
-            "created_ts": int(time.time() * 1000),
-            "presenter_policy": PresenterPolicy.EVERYONE.value,
-            "escalated_from": direct,
-        }
-        request = meeting_create_request(
-            alice_id, conference_id, "Alice and Bob", state, AccessLevel.LOCKED
+        request = raw_meeting_request(
+            alice_id, "Alice and Bob", AccessLevel.LOCKED, escalated_from=direct
         )
         start = time.perf_counter()
         created = await a.room_create(**request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from engine.conference_models import AccessLevel, PresenterPolicy
+from engine.conferences import meeting_create_request
 from engine.homeserver import EmbeddedHomeserver, HomeserverProfile
 from ui.gui_thread_gc import GuiThreadGarbageCollector
 
@@ -61,3 +64,20 @@ async def wait_until(
         if time.perf_counter() > deadline:
             raise TimeoutError("the benchmark's condition was not met")
         await asyncio.sleep(poll)
+
+
+def raw_meeting_request(
+    organizer: str, subject: str, access_level: AccessLevel, **extra_state: Any
+) -> dict[str, Any]:
+    """The createRoom arguments Confero sends for a new meeting, for a raw client:
+    the benches time that very request against the engine's path."""
+    conference_id = str(secrets.randbelow(9_000_000) + 1_000_000)
+    state = {
+        "conference_id": conference_id,
+        "subject": subject,
+        "organizer": organizer,
+        "created_ts": int(time.time() * 1000),
+        "presenter_policy": PresenterPolicy.EVERYONE.value,
+        **extra_state,
+    }
+    return meeting_create_request(organizer, conference_id, subject, state, access_level)

@@ -29,9 +29,8 @@ from nio import AsyncClient, RoomCreateResponse
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from bench.harness import embedded_server, run_on_qt_loop, wait_until
-from engine.conference_models import AccessLevel, PresenterPolicy
-from engine.conferences import meeting_create_request
+from bench.harness import embedded_server, raw_meeting_request, run_on_qt_loop, wait_until
+from engine.conference_models import AccessLevel
 from engine.engine import Engine
 from engine.matrix_events import CONFERENCE_STATE
 from tests.helpers.stalls import StallMeter
@@ -42,16 +41,7 @@ from ui.main_window import MainWindow
 
 async def raw_create_room(client: AsyncClient) -> float:
     """One createRoom with Confero's request body; seconds for the round trip."""
-    own = client.user_id
-    conference_id = str(secrets.randbelow(9_000_000) + 1_000_000)
-    state = {
-        "conference_id": conference_id,
-        "subject": "Raw meeting",
-        "organizer": own,
-        "created_ts": int(time.time() * 1000),
-        "presenter_policy": PresenterPolicy.EVERYONE.value,
-    }
-    request = meeting_create_request(own, conference_id, "Raw meeting", state, AccessLevel.INVITED)
+    request = raw_meeting_request(client.user_id, "Raw meeting", AccessLevel.INVITED)
     assert request["initial_state"][0]["type"] == CONFERENCE_STATE
     start = time.perf_counter()
     response = await client.room_create(**request)
