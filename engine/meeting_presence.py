@@ -1,6 +1,7 @@
 """Busy, "In a conference call", while in a meeting; the presence from before after it.
 
-Seed 002: everyone in a meeting shows Busy. The presence from before the meeting
+Seed 002: everyone in a meeting shows Busy (a second after it starts, see
+BUSY_AFTER_S). The presence from before the meeting
 is kept (also on disk, see own_presence.py) and put back when the last meeting
 ends, at quitting, or at the next start after a crash. The user's own choice of
 presence comes through here too: during a meeting it is what stays after it.
@@ -23,6 +24,13 @@ from engine.session import Session
 
 log = logging.getLogger(__name__)
 
+#: Busy goes up this long after a meeting starts, not at once. Starting or
+#: joining a meeting is the busiest moment for the client and the server (the
+#: new room's sync, the invites, the peer's join: what the user waits for), and
+#: presence is not urgent; a presence write there makes the server also answer
+#: everyone's sync of it. A meeting left sooner shows no Busy at all.
+BUSY_AFTER_S = 1.0
+
 
 class MeetingPresence:
     def __init__(self, session: Session, presences: Presences, conferences: Conferences) -> None:
@@ -35,6 +43,7 @@ class MeetingPresence:
         self._chosen_in_call = False  # the user picked a presence during the meeting
         self._lock = asyncio.Lock()  # one presence update at a time, in order
         self._store: SavedPresence | None = None
+        self._busy_pending = False  # a Busy write waits for BUSY_AFTER_S
         conferences.on_session_changed(self._on_session_changed)
         presences.on_first_own(self._check_at_start)
         presences.on_change(self._on_presence_changed)
@@ -54,7 +63,18 @@ class MeetingPresence:
             await self._remember_presence_before()
 
     def _on_session_changed(self, session: ConferenceSession) -> None:
-        self._session.spawn(self._update())
+        if not self._conferences.in_call():
+            self._session.spawn(self._update())  # the presence from before: at once
+        elif not self._busy_pending:
+            self._busy_pending = True
+            self._session.spawn(self._busy_soon())
+
+    async def _busy_soon(self) -> None:
+        try:
+            await asyncio.sleep(BUSY_AFTER_S)
+        finally:
+            self._busy_pending = False
+        await self._update()  # as things are then: a meeting already left writes nothing
 
     def _on_presence_changed(self, user_id: str, presence: Presence) -> None:
         """Synapse turns "unavailable" back into "online" whenever we send something

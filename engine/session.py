@@ -54,6 +54,12 @@ from engine.sanitize import clean_name
 
 log = logging.getLogger(__name__)
 
+#: What every sync asks for: members are lazy-loaded (a big meeting's member list
+#: comes once, on demand), and a room's newest 30 events.
+SYNC_FILTER: dict[str, Any] = {
+    "room": {"timeline": {"limit": 30}, "state": {"lazy_load_members": True}},
+}
+
 T = TypeVar("T")
 
 DEVICE_NAME = "Confero desktop"
@@ -603,12 +609,9 @@ class Session:
         self._reconnect.clear()
 
     async def _sync_once(self, client: AsyncClient, timeout_ms: int) -> None:
-        sync_filter = {
-            "room": {"timeline": {"limit": 30}, "state": {"lazy_load_members": True}},
-        }
         response = await client.sync(
             timeout=timeout_ms,
-            sync_filter=sync_filter,
+            sync_filter=SYNC_FILTER,
             set_presence=self._sync_presence(),
         )
         if isinstance(response, ErrorResponse):
