@@ -15,6 +15,7 @@ from nio import AsyncClient, LoginResponse, PresenceGetResponse
 
 from engine.engine import Engine
 from engine.homeserver import EmbeddedHomeserver
+from engine.meeting_presence import BUSY_AFTER_S
 from engine.models import Presence
 from engine.presence import IN_A_CONFERENCE_CALL, to_matrix
 from tests.helpers.engines import eventually, signed_in_engine
@@ -164,5 +165,32 @@ async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_pa
             Presence.AWAY,
             "Out for lunch",
         )
+    finally:
+        await alice.session.close()
+
+
+async def test_a_meeting_left_within_a_moment_shows_no_busy(make_user, tmp_path):
+    """Busy waits a moment after the meeting starts (BUSY_AFTER_S), off the join's
+    way: a meeting left before then writes no Busy at all."""
+    user = make_user("alice", displayname="Alice")
+    alice = await signed_in_engine(user, tmp_path / "alice")
+    try:
+        await alice.meeting_presence.choose(Presence.AWAY, "Out for lunch")
+        client = alice.session.require_client()
+        real = client.set_presence
+        written: list[str] = []
+
+        async def recorded(state: str, status: str | None = None):
+            written.append(status or "")
+            return await real(state, status)
+
+        client.set_presence = recorded
+        room_id = await alice.conferences.meet_now()
+        await asyncio.sleep(BUSY_AFTER_S / 3)  # long enough for a write made at once
+        await alice.conferences.leave(room_id)
+        await asyncio.sleep(BUSY_AFTER_S)
+        await eventually(lambda: writes_done(alice))
+        assert IN_A_CONFERENCE_CALL not in written
+        assert await on_server(user) == to_matrix(Presence.AWAY, "Out for lunch")
     finally:
         await alice.session.close()
