@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from tests.helpers.users import TestUser
 
 pytestmark = pytest.mark.integration
 
-BEFORE = [(Presence.AWAY, "Out for lunch"), (Presence.BUSY, "Presenting")]
+LUNCH = (Presence.AWAY, "Out for lunch")
+BEFORE = [LUNCH, (Presence.BUSY, "Presenting")]
 
 
 async def on_server(user: TestUser) -> tuple[str, str]:
@@ -124,12 +126,21 @@ async def test_a_quit_that_could_not_restore_is_repaired_at_the_next_start(
         await again.session.close()
 
 
-async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_path):
-    """Busy and the presence after it are written one after the other, never crossing."""
+@contextlib.asynccontextmanager
+async def away_for_lunch(make_user, tmp_path: Path) -> AsyncIterator[tuple[TestUser, Engine]]:
+    """Alice signed in and Away, "Out for lunch", before any meeting; closed after."""
     user = make_user("alice", displayname="Alice")
     alice = await signed_in_engine(user, tmp_path / "alice")
     try:
-        await alice.meeting_presence.choose(Presence.AWAY, "Out for lunch")
+        await alice.meeting_presence.choose(*LUNCH)
+        yield user, alice
+    finally:
+        await alice.session.close()
+
+
+async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_path):
+    """Busy and the presence after it are written one after the other, never crossing."""
+    async with away_for_lunch(make_user, tmp_path) as (user, alice):
         client = alice.session.require_client()
         real = client.set_presence
         in_flight: list[int] = []
@@ -160,22 +171,14 @@ async def test_quick_session_changes_reach_the_server_in_order(make_user, tmp_pa
         await alice.conferences.leave(room_id)
         await eventually(lambda: len(sent) >= 2 and not in_flight and writes_done(alice))
         assert most == 1, "two presence writes were on their way at once"
-        assert await on_server(user) == to_matrix(Presence.AWAY, "Out for lunch")
-        assert (alice.presences.own_presence, alice.presences.own_status) == (
-            Presence.AWAY,
-            "Out for lunch",
-        )
-    finally:
-        await alice.session.close()
+        assert await on_server(user) == to_matrix(*LUNCH)
+        assert (alice.presences.own_presence, alice.presences.own_status) == LUNCH
 
 
 async def test_a_meeting_left_within_a_moment_shows_no_busy(make_user, tmp_path):
     """Busy waits a moment after the meeting starts (BUSY_AFTER_S), off the join's
     way: a meeting left before then writes no Busy at all."""
-    user = make_user("alice", displayname="Alice")
-    alice = await signed_in_engine(user, tmp_path / "alice")
-    try:
-        await alice.meeting_presence.choose(Presence.AWAY, "Out for lunch")
+    async with away_for_lunch(make_user, tmp_path) as (user, alice):
         client = alice.session.require_client()
         real = client.set_presence
         written: list[str] = []
@@ -191,6 +194,4 @@ async def test_a_meeting_left_within_a_moment_shows_no_busy(make_user, tmp_path)
         await asyncio.sleep(BUSY_AFTER_S)
         await eventually(lambda: writes_done(alice))
         assert IN_A_CONFERENCE_CALL not in written
-        assert await on_server(user) == to_matrix(Presence.AWAY, "Out for lunch")
-    finally:
-        await alice.session.close()
+        assert await on_server(user) == to_matrix(*LUNCH)
