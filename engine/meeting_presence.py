@@ -3,8 +3,8 @@
 Seed 002: everyone in a meeting shows Busy (from a second after it starts, see
 BUSY_AFTER_S). The presence from before the meeting is kept (also on disk, see
 own_presence.py) and put back when the last meeting ends, at quitting, or at
-the next start after a crash. The user's own choice of
-presence comes through here too: during a meeting it is what stays after it.
+the next start after a crash. The user's own choice of presence comes through
+here too: during a meeting it is what stays after it.
 """
 
 from __future__ import annotations
