@@ -17,7 +17,11 @@ Reports, as medians over the runs:
   both until its answer (Bob's Completed) and until Alice's waiting sync
   brings it (Alice's Completed);
 - each side's ratio to its sum, the goal being 1.2x, and the median of each
-  run's own ratio (a loaded machine slows both the engine and the raw steps).
+  run's own ratio (a loaded machine slows both the engine and the raw steps);
+- the same requests made by plain clients that keep a sync loop running, as
+  every Matrix client does (syncing_clients): the floor for any client on this
+  server, since it also builds and answers each one's sync of every change on
+  the way, and Confero's time over that floor.
 
 Run: .venv/bin/python -m bench.escalation [--runs N]
 """
