@@ -324,6 +324,8 @@ async def test_a_call_by_keyboard_and_accessibility_only(callers: Callers, qtbot
 
     press(alice_window, Qt.Key.Key_M)  # Mute
     await wait_until(lambda: "muted" in alice_bar.text(), SLOW)
+    # As a user sees it: the button is usable again once the mute is done.
+    await wait_until(lambda: alice_bar.mute_button.isEnabled(), SLOW)
     press(alice_window, Qt.Key.Key_M)  # Unmute
     await wait_until(lambda: "muted" not in alice_bar.text(), SLOW)
     press(alice_window, Qt.Key.Key_P)  # Hold
